@@ -1,0 +1,90 @@
+"""The ``box-widget`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ._version import __version__
+
+DEFAULT_EMULATOR_PORT = 8765
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from .emulator import BoxEmulator
+
+    emulator = BoxEmulator(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        redirect_uris=args.redirect_uri or None,
+    )
+    if args.token_lifetime:
+        emulator.settings.access_token_lifetime = args.token_lifetime
+    try:
+        emulator._listen()
+    except OSError as exc:
+        print(f"box-widget: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
+              "Pass --port 0 to use any free port.", file=sys.stderr)
+        return 2
+    app = emulator.app
+    lines = [
+        f"Box emulator {__version__} listening on {emulator.url} (Ctrl-C to stop)",
+        "",
+        "Endpoints (export these to point box-widget at the emulator):",
+        *(f"  {name}={value}" for name, value in emulator.endpoints.to_env().items()),
+        "",
+        f"Demo app {app.name!r}:",
+        f"  BOX_CLIENT_ID={app.client_id}",
+        f"  BOX_CLIENT_SECRET={app.client_secret}",
+        f"  redirect URIs: {', '.join(app.redirect_uris)} (loopback: any port)",
+        f"  client credentials: box_subject_type=enterprise box_subject_id={app.enterprise_id}",
+        "",
+        "Users: " + ", ".join(f"{u.name} <{u.login}> (id {u.id})" for u in emulator.users),
+    ]
+    print("\n".join(lines), flush=True)
+    emulator.serve_forever()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="box-widget", description="Connect Jupyter notebooks to Box over OAuth 2.0."
+    )
+    parser.add_argument("--version", action="version", version=f"box-widget {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    emulator = commands.add_parser(
+        "emulator", help="run a local Box (OAuth pages, token endpoint, API) on loopback",
+        description="Run the Box emulator in the foreground and print its endpoints.",
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    emulator.add_argument("--port", type=int, default=DEFAULT_EMULATOR_PORT,
+                          help=f"port (default {DEFAULT_EMULATOR_PORT}; 0 for any free port)")
+    emulator.add_argument("--client-id", help="the demo app's client id (default: random)")
+    emulator.add_argument("--client-secret", help="the demo app's secret (default: random)")
+    emulator.add_argument("--redirect-uri", action="append", metavar="URI",
+                          help="a redirect URI to register for the demo app (repeatable)")
+    emulator.add_argument("--token-lifetime", type=int, metavar="SECONDS",
+                          help="access-token lifetime (expires_in); default 3600")
+    emulator.set_defaults(run=_emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``box-widget`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except ValueError as exc:
+        print(f"box-widget: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

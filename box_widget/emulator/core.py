@@ -1,0 +1,161 @@
+"""The emulator's clock, settings, counters and fault switches."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def random_token(length: int = 32) -> str:
+    """A random alphanumeric string, the shape of Box's tokens and client ids."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def request_id() -> str:
+    """A fresh request id, as Box puts in error bodies and the ``box-request-id`` header."""
+    return secrets.token_hex(8)
+
+
+class Clock:
+    """Wall-clock time plus an offset that tests move forward."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """Seconds since the epoch, as the emulator sees it."""
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (codes and tokens age instantly)."""
+        with self._lock:
+            self._offset += seconds
+
+    @property
+    def offset(self) -> float:
+        """How far the clock has been moved forward, in seconds."""
+        return self._offset
+
+
+@dataclass
+class Settings:
+    """Lifetimes and limits; Box's values by default, changeable by tests."""
+
+    access_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 60 * 24 * 3600
+    code_lifetime: int = 30
+    download_url_lifetime: int = 15 * 60
+    direct_upload_limit: int = 50 * 1024 * 1024
+    chunked_upload_minimum: int = 20 * 1024 * 1024
+    part_size: int = 8 * 1024 * 1024
+    upload_session_lifetime: int = 7 * 24 * 3600
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Set known settings from a dict of positive integers; reject anything else."""
+        known = {f.name for f in fields(self)}
+        for name, value in values.items():
+            if name not in known:
+                msg = f"unknown setting {name!r}"
+                raise ValueError(msg)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                msg = f"setting {name!r} must be a positive integer"
+                raise ValueError(msg)
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def to_dict(self) -> dict[str, int]:
+        """The settings as a plain dict."""
+        return asdict(self)
+
+
+@dataclass
+class Counters:
+    """What the emulator has done, for tests to read."""
+
+    grants: Counter[str] = field(default_factory=Counter)
+    refreshes: int = 0
+    failed_refreshes: int = 0
+    api_calls: int = 0
+    revocations: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of the counters as plain data."""
+        return {
+            "grants": {
+                "authorization_code": self.grants["authorization_code"],
+                "refresh_token": self.grants["refresh_token"],
+                "client_credentials": self.grants["client_credentials"],
+            },
+            "refreshes": self.refreshes,
+            "failed_refreshes": self.failed_refreshes,
+            "api_calls": self.api_calls,
+            "revocations": self.revocations,
+        }
+
+
+@dataclass
+class Fault:
+    """One injected fault: which requests it hits and what it does to them."""
+
+    status: int | None = None
+    retry_after: int | None = None
+    delay: float = 0.0
+    drop: bool = False
+    after: bool = False
+    path: str = ""
+    method: str | None = None
+    times: int | None = 1
+
+    def __post_init__(self) -> None:
+        if self.status is not None and not 200 <= self.status <= 599:
+            msg = "status must be an HTTP status code"
+            raise ValueError(msg)
+        if self.delay < 0 or (self.times is not None and self.times < 1):
+            msg = "delay must be >= 0 and times >= 1 (or None for always)"
+            raise ValueError(msg)
+        if self.after and not self.drop:
+            msg = "after=True only goes with drop=True"
+            raise ValueError(msg)
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether this fault applies to a request."""
+        return path.startswith(self.path) and self.method in (None, method.upper())
+
+
+class Faults:
+    """The list of injected faults; each request takes the first that matches."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def inject(self, fault: Fault) -> Fault:
+        """Add a fault; it applies from the next request on."""
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first fault matching this request, counting it as used once."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times == 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None

@@ -1,0 +1,216 @@
+"""``BoxEmulator``: the routes, and running them on loopback in a thread or in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application
+
+from ..endpoints import BoxEndpoints
+from . import api_handlers as api
+from . import control
+from . import upload_handlers as up
+from .base import NotFoundHandler
+from .consent import consent
+from .content import User, seed
+from .core import Fault
+from .oauth_handlers import AuthorizeHandler, RevokeHandler, TokenHandler
+from .oauth_store import App, is_loopback
+from .state import EmulatorState
+
+#: The demo app's redirect URIs: Jupyter's callback on loopback (any port matches).
+DEMO_REDIRECT_URIS = [
+    "http://localhost:8888/box-widget/oauth2/callback",
+    "http://127.0.0.1:8888/box-widget/oauth2/callback",
+]
+ID = r"([^/]+)"
+
+
+def routes(state: EmulatorState, *, control_api: bool) -> list[tuple[str, Any, dict[str, Any]]]:
+    """Box's paths, all on one host (see docs/emulator.md)."""
+    table: list[tuple[str, Any]] = [
+        (r"/api/oauth2/authorize", AuthorizeHandler),
+        (r"/oauth2/token", TokenHandler),
+        (r"/oauth2/revoke", RevokeHandler),
+        (r"/2.0/users/me", api.UsersMeHandler),
+        (rf"/2.0/folders/{ID}", api.FolderHandler),
+        (rf"/2.0/folders/{ID}/items", api.FolderItemsHandler),
+        (rf"/2.0/files/{ID}", api.FileHandler),
+        (rf"/2.0/files/{ID}/content", api.FileContentHandler),
+        (rf"/dl/{ID}/([^/]*)", api.DownloadHandler),
+        (r"/api/2.0/files/content", up.DirectUploadHandler),
+        (r"/api/2.0/files/upload_sessions", up.UploadSessionsHandler),
+        (rf"/api/2.0/files/upload_sessions/{ID}", up.UploadSessionHandler),
+        (rf"/api/2.0/files/upload_sessions/{ID}/parts", up.UploadPartsHandler),
+        (rf"/api/2.0/files/upload_sessions/{ID}/commit", up.CommitHandler),
+        (rf"/api/2.0/files/{ID}/content", up.DirectUploadHandler),
+        (rf"/api/2.0/files/{ID}/upload_sessions", up.UploadSessionsHandler),
+    ]
+    if control_api:
+        table += [
+            (r"/_emulator/state", control.StateHandler),
+            (r"/_emulator/clock", control.ClockHandler),
+            (r"/_emulator/faults", control.FaultsHandler),
+            (r"/_emulator/settings", control.SettingsHandler),
+            (r"/_emulator/apps", control.AppsHandler),
+        ]
+    return [(pattern, handler, {"state": state}) for pattern, handler in table]
+
+
+class BoxEmulator:
+    """A local Box over real HTTP; a context manager that runs it in a background thread.
+
+    Parameters
+    ----------
+    host, port
+        Where to listen; loopback and a free port by default.
+    client_id, client_secret, redirect_uris
+        The seeded demo app; random credentials and Jupyter's loopback callback by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uris: list[str] | None = None,
+    ) -> None:
+        self.state = EmulatorState()
+        self.users: list[User] = seed(self.state.content)
+        self.app: App = self.state.add_app(
+            "Box Widget Demo", redirect_uris or DEMO_REDIRECT_URIS,
+            client_id=client_id, client_secret=client_secret, ccg_enabled=True,
+        )
+        self.host = host
+        self._sockets: list[socket.socket] = []
+        self._requested_port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- what tests and tools read ----------------------------------------------------------
+    @property
+    def user(self) -> User:
+        """The first seeded user (Ada)."""
+        return self.users[0]
+
+    @property
+    def service_account(self) -> User:
+        """The demo app's Client Credentials service account."""
+        return self.state.content.users[self.app.service_account_id]
+
+    @property
+    def settings(self) -> Any:
+        return self.state.settings
+
+    @property
+    def clock(self) -> Any:
+        return self.state.clock
+
+    @property
+    def port(self) -> int:
+        if not self._sockets:
+            msg = "the emulator is not listening; call start() first"
+            raise RuntimeError(msg)
+        return int(self._sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def endpoints(self) -> BoxEndpoints:
+        return BoxEndpoints(
+            authorize_url=f"{self.url}/api/oauth2/authorize",
+            token_url=f"{self.url}/oauth2/token",
+            revoke_url=f"{self.url}/oauth2/revoke",
+            api_url=f"{self.url}/2.0",
+            upload_url=f"{self.url}/api/2.0",
+        )
+
+    # --- switches -------------------------------------------------------------------------------
+    def add_app(self, name: str, redirect_uris: list[str], **options: Any) -> App:
+        """Register another OAuth app (see ``EmulatorState.add_app`` for the options)."""
+        return self.state.add_app(name, redirect_uris, **options)
+
+    def inject_fault(self, **fault: Any) -> Fault:
+        """Make matching requests fail (see ``Fault``)."""
+        return self.state.faults.inject(Fault(**fault))
+
+    def clear_faults(self) -> None:
+        self.state.faults.clear()
+
+    def counters(self) -> dict[str, Any]:
+        return self.state.counters.snapshot()
+
+    def authorize(self, authorize_url: str, *, user: User | None = None, grant: bool = True) -> str:
+        """Grant (or deny) an authorize URL as ``user``; the address Box redirects to."""
+        return consent(authorize_url, user_id=(user or self.user).id, grant=grant)
+
+    # --- running --------------------------------------------------------------------------------
+    def application(self) -> Application:
+        return Application(
+            routes(self.state, control_api=is_loopback(self.host)),
+            default_handler_class=NotFoundHandler,
+            default_handler_args={"state": self.state},
+            xheaders=False,
+        )
+
+    def _listen(self) -> None:
+        self._sockets = bind_sockets(self._requested_port, self.host)[:1]
+
+    async def _serve(self, started: threading.Event | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._server = HTTPServer(self.application(), max_body_size=1024 * 1024)
+        self._server.add_sockets(self._sockets)
+        self._stopping = asyncio.Event()
+        if started is not None:
+            started.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            self._server.stop()
+            await self._server.close_all_connections()
+
+    def start(self) -> BoxEmulator:
+        """Listen now and serve from a background thread."""
+        self._listen()
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(self._serve(started),), name="box-emulator", daemon=True
+        )
+        self._thread.start()
+        if not started.wait(10):
+            msg = "the emulator did not start within 10 s"
+            raise RuntimeError(msg)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and join the thread."""
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(10)
+        self._thread = self._loop = None
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted (the ``box-widget emulator`` command)."""
+        self._listen()
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(self._serve())
+
+    def __enter__(self) -> BoxEmulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,48 @@
+"""Everything one emulator instance holds: clock, settings, counters, faults, OAuth and content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .content import ContentStore
+from .core import Clock, Counters, Faults, Settings, random_token
+from .oauth_store import App, OAuthStore
+
+
+@dataclass
+class EmulatorState:
+    """The emulator's whole state; handlers reach it through ``self.state``."""
+
+    clock: Clock = field(default_factory=Clock)
+    settings: Settings = field(default_factory=Settings)
+    counters: Counters = field(default_factory=Counters)
+    faults: Faults = field(default_factory=Faults)
+    oauth: OAuthStore = field(init=False)
+    content: ContentStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.oauth = OAuthStore(self.clock, self.settings, self.counters)
+        self.content = ContentStore(self.clock)
+
+    def add_app(
+        self,
+        name: str,
+        redirect_uris: list[str],
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scopes: tuple[str, ...] = ("root_readwrite",),
+        ccg_enabled: bool = False,
+        enterprise_id: str = "900001",
+    ) -> App:
+        """Register an OAuth app; with ``ccg_enabled`` it also gets a service account."""
+        app = App(name, client_id or random_token().lower(), client_secret or random_token(),
+                  list(redirect_uris), tuple(scopes), ccg_enabled, enterprise_id)
+        self.oauth.add_app(app)
+        if ccg_enabled:
+            robot = self.content.add_user(
+                f"{name} Service Account",
+                f"AutomationUser_{enterprise_id}_{random_token(10)}@boxdevedition.com",
+            )
+            app.service_account_id = robot.id
+        return app
