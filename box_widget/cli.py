@@ -25,7 +25,7 @@ def _emulator(args: argparse.Namespace) -> int:
     if args.token_lifetime:
         emulator.settings.access_token_lifetime = args.token_lifetime
     try:
-        emulator._listen()
+        emulator.listen()
     except OSError as exc:
         print(f"box-widget: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
               "Pass --port 0 to use any free port.", file=sys.stderr)

@@ -46,7 +46,11 @@ Known spec quirks, tolerated here (BOX_PLATFORM.md section 9):
 * ``ClientError.code`` is an ``enum`` of 17 generic codes, while Box documents and sends many
   more (``item_name_in_use``, ``rate_limit_exceeded``, ``metadata_after_file_contents``,
   ``file_size_too_small``... DOC-err, DOC-rate, OAS operation descriptions): any string is
-  accepted.
+  accepted;
+* ``nullable: true`` written next to ``allOf`` with no ``type`` (``Folder.parent``,
+  ``File.shared_link``, ``File--Full.classification``...; 17 places). OpenAPI 3.0.3 gives such a
+  ``nullable`` no effect, yet the descriptions say the value "may be ``null`` ... such as the root
+  folder" and Box sends ``null``: these schemas accept ``null``.
 """
 
 from __future__ import annotations
@@ -184,6 +188,40 @@ def _patch_quirks(spec: dict[str, Any]) -> None:
         issued["enum"] = [*issued["enum"], "bearer"]
     code = schemas.get("ClientError", {}).get("properties", {}).get("code", {})
     code.pop("enum", None)
+    _allow_untyped_nullable(spec)
+
+
+def _is_bare_nullable(node: object) -> bool:
+    """A schema saying only ``nullable: true`` (and maybe a description), with no ``type``."""
+    return (
+        isinstance(node, dict)
+        and node.get("nullable") is True
+        and "type" not in node
+        and set(node) <= {"nullable", "description"}
+    )
+
+
+def _allow_untyped_nullable(node: Any) -> None:
+    """Make ``nullable: true`` without ``type`` (beside ``allOf``, or as an ``allOf`` member) mean
+    "or null": the schema becomes ``anyOf: [null, <the schema>]``, in place, bottom-up."""
+    if isinstance(node, list):
+        for item in node:
+            _allow_untyped_nullable(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        _allow_untyped_nullable(value)
+    members: list[Any] = node["allOf"] if isinstance(node.get("allOf"), list) else []
+    bare = [m for m in members if _is_bare_nullable(m)]
+    untyped = node.get("nullable") is True and "type" not in node and not _is_bare_nullable(node)
+    if not (bare or untyped):
+        return
+    inner = {k: v for k, v in node.items() if k != "nullable"}
+    if bare:
+        inner["allOf"] = [m for m in members if not _is_bare_nullable(m)]
+    node.clear()
+    node["anyOf"] = [{"enum": [None]}, inner]
 
 
 def _path_regex(template: str) -> tuple[re.Pattern[str], int]:

@@ -172,7 +172,7 @@ def read_all(stream: Any) -> bytes:
 
 def stored_bytes(emu: BoxEmulator, file_id: str) -> bytes:
     """What the emulator itself holds for a file."""
-    return emu.content.files[file_id].data
+    return emu.state.content.files[file_id].data
 
 
 def item_named(client: BoxClient, folder_id: str, name: str) -> Any:
@@ -355,6 +355,22 @@ def test_sdk_refreshes_on_401_and_retries(emulator: BoxEmulator) -> None:
     assert conn.auth.token_storage.get().refresh_token != conn.token.refresh_token
 
 
+def test_revoke_kills_the_pair(emulator: BoxEmulator) -> None:
+    """BoxOAuth.revoke_token: the access token gets 401 and its refresh token invalid_grant."""
+    emu = emulator
+    conn = connect(emu)
+    conn.auth.revoke_token(network_session=conn.session)
+    assert emu.counters()["revocations"] == 1
+
+    no_retry = BoxClient(conn.auth, network_session=network_session(emu, NoRetry()))
+    with pytest.raises(BoxAPIError) as exc:
+        no_retry.users.get_user_me()
+    assert exc.value.response_info.status_code == 401
+    with pytest.raises(BoxAPIError) as exc:
+        conn.auth.refresh_token(network_session=conn.session)
+    assert oauth_error(exc) == (400, "invalid_grant", "Invalid refresh token")
+
+
 # --- 3. users/me ----------------------------------------------------------------------------
 def test_get_user_me_returns_the_seeded_user(emulator: BoxEmulator) -> None:
     """users.get_user_me() is the user who granted access, for both seeded accounts."""
@@ -370,6 +386,42 @@ def test_get_user_me_returns_the_seeded_user(emulator: BoxEmulator) -> None:
         emu.users[1].name,
         emu.users[1].login,
     )
+
+
+# --- Box's error shape and rate limiting, as the SDK reads them -----------------------------
+def test_api_error_body_as_the_sdk_parses_it(emulator: BoxEmulator) -> None:
+    """A 404 reaches the SDK as Box's ClientError: code, message, request_id = box-request-id."""
+    client = connect(emulator).client
+    with pytest.raises(BoxAPIError) as exc:
+        client.files.get_file_by_id("123456789")
+    info = exc.value.response_info
+    assert info.status_code == 404
+    assert info.code == "not_found"
+    assert info.body["type"] == "error"
+    assert info.body["status"] == 404
+    assert info.body["message"]
+    assert info.help_url
+    headers = {k.lower(): v for k, v in info.headers.items()}
+    assert info.request_id
+    assert info.request_id == headers["box-request-id"]
+
+
+def test_rate_limit_429_with_retry_after(emulator: BoxEmulator) -> None:
+    """A 429 carries Retry-After and Box's body; the SDK's own retry honours it and recovers."""
+    emu = emulator
+    conn = connect(emu)
+    emu.inject_fault(status=429, retry_after=1, path="/2.0/users/me", times=1)
+    no_retry = BoxClient(conn.auth, network_session=network_session(emu, NoRetry()))
+    with pytest.raises(BoxAPIError) as exc:
+        no_retry.users.get_user_me()
+    info = exc.value.response_info
+    assert (info.status_code, info.code) == (429, "rate_limit_exceeded")
+    assert {k.lower(): v for k, v in info.headers.items()}["retry-after"] == "1"
+
+    emu.inject_fault(status=429, retry_after=1, path="/2.0/users/me", times=1)
+    retrying = network_session(emu, BoxRetryStrategy(max_attempts=2, max_retries_on_exception=0))
+    me = BoxClient(conn.auth, network_session=retrying).users.get_user_me()
+    assert me.id == emu.user.id
 
 
 # --- 4. pagination --------------------------------------------------------------------------
@@ -494,6 +546,17 @@ def test_direct_upload_then_download(emulator: BoxEmulator) -> None:
     assert stored_bytes(emu, entry.id) == data
     assert item_named(client, reports.id, "uploaded.csv").id == entry.id
 
+    # The optional content-md5 header (carrying the SHA-1) is accepted when it matches.
+    checked = client.uploads.upload_file(
+        UploadFileAttributes(
+            name="checked.csv", parent=UploadFileAttributesParentField(id=reports.id)
+        ),
+        io.BytesIO(data),
+        content_md_5=sha1_hex(data),
+    )
+    assert checked.entries is not None
+    assert checked.entries[0].sha_1 == sha1_hex(data)
+
     # The same name again is 409 item_name_in_use.
     with pytest.raises(BoxAPIError) as exc:
         upload(client, reports.id, "uploaded.csv", b"other")
@@ -566,11 +629,29 @@ def test_client_credentials_grant_service_account(emulator: BoxEmulator) -> None
 
     assert me.type == "user"
     assert me.id == app.service_account_id
+    assert me.login.startswith("AutomationUser_")
+    assert me.login.endswith("@boxdevedition.com")
     assert me.id not in {u.id for u in emu.users}
     token = auth.token_storage.get()
     assert token.access_token
     assert token.refresh_token is None, "CCG issues no refresh token"
     assert emu.counters()["grants"]["client_credentials"] == 1
+
+
+def test_client_credentials_grant_seeded_app(emulator: BoxEmulator) -> None:
+    """The seeded app's enterprise subject is emu.service_account."""
+    emu = emulator
+    assert emu.app.ccg_enabled
+    auth = BoxCCGAuth(
+        CCGConfig(
+            client_id=emu.app.client_id,
+            client_secret=emu.app.client_secret,
+            enterprise_id=emu.app.enterprise_id,
+        )
+    )
+    me = BoxClient(auth, network_session=network_session(emu)).users.get_user_me()
+    sa = emu.service_account
+    assert (me.id, me.name, me.login) == (sa.id, sa.name, sa.login)
 
 
 def test_client_credentials_grant_user_subject(emulator: BoxEmulator) -> None:

@@ -26,6 +26,7 @@ class BaseHandler(RequestHandler):
 
     state: EmulatorState
     _drop_after = False
+    _fault_headers: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never mutated
 
     def initialize(self, state: EmulatorState) -> None:
         self.state = state
@@ -39,6 +40,8 @@ class BaseHandler(RequestHandler):
 
     def set_default_headers(self) -> None:
         self.set_header("box-request-id", self.rid)
+        for name, value in self._fault_headers.items():
+            self.set_header(name, value)
 
     async def prepare(self) -> None:
         fault = self.state.faults.take(self.request.method or "GET", self.request.path)
@@ -52,8 +55,9 @@ class BaseHandler(RequestHandler):
             self._drop_after = True
         elif fault.status is not None:
             if fault.retry_after is not None:
-                self.set_header("Retry-After", str(fault.retry_after))
+                self._fault_headers = {"Retry-After": str(fault.retry_after)}
             if fault.status < 300:
+                self.clear()
                 self.set_status(fault.status)
                 self.finish()
             else:

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .base import OAuthHandler, PageHandler
 from .errors import OAuthError, PageError
-from .oauth_store import GRANT_NOT_ALLOWED, SCOPES, App, Consent, redirect_uri_matches
+from .oauth_store import GRANT_NOT_ALLOWED, INVALID_CCG, SCOPES, App, Consent, redirect_uri_matches
 from .pages import consent_page
 
 GRANT_TYPES = {
@@ -43,7 +43,8 @@ class AuthorizeHandler(PageHandler):
             self.redirect(with_query(redirect_uri, error=error, state=state))
             return
         scopes = tuple(args["scope"].split()) if args.get("scope") else app.scopes
-        if not scopes or any(s not in SCOPES or s not in app.scopes for s in scopes):
+        allowed = set(app.scopes) | ({"root_readonly"} if "root_readwrite" in app.scopes else set())
+        if not scopes or any(s not in SCOPES or s not in allowed for s in scopes):
             self.redirect(with_query(redirect_uri, error="invalid_scope", state=state))
             return
         consent_id = self.state.oauth.begin_consent(
@@ -94,8 +95,13 @@ class TokenHandler(OAuthHandler):
         grant_type = args.get("grant_type")
         if grant_type not in GRANT_TYPES:
             raise OAuthError("invalid_request", "Invalid grant_type parameter or parameter missing")
-        app = self.state.oauth.authenticate(args.get("client_id"), args.get("client_secret"))
         oauth = self.state.oauth
+        try:
+            app = oauth.authenticate(args.get("client_id"), args.get("client_secret"))
+        except OAuthError:
+            if grant_type == "client_credentials":  # DOC-ccg: wrong id or secret
+                raise OAuthError("invalid_grant", INVALID_CCG) from None
+            raise
         if grant_type == "authorization_code":
             body = oauth.exchange_code(app, self._required(args, "code"), args.get("redirect_uri"))
         elif grant_type == "refresh_token":

@@ -166,8 +166,13 @@ class BoxEmulator:
             xheaders=False,
         )
 
-    def _listen(self) -> None:
-        self._sockets = bind_sockets(self._requested_port, self.host)[:1]
+    def listen(self) -> None:
+        """Bind the listening socket now (idempotent), so ``url`` is known before serving."""
+        if not self._sockets:
+            sockets = bind_sockets(self._requested_port, self.host)
+            for extra in sockets[1:]:  # "localhost" may bind IPv4 and IPv6: keep one
+                extra.close()
+            self._sockets = sockets[:1]
 
     async def _serve(self, started: threading.Event | None = None) -> None:
         self._loop = asyncio.get_running_loop()
@@ -184,7 +189,7 @@ class BoxEmulator:
 
     def start(self) -> BoxEmulator:
         """Listen now and serve from a background thread."""
-        self._listen()
+        self.listen()
         started = threading.Event()
         self._thread = threading.Thread(
             target=asyncio.run, args=(self._serve(started),), name="box-emulator", daemon=True
@@ -204,7 +209,7 @@ class BoxEmulator:
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (the ``box-widget emulator`` command)."""
-        self._listen()
+        self.listen()
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(self._serve())
 

@@ -1,0 +1,1102 @@
+"""The emulator's OAuth 2.0 side, over real HTTP, as Box documents it.
+
+Covers docs/emulator.md "Authorize", "Token" and "Revoke" (and the 401s and faults the OAuth
+flow meets). Where docs/emulator.md and BOX_PLATFORM.md differ, these tests follow Box
+(BOX_PLATFORM.md). Every response whose operation Box's OpenAPI description covers is also
+checked against it (``openapi_check``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+import requests
+from openapi_check import check_request, check_response
+
+from box_widget.emulator import BoxEmulator
+
+TIMEOUT = 5
+URN_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
+TOKEN_FIELDS = {
+    "access_token", "expires_in", "token_type", "restricted_to", "refresh_token",
+    "issued_token_type",
+}
+DAY = 24 * 3600
+#: Box's error descriptions (BOX_PLATFORM.md sections 1.2, 1.4, 2, 4.1; docs/emulator.md "Token").
+INVALID_CLIENT = "The client credentials are invalid"
+INVALID_GRANT_TYPE = "Invalid grant_type parameter or parameter missing"
+INVALID_CODE = "Auth code doesn't exist or is invalid for the client"
+EXPIRED_CODE = "The authorization code has expired"
+INVALID_REFRESH = "Invalid refresh token"
+EXPIRED_REFRESH = "Refresh token has expired"
+INVALID_CCG = "Grant credentials are invalid"
+GRANT_NOT_ALLOWED = "The grant type is unauthorized for this client_id"
+
+Params = list[tuple[str, str]]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Client:
+    """An app's credentials and the redirect URI it uses."""
+
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+
+def demo_client(emu: BoxEmulator) -> Client:
+    """The seeded app, with its first registered redirect URI."""
+    return Client(emu.app.client_id, emu.app.client_secret, emu.app.redirect_uris[0])
+
+
+def new_client(emu: BoxEmulator, redirect_uris: list[str], **options: Any) -> Client:
+    """Register another app; it uses its first redirect URI."""
+    app = emu.add_app(name="Test App", redirect_uris=redirect_uris, **options)
+    return Client(app.client_id, app.client_secret, redirect_uris[0])
+
+
+def authorize_url(emu: BoxEmulator, params: Params | dict[str, str]) -> str:
+    """The authorize address with exactly these query parameters (repeats kept)."""
+    pairs = list(params.items()) if isinstance(params, dict) else params
+    return f"{emu.endpoints.authorize_url}?{urlencode(pairs)}"
+
+
+def code_params(client: Client, **extra: str) -> dict[str, str]:
+    """A well-formed authorize request for ``client``."""
+    return {
+        "response_type": "code", "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri, **extra,
+    }
+
+
+def open_authorize(emu: BoxEmulator, params: Params | dict[str, str]) -> requests.Response:
+    """GET the authorize page like a browser's first hop (redirects not followed)."""
+    r = requests.get(authorize_url(emu, params), allow_redirects=False, timeout=TIMEOUT)
+    check_response(r)
+    return r
+
+
+def split_redirect(location: str) -> tuple[str, dict[str, str]]:
+    """A redirect's address without its query, and its query parameters (each exactly once)."""
+    parts = urlsplit(location)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    names = [name for name, _ in pairs]
+    assert len(names) == len(set(names)), f"repeated parameters in {location}"
+    return urlunsplit(parts._replace(query="")), dict(pairs)
+
+
+def get_code(emu: BoxEmulator, client: Client | None = None, *, user: Any = None,
+             redirect_uri: str | None = None, state: str = "s1") -> str:
+    """Grant ``client`` through the consent page; the authorization code Box redirects with."""
+    client = client or demo_client(emu)
+    params = code_params(client, state=state)
+    if redirect_uri is not None:
+        params["redirect_uri"] = redirect_uri
+    location = emu.authorize(authorize_url(emu, params), user=user or emu.user, grant=True)
+    _, query = split_redirect(location)
+    assert query.get("state") == state
+    return query["code"]
+
+
+def post_form(url: str, data: Params | dict[str, str] | None = None,
+              **kwargs: Any) -> requests.Response:
+    """POST a form to the emulator and check the answer against Box's OpenAPI description."""
+    r = requests.post(url, data=data, timeout=TIMEOUT, **kwargs)
+    check_response(r)
+    return r
+
+
+def token_request(emu: BoxEmulator, data: Params | dict[str, str] | None = None,
+                  **kwargs: Any) -> requests.Response:
+    """POST to ``/oauth2/token``."""
+    return post_form(emu.endpoints.token_url, data, **kwargs)
+
+
+def exchange(emu: BoxEmulator, client: Client, code: str, **extra: str) -> requests.Response:
+    """The authorization-code grant, sent as Box's own samples send it."""
+    data = {
+        "grant_type": "authorization_code", "code": code,
+        "client_id": client.client_id, "client_secret": client.client_secret, **extra,
+    }
+    r = token_request(emu, data)
+    check_request(r.request)
+    return r
+
+
+def refresh(emu: BoxEmulator, client: Client, refresh_token: str) -> requests.Response:
+    """The refresh-token grant."""
+    data = {
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
+        "client_id": client.client_id, "client_secret": client.client_secret,
+    }
+    r = token_request(emu, data)
+    check_request(r.request)
+    return r
+
+
+def ccg(emu: BoxEmulator, client: Client, subject_type: str | None,
+        subject_id: str | None) -> requests.Response:
+    """The client-credentials grant."""
+    data = {"grant_type": "client_credentials", "client_id": client.client_id,
+            "client_secret": client.client_secret}
+    if subject_type is not None:
+        data["box_subject_type"] = subject_type
+    if subject_id is not None:
+        data["box_subject_id"] = subject_id
+    r = token_request(emu, data)
+    if subject_type in {"enterprise", "user"}:  # else deliberately outside Box's enum
+        check_request(r.request)
+    return r
+
+
+def revoke(emu: BoxEmulator, client: Client, token: str,
+           secret: str | None = None) -> requests.Response:
+    """``/oauth2/revoke``."""
+    data = {"client_id": client.client_id, "client_secret": secret or client.client_secret,
+            "token": token}
+    r = post_form(emu.endpoints.revoke_url, data)
+    check_request(r.request)
+    return r
+
+
+def tokens(r: requests.Response, *, refresh_token: bool = True,
+           expires_in: int = 3600) -> dict[str, Any]:
+    """Assert a successful token answer as Box documents it; its body."""
+    assert r.status_code == 200, r.text
+    assert "no-store" in r.headers.get("Cache-Control", "")
+    assert r.headers["Content-Type"].startswith("application/json")
+    body: dict[str, Any] = r.json()
+    expected = TOKEN_FIELDS if refresh_token else TOKEN_FIELDS - {"refresh_token"}
+    assert set(body) == expected
+    assert body["token_type"] == "bearer"
+    assert body["restricted_to"] == []
+    assert body["expires_in"] == expires_in
+    assert isinstance(body["access_token"], str)
+    assert body["access_token"]
+    if refresh_token:
+        assert isinstance(body["refresh_token"], str)
+        assert body["refresh_token"]
+        assert body["refresh_token"] != body["access_token"]
+    return body
+
+
+def assert_oauth_error(r: requests.Response, error: str, description: str | None = None,
+                       status: int = 400) -> None:
+    """Assert Box's OAuth error answer (the trailing full stop of Box's texts varies)."""
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json()
+    assert body["error"] == error, body
+    if description is not None:
+        assert body["error_description"].rstrip(".") == description.rstrip("."), body
+
+
+def me(emu: BoxEmulator, access_token: str | None) -> requests.Response:
+    """``GET /2.0/users/me`` with a bearer token (none if ``None``)."""
+    headers = {} if access_token is None else {"Authorization": f"Bearer {access_token}"}
+    r = requests.get(f"{emu.endpoints.api_url}/users/me", headers=headers, timeout=TIMEOUT)
+    check_response(r)
+    return r
+
+
+def assert_unauthorized(r: requests.Response) -> None:
+    """Box's answer to a missing, unknown, expired or revoked token: a bare 401."""
+    assert r.status_code == 401
+    assert r.content == b""
+    challenge = r.headers.get("WWW-Authenticate", "")
+    assert challenge.startswith("Bearer ")
+    assert 'realm="Service"' in challenge
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str]
+    text: str = ""
+
+
+class PageParser(HTMLParser):
+    """Elements by id, the consent form's fields, its select options and buttons."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[str, Element] = {}
+        self.forms: list[dict[str, str]] = []
+        self.inputs: list[Element] = []
+        self.options: list[Element] = []
+        self.buttons: list[Element] = []
+        self._open: list[Element] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {k: v or "" for k, v in attrs})
+        if "id" in element.attrs:
+            self.by_id[element.attrs["id"]] = element
+        if tag == "form":
+            self.forms.append(element.attrs)
+        elif tag == "input":
+            self.inputs.append(element)
+        elif tag == "option":
+            self.options.append(element)
+        elif tag == "button":
+            self.buttons.append(element)
+        if tag not in {"input", "meta", "br", "img", "link"}:
+            self._open.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            if self._open.pop().tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for element in self._open:
+            element.text += data
+
+
+def parse_page(html: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def assert_error_page(r: requests.Response, error: str, status: int | None = 400) -> None:
+    """An error shown to the user on Box's page: no redirect back to the app, no consent form."""
+    if status is None:
+        assert 400 <= r.status_code < 500, r.status_code
+    else:
+        assert r.status_code == status, r.status_code
+    assert "Location" not in r.headers
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert error in r.text
+    page = parse_page(r.text)
+    assert not page.buttons, "an error page must not offer grant/deny"
+    assert "code=" not in r.text
+
+
+@pytest.fixture
+def emu(emulator: BoxEmulator) -> BoxEmulator:
+    """The per-test emulator (short name)."""
+    return emulator
+
+
+# --- authorize: error pages (no redirect) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("repeated", ["client_id", "redirect_uri", "response_type", "state"])
+def test_authorize_repeated_parameter_is_an_error_page(emu: BoxEmulator, repeated: str) -> None:
+    params = list(code_params(demo_client(emu), state="abc").items())
+    params.append((repeated, dict(params)[repeated]))
+    assert_error_page(open_authorize(emu, params), "invalid_request")
+
+
+@pytest.mark.parametrize("client_id", [None, "", "no-such-client"])
+def test_authorize_missing_or_unknown_client_is_an_error_page(
+    emu: BoxEmulator, client_id: str | None
+) -> None:
+    params = code_params(demo_client(emu), state="abc")
+    if client_id is None:
+        del params["client_id"]
+    else:
+        params["client_id"] = client_id
+    assert_error_page(open_authorize(emu, params), "invalid_client")
+
+
+def test_authorize_unknown_client_wins_over_bad_redirect_uri(emu: BoxEmulator) -> None:
+    params = {"response_type": "code", "client_id": "nope", "redirect_uri": "https://evil.test/"}
+    assert_error_page(open_authorize(emu, params), "invalid_client")
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example.com/box-widget/oauth2/callback",
+        "http://127.0.0.1:8888/box-widget/oauth2/callback/",
+        "http://127.0.0.1:8888/box-widget/oauth2/callback?x=1",
+        "https://127.0.0.1:8888/box-widget/oauth2/callback",
+        "http://127.0.0.2.nip.io:8888/box-widget/oauth2/callback",
+    ],
+)
+def test_authorize_unregistered_redirect_uri_is_an_error_page(
+    emu: BoxEmulator, redirect_uri: str
+) -> None:
+    assert "http://127.0.0.1:8888/box-widget/oauth2/callback" in emu.app.redirect_uris
+    params = code_params(demo_client(emu), redirect_uri=redirect_uri, state="abc")
+    assert_error_page(open_authorize(emu, params), "redirect_uri_mismatch", status=None)
+
+
+def test_authorize_mismatch_wins_over_bad_response_type_and_scope(emu: BoxEmulator) -> None:
+    """Until the redirect URI is known to be registered, nothing may redirect to it."""
+    params = {"response_type": "token", "client_id": emu.app.client_id, "scope": "bogus",
+              "redirect_uri": "https://evil.example.com/cb", "state": "abc"}
+    assert_error_page(open_authorize(emu, params), "redirect_uri_mismatch", status=None)
+
+
+def test_authorize_without_redirect_uri_when_app_has_several(emu: BoxEmulator) -> None:
+    """Box: with several registered URIs, ``redirect_uri`` is required (redirect_uri_missing).
+
+    Box documents the error as shown "after the user grants application access" (OAS
+    ``/authorize``), the emulator doc as an error page at once: either is accepted, as long as
+    the browser is never sent back to the app.
+    """
+    assert len(emu.app.redirect_uris) >= 2
+    params = {"response_type": "code", "client_id": emu.app.client_id, "state": "abc"}
+    r = open_authorize(emu, params)
+    if r.status_code == 200:  # Box's order: consent first, then the error
+        page = parse_page(r.text)
+        data = {i.attrs["name"]: i.attrs.get("value", "") for i in page.inputs if "name" in i.attrs}
+        data["user_id"] = emu.user.id
+        grant = page.by_id["grant"]
+        data[grant.attrs["name"]] = grant.attrs["value"]
+        r = requests.post(authorize_url(emu, params), data=data, allow_redirects=False,
+                          timeout=TIMEOUT)
+    assert_error_page(r, "redirect_uri_missing", status=None)
+
+
+def test_authorize_without_redirect_uri_uses_the_only_registered_one(emu: BoxEmulator) -> None:
+    client = new_client(emu, ["https://app.example.com/box/callback"])
+    params = {"response_type": "code", "client_id": client.client_id, "state": "st"}
+    location = emu.authorize(authorize_url(emu, params))
+    base, query = split_redirect(location)
+    assert base == "https://app.example.com/box/callback"
+    assert set(query) == {"code", "state"}
+
+
+# --- authorize: redirect URI matching -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("registered", "requested"),
+    [
+        ("http://127.0.0.1:8888/cb", "http://127.0.0.1:8888/cb"),
+        ("http://127.0.0.1:8888/cb", "http://127.0.0.1:5555/cb"),
+        ("http://localhost:8888/cb", "http://localhost:49152/cb"),
+        ("http://[::1]:8888/cb", "http://[::1]:5555/cb"),
+        ("https://app.example.com/cb", "https://app.example.com/cb"),
+        ("https://app.example.com:8443/cb", "https://app.example.com:8443/cb"),
+    ],
+)
+def test_redirect_uri_accepted(emu: BoxEmulator, registered: str, requested: str) -> None:
+    """Exact match, except that a loopback URI matches any port (DOC-setup)."""
+    client = new_client(emu, [registered])
+    code = get_code(emu, client, redirect_uri=requested)
+    # the code goes to the address asked for, port included
+    params = code_params(client, redirect_uri=requested, state="z")
+    base, query = split_redirect(emu.authorize(authorize_url(emu, params)))
+    assert base == requested
+    assert query["state"] == "z"
+    tokens(exchange(emu, client, code))
+
+
+@pytest.mark.parametrize(
+    ("registered", "requested"),
+    [
+        ("http://127.0.0.1:8888/cb", "http://127.0.0.1:5555/cb2"),
+        ("http://127.0.0.1:8888/cb", "http://127.0.0.1:8888/cb/"),
+        ("http://127.0.0.1:8888/cb", "http://example.com:8888/cb"),
+        ("http://127.0.0.1:8888/cb", "http://localhost:8888/cb"),
+        ("http://127.0.0.1:8888/cb", "https://127.0.0.1:8888/cb"),
+        ("http://127.0.0.1:8888/cb", "http://127.0.0.1:5555/cb?x=1"),
+        ("http://127.0.0.1:8888/cb?tenant=a", "http://127.0.0.1:5555/cb?tenant=b"),
+        ("https://app.example.com/cb", "https://app.example.com:8443/cb"),
+        ("https://app.example.com:8443/cb", "https://app.example.com:9443/cb"),
+        ("https://app.example.com:8443/cb", "https://app.example.com/cb"),
+        ("https://app.example.com/cb", "http://app.example.com/cb"),
+        ("https://app.example.com/cb", "https://app.example.com/cb/extra"),
+        ("https://app.example.com/cb", "https://evil.example.com/cb"),
+    ],
+)
+def test_redirect_uri_refused(emu: BoxEmulator, registered: str, requested: str) -> None:
+    client = new_client(emu, [registered])
+    params = code_params(client, redirect_uri=requested, state="abc")
+    assert_error_page(open_authorize(emu, params), "redirect_uri_mismatch", status=None)
+
+
+def test_redirect_uri_with_query_keeps_it(emu: BoxEmulator) -> None:
+    client = new_client(emu, ["https://app.example.com/cb?tenant=a"])
+    params = code_params(client, state="st")
+    base, query = split_redirect(emu.authorize(authorize_url(emu, params)))
+    assert base == "https://app.example.com/cb"
+    assert query["tenant"] == "a"
+    assert query["state"] == "st"
+    assert query["code"]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://example.com/cb", "http://app.example.com:8888/cb", "http://10.0.0.5:8888/cb"],
+)
+def test_registering_a_plain_http_non_loopback_redirect_uri_is_refused(
+    emu: BoxEmulator, uri: str
+) -> None:
+    """DOC-setup: HTTPS, "or a less secure HTTP for localhost or loopback address"."""
+    with pytest.raises(ValueError, match=r"(?i)https"):
+        emu.add_app(name="Bad", redirect_uris=[uri])
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://localhost:1/cb", "http://127.0.0.1/cb", "http://[::1]:8080/cb",
+            "https://app.example.com/cb"],
+)
+def test_registering_https_or_loopback_redirect_uri_is_allowed(emu: BoxEmulator, uri: str) -> None:
+    emu.add_app(name="Good", redirect_uris=[uri])
+
+
+# --- authorize: errors redirected to the app ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("response_type", "error"),
+    [("token", "unsupported_response_type"), ("code token", "unsupported_response_type"),
+     (None, "invalid_request")],
+)
+def test_authorize_bad_response_type_redirects_with_error_and_state(
+    emu: BoxEmulator, response_type: str | None, error: str
+) -> None:
+    client = demo_client(emu)
+    params = code_params(client, state="s t&a=te")
+    if response_type is None:
+        del params["response_type"]
+    else:
+        params["response_type"] = response_type
+    r = open_authorize(emu, params)
+    assert r.status_code in {302, 303}
+    base, query = split_redirect(r.headers["Location"])
+    assert base == client.redirect_uri
+    assert query["error"] == error
+    assert query["state"] == "s t&a=te"
+    assert "code" not in query
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["bogus_scope", "root_readwrite bogus_scope", "manage_legal_hold"],
+)
+def test_authorize_invalid_scope_redirects_with_error_and_state(
+    emu: BoxEmulator, scope: str
+) -> None:
+    assert "manage_legal_hold" not in emu.app.scopes
+    client = demo_client(emu)
+    r = open_authorize(emu, code_params(client, scope=scope, state="st8"))
+    assert r.status_code in {302, 303}
+    base, query = split_redirect(r.headers["Location"])
+    assert base == client.redirect_uri
+    assert query["error"] == "invalid_scope"
+    assert query["state"] == "st8"
+    assert "code" not in query
+
+
+def test_authorize_scope_can_narrow_the_apps_scopes(emu: BoxEmulator) -> None:
+    """DOC-scopes: an app with root_readonly and root_readwrite may ask for root_readonly only."""
+    client = new_client(emu, ["http://127.0.0.1:8888/cb"],
+                        scopes=("root_readonly", "root_readwrite"))
+    r = open_authorize(emu, code_params(client, scope="root_readonly", state="x"))
+    assert r.status_code == 200
+    assert "Read all files and folders stored in Box" in r.text
+    code = get_code(emu, client)
+    assert me(emu, tokens(exchange(emu, client, code))["access_token"]).status_code == 200
+
+
+# --- authorize: consent page, grant and deny ----------------------------------------------------
+
+
+def test_consent_page_names_app_users_scopes_and_buttons(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    r = open_authorize(emu, code_params(client, state="abc"))
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    page = parse_page(r.text)
+    assert emu.app.name in r.text
+    assert page.by_id["user"].tag == "select"
+    offered = {o.attrs["value"] for o in page.options}
+    assert {u.id for u in emu.users} <= offered
+    assert emu.service_account.id not in offered
+    assert page.by_id["grant"].tag == "button"
+    assert page.by_id["grant"].text.strip() == "Grant access to Box"
+    assert page.by_id["deny"].tag == "button"
+    assert page.by_id["deny"].text.strip() == "Deny access"
+    assert "Read and write all files and folders stored in Box" in r.text
+    assert len(page.forms) == 1
+    assert page.forms[0].get("method", "get").lower() == "post"
+
+
+def submit_consent(emu: BoxEmulator, url: str, r: requests.Response, *, user_id: str,
+                   button: str) -> requests.Response:
+    """Submit the consent form as a browser does: to the same URL, with the chosen button."""
+    page = parse_page(r.text)
+    data = {i.attrs["name"]: i.attrs.get("value", "") for i in page.inputs if "name" in i.attrs}
+    data[page.by_id["user"].attrs["name"]] = user_id
+    chosen = page.by_id[button]
+    data[chosen.attrs["name"]] = chosen.attrs["value"]
+    action = page.forms[0].get("action") or url
+    # the form's own POST is the emulator's page, not a Box API: no OpenAPI check
+    return requests.post(action, data=data, allow_redirects=False, timeout=TIMEOUT)
+
+
+def test_consent_form_grants_once(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    url = authorize_url(emu, code_params(client, state="once"))
+    page = requests.get(url, allow_redirects=False, timeout=TIMEOUT)
+    check_response(page)
+    first = submit_consent(emu, url, page, user_id=emu.users[1].id, button="grant")
+    assert first.status_code in {302, 303}
+    _, query = split_redirect(first.headers["Location"])
+    assert query["state"] == "once"
+    # the same consent form cannot be submitted twice
+    again = submit_consent(emu, url, page, user_id=emu.users[1].id, button="grant")
+    assert again.status_code >= 400
+    assert "Location" not in again.headers
+    body = tokens(exchange(emu, client, query["code"]))
+    assert me(emu, body["access_token"]).json()["id"] == emu.users[1].id
+
+
+@pytest.mark.parametrize(
+    "state", ["abc", "a b&c=d/é+%?#;", "x" * 500, "box_csrf_token_AbCdEf0123456789", " "]
+)
+def test_grant_redirects_with_code_and_state_unchanged(emu: BoxEmulator, state: str) -> None:
+    client = demo_client(emu)
+    location = emu.authorize(authorize_url(emu, code_params(client, state=state)))
+    base, query = split_redirect(location)
+    assert base == client.redirect_uri
+    assert set(query) == {"code", "state"}
+    assert query["state"] == state
+    assert query["code"]
+
+
+def test_grant_without_state_has_no_state(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    base, query = split_redirect(emu.authorize(authorize_url(emu, code_params(client))))
+    assert base == client.redirect_uri
+    assert set(query) == {"code"}
+
+
+def test_grant_as_another_user(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client, user=emu.users[1])
+    body = me(emu, tokens(exchange(emu, client, code))["access_token"]).json()
+    assert body["id"] == emu.users[1].id
+    assert body["login"] == "grace@example.com"
+
+
+def test_deny_redirects_with_access_denied_and_state(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    location = emu.authorize(authorize_url(emu, code_params(client, state="d&n y")), grant=False)
+    base, query = split_redirect(location)
+    assert base == client.redirect_uri
+    assert query["error"] == "access_denied"
+    assert query["error_description"]
+    assert query["state"] == "d&n y"
+    assert "code" not in query
+
+
+def test_each_grant_gets_a_new_code(emu: BoxEmulator) -> None:
+    assert get_code(emu) != get_code(emu)
+
+
+# --- token: authorization_code ------------------------------------------------------------------
+
+
+def test_code_exchange(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    r = exchange(emu, client, get_code(emu, client))
+    body = tokens(r)
+    assert body["issued_token_type"] == URN_ACCESS_TOKEN
+    user = me(emu, body["access_token"])
+    assert user.status_code == 200
+    assert user.json()["id"] == emu.user.id
+
+
+def test_code_exchange_with_matching_redirect_uri(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    tokens(exchange(emu, client, code, redirect_uri=client.redirect_uri))
+
+
+@pytest.mark.parametrize(
+    ("sent"),
+    [
+        "http://localhost:8888/box-widget/oauth2/callback",  # registered, but not this code's
+        "http://127.0.0.1:5555/box-widget/oauth2/callback",  # same loopback URI, other port
+        "https://evil.example.com/cb",
+    ],
+)
+def test_code_exchange_with_other_redirect_uri(emu: BoxEmulator, sent: str) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client, redirect_uri="http://127.0.0.1:8888/box-widget/oauth2/callback")
+    assert_oauth_error(exchange(emu, client, code, redirect_uri=sent), "invalid_grant")
+
+
+def test_code_is_single_use(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    tokens(exchange(emu, client, code))
+    assert_oauth_error(exchange(emu, client, code), "invalid_grant", INVALID_CODE)
+
+
+def test_unknown_code(emu: BoxEmulator) -> None:
+    assert_oauth_error(exchange(emu, demo_client(emu), "not-a-code"), "invalid_grant",
+                       INVALID_CODE)
+
+
+def test_code_expires_after_30_seconds(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    emu.clock.advance(31)
+    assert_oauth_error(exchange(emu, client, code), "invalid_grant", EXPIRED_CODE)
+
+
+def test_code_still_valid_at_29_seconds(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    emu.clock.advance(29)
+    tokens(exchange(emu, client, code))
+
+
+def test_another_clients_code(emu: BoxEmulator) -> None:
+    other = new_client(emu, ["http://127.0.0.1:9999/cb"])
+    code = get_code(emu, demo_client(emu))
+    assert_oauth_error(exchange(emu, other, code), "invalid_grant", INVALID_CODE)
+
+
+def test_client_credentials_only_as_http_basic(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    r = token_request(emu, {"grant_type": "authorization_code", "code": code},
+                      auth=(client.client_id, client.client_secret))
+    assert_oauth_error(r, "invalid_client", INVALID_CLIENT)
+
+
+@pytest.mark.parametrize("which", ["wrong secret", "empty secret", "no secret", "unknown client"])
+def test_bad_client_credentials(emu: BoxEmulator, which: str) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    data = {"grant_type": "authorization_code", "code": code, "client_id": client.client_id,
+            "client_secret": client.client_secret}
+    if which == "wrong secret":
+        data["client_secret"] += "x"
+    elif which == "empty secret":
+        data["client_secret"] = ""
+    elif which == "no secret":
+        del data["client_secret"]
+    else:
+        data["client_id"] = "unknown-client"
+    assert_oauth_error(token_request(emu, data), "invalid_client", INVALID_CLIENT)
+
+
+def test_json_body_is_invalid_request(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    r = requests.post(emu.endpoints.token_url, timeout=TIMEOUT, json={
+        "grant_type": "authorization_code", "code": code,
+        "client_id": client.client_id, "client_secret": client.client_secret})
+    check_response(r)
+    assert_oauth_error(r, "invalid_request", INVALID_GRANT_TYPE)
+
+
+@pytest.mark.parametrize("grant_type", [None, "", "password", "implicit"])
+def test_missing_or_unknown_grant_type(emu: BoxEmulator, grant_type: str | None) -> None:
+    client = demo_client(emu)
+    data = {"code": get_code(emu, client), "client_id": client.client_id,
+            "client_secret": client.client_secret}
+    if grant_type is not None:
+        data["grant_type"] = grant_type
+    assert_oauth_error(token_request(emu, data), "invalid_request", INVALID_GRANT_TYPE)
+
+
+@pytest.mark.parametrize("repeated", ["grant_type", "code", "client_id", "client_secret"])
+def test_repeated_token_parameter(emu: BoxEmulator, repeated: str) -> None:
+    client = demo_client(emu)
+    data = {"grant_type": "authorization_code", "code": get_code(emu, client),
+            "client_id": client.client_id, "client_secret": client.client_secret}
+    pairs = [*data.items(), (repeated, data[repeated])]
+    assert_oauth_error(token_request(emu, pairs), "invalid_request")
+
+
+def padded_exchange(emu: BoxEmulator, client: Client, code: str, size: int) -> requests.Response:
+    """A code exchange whose form body is exactly ``size`` bytes (padded with a device name)."""
+    data = {"grant_type": "authorization_code", "code": code, "client_id": client.client_id,
+            "client_secret": client.client_secret, "box_device_name": ""}
+    data["box_device_name"] = "d" * (size - len(urlencode(data)))
+    assert len(urlencode(data)) == size
+    return token_request(emu, data)
+
+
+def test_body_over_16_kib_is_invalid_request(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    assert_oauth_error(padded_exchange(emu, client, code, 16 * 1024 + 1), "invalid_request")
+    r = padded_exchange(emu, client, code, 64 * 1024)
+    assert_oauth_error(r, "invalid_request")
+
+
+def test_body_of_16_kib_is_accepted(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    tokens(padded_exchange(emu, client, get_code(emu, client), 16 * 1024))
+
+
+# --- token: refresh_token -----------------------------------------------------------------------
+
+
+def test_refresh_rotates_the_pair(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    first = tokens(exchange(emu, client, get_code(emu, client)))
+    second = tokens(refresh(emu, client, first["refresh_token"]))
+    assert second["access_token"] != first["access_token"]
+    assert second["refresh_token"] != first["refresh_token"]
+    assert me(emu, second["access_token"]).json()["id"] == emu.user.id
+    # the used refresh token is dead; the new one works (once)
+    assert_oauth_error(refresh(emu, client, first["refresh_token"]), "invalid_grant",
+                       INVALID_REFRESH)
+    third = tokens(refresh(emu, client, second["refresh_token"]))
+    assert third["refresh_token"] not in {first["refresh_token"], second["refresh_token"]}
+    assert emu.counters()["grants"] == {
+        "authorization_code": 1, "refresh_token": 2, "client_credentials": 0,
+    }
+    assert emu.counters()["refreshes"] == 2
+    assert emu.counters()["failed_refreshes"] == 1
+
+
+@pytest.mark.parametrize("token", ["", "unknown-refresh-token"])
+def test_refresh_with_unknown_token(emu: BoxEmulator, token: str) -> None:
+    client = demo_client(emu)
+    data = {"grant_type": "refresh_token", "refresh_token": token,
+            "client_id": client.client_id, "client_secret": client.client_secret}
+    r = token_request(emu, data)
+    if token:
+        assert_oauth_error(r, "invalid_grant", INVALID_REFRESH)
+    else:
+        assert r.status_code == 400
+        assert r.json()["error"] in {"invalid_request", "invalid_grant"}
+
+
+def test_refresh_with_another_clients_token(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    other = new_client(emu, ["http://127.0.0.1:9999/cb"])
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    assert_oauth_error(refresh(emu, other, pair["refresh_token"]), "invalid_grant",
+                       INVALID_REFRESH)
+    # the failed attempt did not spend the token
+    tokens(refresh(emu, client, pair["refresh_token"]))
+
+
+def test_refresh_with_an_access_token(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    assert_oauth_error(refresh(emu, client, pair["access_token"]), "invalid_grant",
+                       INVALID_REFRESH)
+
+
+def test_refresh_with_bad_client_secret(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    wrong = Client(client.client_id, client.client_secret + "x", client.redirect_uri)
+    assert_oauth_error(refresh(emu, wrong, pair["refresh_token"]), "invalid_client",
+                       INVALID_CLIENT)
+    tokens(refresh(emu, client, pair["refresh_token"]))
+
+
+def test_refresh_token_expires_after_60_days(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    emu.clock.advance(60 * DAY + 1)
+    assert_oauth_error(refresh(emu, client, pair["refresh_token"]), "invalid_grant",
+                       EXPIRED_REFRESH)
+    assert emu.counters()["failed_refreshes"] == 1
+    assert emu.counters()["refreshes"] == 0
+
+
+def test_refresh_token_valid_just_before_60_days(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    emu.clock.advance(60 * DAY - 5)
+    new = tokens(refresh(emu, client, pair["refresh_token"]))
+    # the new refresh token has its own 60 days
+    emu.clock.advance(59 * DAY)
+    tokens(refresh(emu, client, new["refresh_token"]))
+
+
+def test_old_access_token_works_until_the_new_one_is_used(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    old = tokens(exchange(emu, client, get_code(emu, client)))
+    new = tokens(refresh(emu, client, old["refresh_token"]))
+    assert me(emu, old["access_token"]).status_code == 200
+    assert me(emu, old["access_token"]).status_code == 200
+    assert me(emu, new["access_token"]).status_code == 200
+    assert_unauthorized(me(emu, old["access_token"]))
+    assert me(emu, new["access_token"]).status_code == 200
+
+
+def test_access_token_expires(emu: BoxEmulator) -> None:
+    emu.settings.access_token_lifetime = 2
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)), expires_in=2)
+    assert me(emu, pair["access_token"]).status_code == 200
+    emu.clock.advance(3)
+    r = me(emu, pair["access_token"])
+    assert_unauthorized(r)
+    assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+    # DOC-refresh: a refresh works before or after the access token expired
+    new = tokens(refresh(emu, client, pair["refresh_token"]), expires_in=2)
+    assert me(emu, new["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer unknown-token", "Basic abc"])
+def test_api_without_a_valid_token_is_a_bare_401(emu: BoxEmulator,
+                                                  authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    r = requests.get(f"{emu.endpoints.api_url}/users/me", headers=headers, timeout=TIMEOUT)
+    check_response(r)
+    assert_unauthorized(r)
+
+
+# --- token: client_credentials ------------------------------------------------------------------
+
+
+def test_ccg_enterprise_is_the_service_account(emu: BoxEmulator) -> None:
+    assert emu.app.ccg_enabled
+    r = ccg(emu, demo_client(emu), "enterprise", emu.app.enterprise_id)
+    body = tokens(r, refresh_token=False)
+    assert body["issued_token_type"] in {URN_ACCESS_TOKEN, "bearer"}
+    user = me(emu, body["access_token"]).json()
+    assert user["id"] == emu.service_account.id
+    assert user["id"] not in {u.id for u in emu.users}
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_ccg_user_is_that_user(emu: BoxEmulator, index: int) -> None:
+    user = emu.users[index]
+    body = tokens(ccg(emu, demo_client(emu), "user", user.id), refresh_token=False)
+    assert me(emu, body["access_token"]).json()["id"] == user.id
+
+
+@pytest.mark.parametrize(
+    ("subject_type", "subject_id"),
+    [
+        ("enterprise", "123"),
+        ("enterprise", None),
+        ("user", "999999999"),
+        ("user", None),
+        (None, None),
+        ("group", "1"),
+    ],
+)
+def test_ccg_wrong_subject(emu: BoxEmulator, subject_type: str | None,
+                           subject_id: str | None) -> None:
+    r = ccg(emu, demo_client(emu), subject_type, subject_id)
+    assert_oauth_error(r, "invalid_grant", INVALID_CCG)
+    assert emu.counters()["grants"]["client_credentials"] == 0
+
+
+def test_ccg_enterprise_with_a_user_id(emu: BoxEmulator) -> None:
+    assert_oauth_error(ccg(emu, demo_client(emu), "enterprise", emu.user.id), "invalid_grant",
+                       INVALID_CCG)
+
+
+def test_ccg_with_wrong_client_secret(emu: BoxEmulator) -> None:
+    """DOC-ccg: "Grant credentials are invalid" when "the client ID and client secret passed are
+    incorrect or are not for the same application" (BOX_PLATFORM.md 1.4)."""
+    client = demo_client(emu)
+    wrong = Client(client.client_id, client.client_secret + "x", client.redirect_uri)
+    assert_oauth_error(ccg(emu, wrong, "enterprise", emu.app.enterprise_id), "invalid_grant",
+                       INVALID_CCG)
+
+
+def test_ccg_app_without_ccg(emu: BoxEmulator) -> None:
+    client = new_client(emu, ["http://127.0.0.1:9999/cb"], ccg_enabled=False)
+    r = ccg(emu, client, "enterprise", emu.app.enterprise_id)
+    assert_oauth_error(r, "invalid_request", GRANT_NOT_ALLOWED)
+
+
+def test_ccg_token_expires_and_cannot_be_refreshed(emu: BoxEmulator) -> None:
+    emu.settings.access_token_lifetime = 2
+    body = tokens(ccg(emu, demo_client(emu), "enterprise", emu.app.enterprise_id),
+                  refresh_token=False, expires_in=2)
+    emu.clock.advance(3)
+    assert_unauthorized(me(emu, body["access_token"]))
+    assert_oauth_error(refresh(emu, demo_client(emu), body["access_token"]), "invalid_grant",
+                       INVALID_REFRESH)
+
+
+# --- revoke -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_revoke_either_token_revokes_the_pair(emu: BoxEmulator, which: str) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    assert me(emu, pair["access_token"]).status_code == 200
+    r = revoke(emu, client, pair[which])
+    assert r.status_code == 200
+    assert r.content == b""
+    assert_unauthorized(me(emu, pair["access_token"]))
+    assert_oauth_error(refresh(emu, client, pair["refresh_token"]), "invalid_grant",
+                       INVALID_REFRESH)
+    assert emu.counters()["revocations"] == 1
+    # revoking again is harmless
+    assert revoke(emu, client, pair[which]).status_code == 200
+
+
+def test_revoke_after_refresh_kills_the_new_pair(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    old = tokens(exchange(emu, client, get_code(emu, client)))
+    new = tokens(refresh(emu, client, old["refresh_token"]))
+    assert revoke(emu, client, new["access_token"]).status_code == 200
+    assert_unauthorized(me(emu, new["access_token"]))
+    assert_oauth_error(refresh(emu, client, new["refresh_token"]), "invalid_grant",
+                       INVALID_REFRESH)
+
+
+def test_revoke_leaves_other_pairs_alone(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    first = tokens(exchange(emu, client, get_code(emu, client)))
+    second = tokens(exchange(emu, client, get_code(emu, client, user=emu.users[1])))
+    assert revoke(emu, client, first["access_token"]).status_code == 200
+    assert me(emu, second["access_token"]).json()["id"] == emu.users[1].id
+    tokens(refresh(emu, client, second["refresh_token"]))
+
+
+def test_revoke_unknown_token_is_200(emu: BoxEmulator) -> None:
+    r = revoke(emu, demo_client(emu), "no-such-token")
+    assert r.status_code == 200
+    assert r.content == b""
+
+
+def test_revoke_with_bad_client(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    r = revoke(emu, client, pair["access_token"], secret=client.client_secret + "x")
+    assert_oauth_error(r, "invalid_client")
+    unknown = Client("unknown-client", "secret", client.redirect_uri)
+    assert_oauth_error(revoke(emu, unknown, pair["access_token"]), "invalid_client")
+    # nothing was revoked
+    assert me(emu, pair["access_token"]).status_code == 200
+    assert emu.counters()["revocations"] == 0
+
+
+def test_revoke_another_clients_token_leaves_it_alone(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    other = new_client(emu, ["http://127.0.0.1:9999/cb"])
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    # Box does not document the status here (RFC 7009 would refuse it); the pair must survive
+    assert revoke(emu, other, pair["access_token"]).status_code in {200, 400}
+    assert revoke(emu, other, pair["refresh_token"]).status_code in {200, 400}
+    assert me(emu, pair["access_token"]).status_code == 200
+    tokens(refresh(emu, client, pair["refresh_token"]))
+
+
+# --- counters -----------------------------------------------------------------------------------
+
+
+def test_counters(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    assert emu.counters() == {
+        "grants": {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0},
+        "refreshes": 0, "failed_refreshes": 0, "api_calls": 0, "revocations": 0,
+    }
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    assert_oauth_error(exchange(emu, client, "bad-code"), "invalid_grant")
+    new = tokens(refresh(emu, client, pair["refresh_token"]))
+    assert_oauth_error(refresh(emu, client, pair["refresh_token"]), "invalid_grant")
+    tokens(ccg(emu, client, "user", emu.user.id), refresh_token=False)
+    assert me(emu, new["access_token"]).status_code == 200
+    assert me(emu, new["access_token"]).status_code == 200
+    assert revoke(emu, client, new["refresh_token"]).status_code == 200
+    expected = {
+        "grants": {"authorization_code": 1, "refresh_token": 1, "client_credentials": 1},
+        "refreshes": 1, "failed_refreshes": 1, "api_calls": 2, "revocations": 1,
+    }
+    assert emu.counters() == expected
+    # the control API reports the same, and no secret
+    state = requests.get(f"{emu.url}/_emulator/state", timeout=TIMEOUT)
+    assert state.status_code == 200
+    assert state.json()["counters"] == expected
+    assert client.client_secret not in state.text
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+def test_fault_503_on_token(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    emu.inject_fault(status=503, path="/oauth2/token", times=1)
+    r = exchange(emu, client, code)
+    assert r.status_code == 503
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert set(r.json()) == {"error", "error_description"}
+    assert emu.counters()["grants"]["authorization_code"] == 0
+    # the fault was used up; the code was not
+    tokens(exchange(emu, client, code))
+
+
+def test_fault_429_with_retry_after_on_token(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    emu.inject_fault(status=429, retry_after=7, path="/oauth2/token", times=2)
+    for _ in range(2):
+        r = refresh(emu, client, pair["refresh_token"])
+        assert r.status_code == 429
+        assert r.headers["Retry-After"] == "7"
+        assert set(r.json()) == {"error", "error_description"}
+    tokens(refresh(emu, client, pair["refresh_token"]))
+
+
+def test_fault_until_cleared(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    emu.inject_fault(status=503, path="/oauth2/token", times=None)
+    for _ in range(3):
+        assert ccg(emu, client, "user", emu.user.id).status_code == 503
+    emu.clear_faults()
+    tokens(ccg(emu, client, "user", emu.user.id), refresh_token=False)
+
+
+def test_fault_only_hits_its_path_and_method(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    emu.inject_fault(status=503, path="/oauth2/revoke", times=None)
+    emu.inject_fault(status=503, path="/oauth2/token", method="GET", times=None)
+    tokens(ccg(emu, client, "user", emu.user.id), refresh_token=False)
+    assert revoke(emu, client, "whatever").status_code == 503
+
+
+def test_fault_drop_before_the_work(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    code = get_code(emu, client)
+    emu.inject_fault(drop=True, path="/oauth2/token", times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.post(emu.endpoints.token_url, timeout=TIMEOUT, data={
+            "grant_type": "authorization_code", "code": code,
+            "client_id": client.client_id, "client_secret": client.client_secret})
+    assert emu.counters()["grants"]["authorization_code"] == 0
+    tokens(exchange(emu, client, code))
+
+
+def test_fault_drop_after_a_refresh_took_effect(emu: BoxEmulator) -> None:
+    """The client never sees the new pair, but the old refresh token is already spent."""
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.post(emu.endpoints.token_url, timeout=TIMEOUT, data={
+            "grant_type": "refresh_token", "refresh_token": pair["refresh_token"],
+            "client_id": client.client_id, "client_secret": client.client_secret})
+    assert emu.counters()["refreshes"] == 1
+    assert_oauth_error(refresh(emu, client, pair["refresh_token"]), "invalid_grant",
+                       INVALID_REFRESH)
+    # the old access token still works: its successor was never used
+    assert me(emu, pair["access_token"]).status_code == 200
+
+
+def test_fault_delay(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    emu.inject_fault(delay=0.5, path="/oauth2/token", times=1)
+    with pytest.raises(requests.Timeout):
+        requests.post(emu.endpoints.token_url, timeout=0.2, data={
+            "grant_type": "client_credentials", "box_subject_type": "user",
+            "box_subject_id": emu.user.id,
+            "client_id": client.client_id, "client_secret": client.client_secret})

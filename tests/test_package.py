@@ -1,0 +1,44 @@
+"""The package itself: a light import, the server extension enabled on install, endpoints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from box_widget import BoxEndpoints, _jupyter_server_extension_points
+from box_widget.endpoints import BOX_API_URL
+
+
+def test_import_does_not_load_jupyter_server() -> None:
+    code = "import sys, box_widget; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", f"import json; {code}"], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    modules = json.loads(out)
+    heavy = [m for m in modules if m.split(".")[0] in {"jupyter_server", "tornado", "ipywidgets"}]
+    assert heavy == []
+
+
+def test_server_extension_is_enabled_and_loads() -> None:
+    result = subprocess.run([sys.executable, "-m", "jupyter", "server", "extension", "list"],
+                            capture_output=True, text=True, timeout=120, check=True)
+    listing = result.stdout + result.stderr
+    lines = [line for line in listing.splitlines() if "box_widget" in line]
+    assert any("enabled" in line for line in lines), listing
+    assert any("OK" in line for line in lines), listing
+
+
+def test_extension_points_name_the_app() -> None:
+    (point,) = _jupyter_server_extension_points()
+    assert point["module"] == "box_widget.server.app"
+    assert point["app"].name == "box_widget"
+
+
+def test_endpoints_default_to_box_and_follow_the_environment() -> None:
+    assert BoxEndpoints().api_url == BOX_API_URL == "https://api.box.com/2.0"
+    env = {"BOX_API_URL": "http://127.0.0.1:1/2.0", "BOX_TOKEN_URL": ""}
+    endpoints = BoxEndpoints.from_env(env)
+    assert endpoints.api_url == "http://127.0.0.1:1/2.0"
+    assert endpoints.token_url == BoxEndpoints().token_url  # empty means unset
+    assert BoxEndpoints.from_env(endpoints.to_env()) == endpoints
+    assert BoxEndpoints.from_dict({**endpoints.to_dict(), "extra": "x"}) == endpoints
