@@ -84,7 +84,9 @@ __all__ = [
     "SPEC_ENV_VAR",
     "BoxOpenAPI",
     "OpenAPIMismatch",
+    "OperationOnWrongHost",
     "SpecMatch",
+    "UndescribedOperation",
     "check_request",
     "check_response",
     "load_spec",
@@ -107,6 +109,16 @@ _JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 
 class OpenAPIMismatch(AssertionError):
     """A response (or request) that Box's OpenAPI description does not allow."""
+
+
+class UndescribedOperation(OpenAPIMismatch):
+    """No operation in Box's OpenAPI description has this method and path (``/dl/...``,
+    ``/_emulator/...``, an unknown route): there is nothing to check the answer against."""
+
+
+class OperationOnWrongHost(OpenAPIMismatch):
+    """Box describes this operation, but on another host than the one the emulator served it
+    from (e.g. ``POST /2.0/files/content``: Box uploads on ``upload.box.com``, ``/api/2.0``)."""
 
 
 @dataclass(frozen=True)
@@ -273,9 +285,10 @@ class BoxOpenAPI:
     def find_operation(self, method: str, path: str) -> tuple[_Route, dict[str, Any]]:
         """The operation serving ``method path`` on the emulator, most specific template first.
 
-        Raises :class:`OpenAPIMismatch` when no operation matches, or when a more specific
-        operation exists for the same path on another Box host (e.g. ``POST /2.0/files/content``,
-        which Box serves from ``upload.box.com``, would otherwise match ``POST /files/{file_id}``).
+        Raises :class:`UndescribedOperation` when no operation matches, and
+        :class:`OperationOnWrongHost` when a more specific operation exists for the same path on
+        another Box host (``POST /2.0/files/content``, which Box serves from ``upload.box.com``,
+        would otherwise match ``POST /files/{file_id}``, restore-from-trash).
         """
         method = method.lower()
         candidates = [r for r in self.routes if r.regex.match(path)]
@@ -296,14 +309,14 @@ class BoxOpenAPI:
                     f"{best.server}, which the emulator serves under "
                     f"{urlsplit(best.server).path or '/'!r}, not {prefix!r}"
                 )
-                raise OpenAPIMismatch(msg)
+                raise OperationOnWrongHost(msg)
         if route is None:
             if candidates:
                 allowed = sorted({r.method.upper() for r in candidates})
                 msg = f"Box's OpenAPI description has no {method.upper()} {path!r} (only {allowed})"
             else:
                 msg = f"{path!r} is not a path of any operation in Box's OpenAPI description"
-            raise OpenAPIMismatch(msg)
+            raise UndescribedOperation(msg)
         return route, self.resolve(route.pointer)
 
     def resolve(self, pointer: str) -> Any:

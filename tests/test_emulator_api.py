@@ -7,10 +7,9 @@ import time
 
 import pytest
 import requests
+from emulator_flow import bearer
 
 from box_widget.emulator import BoxEmulator
-
-from emulator_flow import bearer
 
 T = 10  # seconds: every request in these tests is bounded
 
@@ -19,7 +18,8 @@ def api(emu: BoxEmulator, path: str) -> str:
     return f"{emu.endpoints.api_url}/{path}"
 
 
-def items(emu: BoxEmulator, auth: dict[str, str], folder: str, **params: object) -> requests.Response:
+def items(emu: BoxEmulator, auth: dict[str, str], folder: str,
+          **params: object) -> requests.Response:
     return requests.get(api(emu, f"folders/{folder}/items"), headers=auth, params=params, timeout=T)
 
 

@@ -853,6 +853,8 @@ def test_api_without_a_valid_token_is_a_bare_401(emu: BoxEmulator,
     r = requests.get(f"{emu.endpoints.api_url}/users/me", headers=headers, timeout=TIMEOUT)
     check_response(r)
     assert_unauthorized(r)
+    if authorization is not None:  # a token was sent, but is not a live one
+        assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
 
 
 # --- token: client_credentials ------------------------------------------------------------------
@@ -898,13 +900,21 @@ def test_ccg_enterprise_with_a_user_id(emu: BoxEmulator) -> None:
                        INVALID_CCG)
 
 
-def test_ccg_with_wrong_client_secret(emu: BoxEmulator) -> None:
+@pytest.mark.parametrize("which", ["wrong secret", "unknown client", "another app's secret"])
+def test_ccg_with_bad_client_credentials(emu: BoxEmulator, which: str) -> None:
     """DOC-ccg: "Grant credentials are invalid" when "the client ID and client secret passed are
-    incorrect or are not for the same application" (BOX_PLATFORM.md 1.4)."""
+    incorrect or are not for the same application" (BOX_PLATFORM.md 1.4), not invalid_client."""
     client = demo_client(emu)
-    wrong = Client(client.client_id, client.client_secret + "x", client.redirect_uri)
-    assert_oauth_error(ccg(emu, wrong, "enterprise", emu.app.enterprise_id), "invalid_grant",
+    if which == "wrong secret":
+        bad = Client(client.client_id, client.client_secret + "x", client.redirect_uri)
+    elif which == "unknown client":
+        bad = Client("unknown-client", client.client_secret, client.redirect_uri)
+    else:
+        other = new_client(emu, ["http://127.0.0.1:9999/cb"], ccg_enabled=True)
+        bad = Client(client.client_id, other.client_secret, client.redirect_uri)
+    assert_oauth_error(ccg(emu, bad, "enterprise", emu.app.enterprise_id), "invalid_grant",
                        INVALID_CCG)
+    assert emu.counters()["grants"]["client_credentials"] == 0
 
 
 def test_ccg_app_without_ccg(emu: BoxEmulator) -> None:
