@@ -31,6 +31,11 @@ def test_unknown_command_fails_with_usage() -> None:
     assert "usage:" in result.stderr
 
 
+def ignore_sigint() -> None:
+    """Start the child as a shell's background job is started: with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def read_endpoints(process: subprocess.Popen[str], deadline: float) -> dict[str, str]:
     """The ``NAME=value`` lines the emulator prints, once the Users line shows it is ready."""
     assert process.stdout is not None
@@ -47,10 +52,12 @@ def read_endpoints(process: subprocess.Popen[str], deadline: float) -> dict[str,
     pytest.fail(f"the emulator printed no endpoints; got {found}")
 
 
-def test_emulator_command_serves_until_interrupted() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_emulator_command_serves_until_stopped(signum: signal.Signals) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([*COMMAND, "emulator", "--port", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
+                               stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=ignore_sigint)
     try:
         found = read_endpoints(process, time.monotonic() + 30)
         assert set(found) >= {"BOX_AUTHORIZE_URL", "BOX_TOKEN_URL", "BOX_REVOKE_URL",
@@ -63,7 +70,7 @@ def test_emulator_command_serves_until_interrupted() -> None:
             "client_secret": found["BOX_CLIENT_SECRET"], "box_subject_type": "enterprise",
             "box_subject_id": "900001"})
         assert token.status_code == 200, token.text
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         assert process.wait(timeout=15) == 0
     finally:
         if process.poll() is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import threading
 from types import TracebackType
@@ -174,11 +175,15 @@ class BoxEmulator:
                 extra.close()
             self._sockets = sockets[:1]
 
-    async def _serve(self, started: threading.Event | None = None) -> None:
+    async def _serve(self, started: threading.Event | None = None, *,
+                     handle_signals: bool = False) -> None:
         self._loop = asyncio.get_running_loop()
         self._server = HTTPServer(self.application(), max_body_size=1024 * 1024)
         self._server.add_sockets(self._sockets)
         self._stopping = asyncio.Event()
+        if handle_signals:  # also when started in the background, where SIGINT is ignored
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._loop.add_signal_handler(signum, self._stopping.set)
         if started is not None:
             started.set()
         try:
@@ -211,7 +216,7 @@ class BoxEmulator:
         """Serve in the foreground until interrupted (the ``box-widget emulator`` command)."""
         self.listen()
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(self._serve())
+            asyncio.run(self._serve(handle_signals=True))
 
     def __enter__(self) -> BoxEmulator:
         return self.start()
