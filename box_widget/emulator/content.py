@@ -31,6 +31,13 @@ def check_name(name: object) -> str:
     return name
 
 
+def not_found(kind: str, value: str) -> BoxError:
+    """Box's 404 for an item that does not exist or that the user cannot see."""
+    message = f"Invalid value '{value}'. '{kind}' with value '{value}' not found"
+    return BoxError(404, "not_found", "Not Found", context_info={
+        "errors": [{"reason": "invalid_parameter", "name": kind, "message": message}]})
+
+
 @dataclass
 class User:
     id: str
@@ -150,19 +157,13 @@ class ContentStore:
             return Folder(ROOT, "All Files", user_id, None, self.users[user_id].created_at)
         folder = self.folders.get(folder_id)
         if folder is None or folder.owner_id != user_id:
-            raise BoxError(404, "not_found", "Not Found", context_info={"errors": [{
-                "reason": "invalid_parameter", "name": "folder",
-                "message": f"Invalid value 'd_{folder_id}'. 'folder' with value "
-                           f"'d_{folder_id}' not found"}]})
+            raise not_found("folder", f"d_{folder_id}")
         return folder
 
     def file(self, user_id: str, file_id: str) -> File:
         file = self.files.get(file_id)
         if file is None or file.owner_id != user_id:
-            raise BoxError(404, "not_found", "Not Found", context_info={"errors": [{
-                "reason": "invalid_parameter", "name": "file",
-                "message": f"Invalid value 'f_{file_id}'. 'file' with value "
-                           f"'f_{file_id}' not found"}]})
+            raise not_found("file", f"f_{file_id}")
         return file
 
     def children(self, user_id: str, folder_id: str) -> tuple[list[Folder], list[File]]:
@@ -248,25 +249,3 @@ class ContentStore:
             if folder.parent_id else None,
             "item_status": "active",
         }
-
-
-def _csv(header: str, rows: list[str]) -> bytes:
-    return ("\n".join([header, *rows]) + "\n").encode()
-
-
-def seed(store: ContentStore) -> list[User]:
-    """The seeded accounts: Ada with a small tree of files, Grace with one note."""
-    ada = store.add_user("Ada Lovelace", "ada@example.com", "20000001")
-    grace = store.add_user("Grace Hopper", "grace@example.com", "20000002")
-    reports = store.add_folder(ada.id, ROOT, "Reports")
-    data = store.add_folder(ada.id, ROOT, "Data")
-    regions = ["North", "South", "East", "West"]
-    for quarter, base in (("q1", 1200), ("q2", 1350)):
-        rows = [f"{r},{m},{base + 37 * i + 11 * j}"
-                for i, r in enumerate(regions) for j, m in enumerate(["Jan", "Feb", "Mar"])]
-        store.add_file(ada.id, reports.id, f"{quarter}.csv", _csv("region,month,revenue", rows))
-    rows = [f"{i},{20 + (i * 7) % 13 / 2:.1f},{40 + (i * 11) % 17}" for i in range(1, 49)]
-    store.add_file(ada.id, data.id, "measurements.csv", _csv("sample,temperature_c,humidity", rows))
-    store.add_file(ada.id, ROOT, "Welcome.txt", b"Welcome to the Box emulator.\n")
-    store.add_file(grace.id, ROOT, "Notes.txt", b"It's easier to ask forgiveness.\n")
-    return [ada, grace]

@@ -6,8 +6,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .base import OAuthHandler, PageHandler
 from .errors import OAuthError, PageError
-from .oauth_store import GRANT_NOT_ALLOWED, INVALID_CCG, SCOPES, App, Consent, redirect_uri_matches
+from .oauth_store import GRANT_NOT_ALLOWED, INVALID_CCG, SCOPES, App, Consent
 from .pages import consent_page
+from .redirect_uris import redirect_uri_matches
 
 GRANT_TYPES = {
     "authorization_code",

@@ -16,14 +16,17 @@ from tornado.web import Application
 
 from ..endpoints import BoxEndpoints
 from . import api_handlers as api
-from . import control
-from . import upload_handlers as up
+from . import chunked_upload as chunked
+from . import control, download
 from .base import NotFoundHandler
 from .consent import consent
-from .content import User, seed
+from .content import User
 from .core import Fault
+from .direct_upload import DirectUploadHandler
 from .oauth_handlers import AuthorizeHandler, RevokeHandler, TokenHandler
-from .oauth_store import App, is_loopback
+from .oauth_store import App
+from .redirect_uris import is_loopback
+from .seed import seed
 from .state import EmulatorState
 
 #: The demo app's redirect URIs: Jupyter's callback on loopback (any port matches).
@@ -44,15 +47,15 @@ def routes(state: EmulatorState, *, control_api: bool) -> list[tuple[str, Any, d
         (rf"/2.0/folders/{ID}", api.FolderHandler),
         (rf"/2.0/folders/{ID}/items", api.FolderItemsHandler),
         (rf"/2.0/files/{ID}", api.FileHandler),
-        (rf"/2.0/files/{ID}/content", api.FileContentHandler),
-        (rf"/dl/{ID}/([^/]*)", api.DownloadHandler),
-        (r"/api/2.0/files/content", up.DirectUploadHandler),
-        (r"/api/2.0/files/upload_sessions", up.UploadSessionsHandler),
-        (rf"/api/2.0/files/upload_sessions/{ID}", up.UploadSessionHandler),
-        (rf"/api/2.0/files/upload_sessions/{ID}/parts", up.UploadPartsHandler),
-        (rf"/api/2.0/files/upload_sessions/{ID}/commit", up.CommitHandler),
-        (rf"/api/2.0/files/{ID}/content", up.DirectUploadHandler),
-        (rf"/api/2.0/files/{ID}/upload_sessions", up.UploadSessionsHandler),
+        (rf"/2.0/files/{ID}/content", download.FileContentHandler),
+        (rf"/dl/{ID}/([^/]*)", download.DownloadHandler),
+        (r"/api/2.0/files/content", DirectUploadHandler),
+        (r"/api/2.0/files/upload_sessions", chunked.UploadSessionsHandler),
+        (rf"/api/2.0/files/upload_sessions/{ID}", chunked.UploadSessionHandler),
+        (rf"/api/2.0/files/upload_sessions/{ID}/parts", chunked.UploadPartsHandler),
+        (rf"/api/2.0/files/upload_sessions/{ID}/commit", chunked.CommitHandler),
+        (rf"/api/2.0/files/{ID}/content", DirectUploadHandler),
+        (rf"/api/2.0/files/{ID}/upload_sessions", chunked.UploadSessionsHandler),
     ]
     if control_api:
         table += [

@@ -1,138 +1,15 @@
-"""The upload routes (Box's upload host): direct multipart uploads and chunked upload sessions."""
+"""Box's chunked upload sessions: create, upload parts, list, commit, abort."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import re
 import secrets
 from typing import Any
 
-from tornado.http1connection import HTTP1Connection
-from tornado.web import stream_request_body
-
-from . import multipart
 from .api_handlers import ApiHandler
-from .content import File, UploadSession, check_name, iso
+from .content import UploadSession, check_name, iso
 from .errors import BoxError
-
-DIGEST = re.compile(r"sha=([A-Za-z0-9+/]+={0,2})$")
-CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
-MULTIPART_OVERHEAD = 1024 * 1024
-
-
-def sha1_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha1(data).digest()).decode()  # noqa: S324 - Box's digest
-
-
-def digest_of(header: str | None) -> str:
-    """The base64 SHA-1 of an RFC 3230 ``Digest: sha=...`` header, or Box's 400."""
-    match = DIGEST.match(header or "")
-    if not match:
-        raise BoxError(400, "bad_request", "The Digest header is missing or malformed",
-                       context_info={"errors": [{"reason": "invalid_parameter", "name": "digest",
-                                                 "message": "Expected 'sha=<base64 SHA-1>'"}]})
-    return match[1]
-
-
-@stream_request_body
-class StreamingApiHandler(ApiHandler):
-    """An API route whose body is read in pieces, refused early when too large."""
-
-    def max_body(self) -> int:
-        raise NotImplementedError
-
-    async def prepare(self) -> None:
-        await super().prepare()
-        self._chunks: list[bytes] = []
-        self._size = 0
-        if self._finished:
-            return
-        connection = self.request.connection
-        assert isinstance(connection, HTTP1Connection)
-        connection.set_max_body_size(self.max_body() + 1)
-        length = self.request.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self.max_body():
-            raise BoxError(413, "request_entity_too_large", "Request Entity Too Large")
-
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size <= self.max_body():
-            self._chunks.append(chunk)
-
-    def body(self) -> bytes:
-        if self._size > self.max_body():
-            raise BoxError(413, "request_entity_too_large", "Request Entity Too Large")
-        return b"".join(self._chunks)
-
-    def json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.body())
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise BoxError(400, "bad_request", "The request body must be a JSON object")
-        return body
-
-    def files_response(self, file: File, status: int) -> None:
-        self.write_json({"total_count": 1, "entries": [self.state.content.file_full(file)]}, status)
-
-
-class DirectUploadHandler(StreamingApiHandler):
-    """``POST /api/2.0/files/content`` and ``/api/2.0/files/{id}/content`` (a new version)."""
-
-    def max_body(self) -> int:
-        return self.state.settings.direct_upload_limit + MULTIPART_OVERHEAD
-
-    def post(self, file_id: str | None = None) -> None:
-        user = self.user(write=True)
-        boundary = multipart.boundary_of(self.request.headers.get("Content-Type", ""))
-        if boundary is None:
-            raise BoxError(400, "bad_request", "Expected a multipart/form-data body")
-        try:
-            parts = multipart.parse(boundary, self.body())
-        except ValueError as exc:
-            raise BoxError(400, "bad_request", str(exc)) from None
-        names = [p.name for p in parts]
-        if "file" not in names:
-            raise BoxError(400, "bad_request", "The 'file' part is missing")
-        if "attributes" in names and names.index("attributes") > names.index("file"):
-            raise BoxError(400, "metadata_after_file_contents",
-                           "Metadata (the 'attributes' part) must come before the file contents")
-        if "attributes" not in names and file_id is None:
-            raise BoxError(400, "bad_request", "The 'attributes' part is missing")
-        attributes = self._attributes(parts[names.index("attributes")].data
-                                      if "attributes" in names else b"{}")
-        data = parts[names.index("file")].data
-        if len(data) > self.state.settings.direct_upload_limit:
-            raise BoxError(413, "request_entity_too_large",
-                           "Direct uploads are limited to 50 MB; use a chunked upload session")
-        expected = self.request.headers.get("Content-MD5")
-        if expected and expected.lower() != hashlib.sha1(data).hexdigest():  # noqa: S324
-            raise BoxError(412, "precondition_failed",
-                           "The SHA-1 in the Content-MD5 header does not match the file")
-        content = self.state.content
-        if file_id is not None:
-            file = content.new_version(user.id, file_id, data, attributes.get("name"))
-            self.files_response(file, 201)
-            return
-        parent = attributes.get("parent")
-        parent_id = parent.get("id") if isinstance(parent, dict) else None
-        if not isinstance(parent_id, str):
-            raise BoxError(400, "bad_request", "attributes.parent.id is missing")
-        name = check_name(attributes.get("name"))
-        self.files_response(content.add_file(user.id, parent_id, name, data), 201)
-
-    @staticmethod
-    def _attributes(raw: bytes) -> dict[str, Any]:
-        try:
-            attributes = json.loads(raw)
-        except ValueError:
-            attributes = None
-        if not isinstance(attributes, dict):
-            raise BoxError(400, "bad_request", "The 'attributes' part must be a JSON object")
-        return attributes
+from .upload_base import CONTENT_RANGE, StreamingApiHandler, digest_of, sha1_b64
 
 
 def describe(handler: ApiHandler, session: UploadSession) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""Box's redirect URI rules: HTTPS unless loopback, exact match, any port on loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name is ``localhost`` or a loopback address."""
+    host = host.lower().strip("[]")
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_registrable(uri: str) -> None:
+    """Refuse a redirect URI Box would not let an app register (HTTPS unless loopback)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.fragment:
+        msg = f"not a valid redirect URI: {uri!r}"
+        raise ValueError(msg)
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        msg = f"redirect URIs must use https unless they are loopback: {uri!r}"
+        raise ValueError(msg)
+
+
+def redirect_uri_matches(registered: str, requested: str) -> bool:
+    """Box's rule: an exact match, except that a loopback URI matches any port."""
+    if registered == requested:
+        return True
+    reg, req = urlsplit(registered), urlsplit(requested)
+    if not reg.hostname or not is_loopback(reg.hostname):
+        return False
+    try:
+        req.port  # noqa: B018 - a malformed port raises here
+    except ValueError:
+        return False
+    return (reg.scheme, reg.hostname, reg.path, reg.query) == (
+        req.scheme,
+        req.hostname,
+        req.path,
+        req.query,
+    )
