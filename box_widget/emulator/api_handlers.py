@@ -1,11 +1,10 @@
-"""The content API routes: the current user, folder listings, items and downloads."""
+"""The content API routes: the current user, folders, files and folder listings."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-import re
 from typing import Any
 
 from .base import BaseHandler
@@ -16,8 +15,6 @@ from .oauth_store import AccessToken
 SORT_KEYS = {"id", "name", "date", "size"}
 MAX_LIMIT = 1000
 MAX_OFFSET = 9999
-RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-STREAM_CHUNK = 1024 * 1024
 
 
 class ApiHandler(BaseHandler):
