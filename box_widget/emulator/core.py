@@ -85,6 +85,9 @@ class Counters:
     failed_refreshes: int = 0
     api_calls: int = 0
     revocations: int = 0
+    #: For each refresh, how many seconds the replaced access token still had to live
+    #: (a refresh long before expiry is a wasted one; below zero, the token had expired).
+    refresh_margins: list[float] = field(default_factory=list)
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of the counters as plain data."""

@@ -186,6 +186,9 @@ class OAuthStore:
             token.used = True
             self.counters.grants["refresh_token"] += 1
             self.counters.refreshes += 1
+            old = self.access_tokens.get(token.access_token)
+            if old is not None:
+                self.counters.refresh_margins.append(old.expires_at - self.clock.now())
             return self._issue(
                 app, token.user_id, token.scopes, with_refresh=True, predecessor=token.access_token
             )

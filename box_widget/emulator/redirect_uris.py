@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a host name is ``localhost`` or a loopback address."""
-    host = host.lower().strip("[]")
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from ..transport import is_loopback
 
 
 def check_registrable(uri: str) -> None:

@@ -15,6 +15,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 
 from ..endpoints import BoxEndpoints
+from ..transport import is_loopback
 from . import api_handlers as api
 from . import chunked_upload as chunked
 from . import control, download
@@ -25,7 +26,6 @@ from .core import Fault
 from .direct_upload import DirectUploadHandler
 from .oauth_handlers import AuthorizeHandler, RevokeHandler, TokenHandler
 from .oauth_store import App
-from .redirect_uris import is_loopback
 from .seed import seed
 from .state import EmulatorState
 

@@ -1,0 +1,110 @@
+"""Finishing an authorization: read Box's redirect, exchange the code at once, save the tokens.
+
+Shared by ``BoxConnection.complete`` (the headless path, in a kernel) and the server extension's
+callback route (in the Jupyter server): whichever process gets Box's redirect finishes it, using
+the pending record that ``BoxConnection.authorization_url`` left in the vault.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from .endpoints import BoxEndpoints
+from .errors import AuthorizationError, BoxAPIError, BoxWidgetError
+from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
+from .tokens import normalize
+from .transport import require_secure
+from .vault import Vault
+
+RECORD_VERSION = 1
+USER_FIELDS = ("id", "name", "login")
+
+
+def redirect_params(redirected_url: str) -> dict[str, str]:
+    """``code``, ``state``, ``error`` and ``error_description`` from the address Box sent the
+    browser to (the full address, or just its ``?query``)."""
+    text = redirected_url.strip()
+    query = urlsplit(text).query if "://" in text else text.lstrip("?")
+    parsed = parse_qs(query, keep_blank_values=True)
+    params = {}
+    for name in ("code", "state", "error", "error_description"):
+        values = parsed.get(name, [])
+        if len(values) > 1:
+            msg = f"The address has '{name}' more than once; paste the address Box sent you to."
+            raise AuthorizationError(msg, error="invalid_request")
+        if values:
+            params[name] = values[0]
+    return params
+
+
+def take_pending(vault: Vault, params: dict[str, str]) -> dict[str, Any]:
+    """The pending authorization named by ``state`` (used up), or an AuthorizationError."""
+    state = params.get("state")
+    if not state:
+        msg = ("The address has no 'state': paste the whole address the browser landed on "
+               "after Box (it contains ?code=...&state=...).")
+        raise AuthorizationError(msg, error="invalid_request")
+    pending = vault.take_pending(state)
+    if pending is None:
+        msg = ("This sign-in was already completed, is older than 10 minutes, or was started "
+               "from another vault folder. Click Generate again (or run the login again).")
+        raise AuthorizationError(msg, error="invalid_state")
+    error = params.get("error")
+    if error:
+        detail = params.get("error_description") or error
+        hint = HINTS.get(error, "try again with Generate")
+        msg = f"Box did not authorize the connection ({error}: {detail}): {hint}."
+        raise AuthorizationError(msg, error=error, description=detail)
+    if not params.get("code"):
+        msg = "The address has no authorization code; click Generate again."
+        raise AuthorizationError(msg, error="invalid_request")
+    return pending
+
+
+def fetch_user(endpoints: BoxEndpoints, access_token: str) -> dict[str, Any]:
+    """``GET users/me`` with a bare token: the Box user's id, name and login."""
+    url = require_secure(endpoints.api_url.rstrip("/") + "/users/me")
+    try:
+        response = requests.get(url, headers={"Authorization": f"Bearer {access_token}"},
+                                timeout=DEFAULT_TIMEOUT)
+    except requests.RequestException as exc:
+        msg = f"Could not reach Box's API to read the user ({type(exc).__name__})."
+        raise BoxWidgetError(msg) from None
+    if response.status_code != 200:
+        raise BoxAPIError.from_response(response)
+    body = response.json()
+    return {k: body.get(k) for k in USER_FIELDS}
+
+
+def save_connection(vault: Vault, name: str, record: dict[str, Any]) -> None:
+    """Write a connection's record under its lock."""
+    with vault.lock(name):
+        vault.save(name, record)
+
+
+def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[str, Any]:
+    """Exchange ``code`` now, save the connection with its tokens and Box user; the user.
+
+    The tokens are saved before ``users/me`` is asked, so a failure there loses nothing.
+    """
+    endpoints = BoxEndpoints.from_dict(pending["endpoints"])
+    client = TokenClient(endpoints, pending["client_id"], pending["client_secret"])
+    token = normalize(client.exchange_code(code))
+    name = pending["name"]
+    record = {
+        "version": RECORD_VERSION, "name": name, "kind": "oauth",
+        "client_id": pending["client_id"], "client_secret": pending["client_secret"],
+        "redirect_uri": pending.get("redirect_uri"), "endpoints": endpoints.to_dict(),
+        "token": token, "user": None, "connected_at": time.time(),
+    }
+    save_connection(vault, name, record)
+    user = fetch_user(endpoints, token["access_token"])
+    with vault.lock(name):
+        current = vault.load(name)
+        if current is not None and current.get("connected_at") == record["connected_at"]:
+            vault.save(name, {**current, "user": user})
+    return user

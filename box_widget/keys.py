@@ -1,0 +1,91 @@
+"""Where the vault's encryption key comes from: ``BOX_WIDGET_KEY``, the OS keyring, or a key file.
+
+The key is a Fernet key (``cryptography``). The first source that works wins:
+
+1. ``BOX_WIDGET_KEY``: set it yourself (for example from a JupyterHub secret); it is explicit, so
+   it takes precedence;
+2. the OS keyring (macOS Keychain, Windows Credential Locker, Secret Service on a Linux desktop),
+   one entry per vault folder; skipped where no real keyring backend exists (headless Linux,
+   containers) or when ``BOX_WIDGET_KEYRING=0``;
+3. a key file ``vault.key`` in the vault folder, mode 0600. The file encrypts the records at rest,
+   but anyone who can read the folder can read the key too: the form says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from .errors import ConfigurationError
+from .files import atomic_write
+
+log = logging.getLogger(__name__)
+
+KEY_ENV = "BOX_WIDGET_KEY"
+KEYRING_ENV = "BOX_WIDGET_KEYRING"
+KEYRING_SERVICE = "box-widget"
+KEY_FILE = "vault.key"
+
+
+def load_key(home: Path) -> tuple[bytes, str]:
+    """The vault key for ``home`` and where it came from (``env``, ``keyring`` or ``file``)."""
+    configured = os.environ.get(KEY_ENV, "").strip()
+    if configured:
+        return _checked(configured.encode(), f"the {KEY_ENV} environment variable"), "env"
+    key = _keyring_key(home)
+    if key is not None:
+        return key, "keyring"
+    return _file_key(home), "file"
+
+
+def _checked(key: bytes, where: str) -> bytes:
+    try:
+        Fernet(key)
+    except ValueError:
+        msg = (
+            f"The vault key in {where} is not a valid key. Make one with: python -c "
+            '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+        raise ConfigurationError(msg) from None
+    return key
+
+
+def _keyring_key(home: Path) -> bytes | None:
+    if os.environ.get(KEYRING_ENV, "1").strip().lower() in {"0", "false", "no", "off"}:
+        return None
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    try:
+        backend = keyring.get_keyring()
+        if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) <= 0:
+            return None
+        account = str(home.resolve())
+        stored = keyring.get_password(KEYRING_SERVICE, account)
+        if stored is None:
+            stored = Fernet.generate_key().decode()
+            keyring.set_password(KEYRING_SERVICE, account, stored)
+        return _checked(stored.encode(), "the OS keyring")
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # any keyring failure means "no keyring here"
+        log.info("OS keyring unavailable (%s); using the key file", type(exc).__name__)
+        return None
+
+
+def _file_key(home: Path) -> bytes:
+    path = home / KEY_FILE
+    with contextlib.suppress(FileNotFoundError):
+        return _checked(path.read_bytes().strip(), str(path))
+    key = Fernet.generate_key()
+    try:
+        atomic_write(path, key, exclusive=True)
+    except FileExistsError:  # another process made it first: use theirs
+        return _checked(path.read_bytes().strip(), str(path))
+    return key

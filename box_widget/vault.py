@@ -1,0 +1,203 @@
+"""The token vault: one folder shared by the server extension and every kernel of the user.
+
+Connections, their tokens, and pending authorizations, each in its own file, encrypted with
+Fernet (``cryptography``), written atomically, and locked per connection across threads and
+processes (``filelock``). Layout::
+
+    <home>/                     0700
+        vault.key               0600, only when the key lives in a file (see ``keys``)
+        connections/<name>.box  one saved connection
+        pending/<hash>.box      one pending authorization, keyed by a hash of its state
+        locks/<name>.lock       the cross-process lock of a connection
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from filelock import FileLock, Timeout
+
+from .errors import BoxWidgetError, ConfigurationError
+from .files import FILE_MODE, atomic_write, private_folder
+from .keys import load_key
+
+log = logging.getLogger(__name__)
+
+HOME_ENV = "BOX_WIDGET_HOME"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+PENDING_LIFETIME = 600.0
+PENDING_LIMIT = 32
+LOCK_TIMEOUT = 60.0
+_PENDING_LOCK = "~pending"
+_thread_locks: dict[tuple[str, str], threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def default_home() -> Path:
+    """``$BOX_WIDGET_HOME``, else ``<jupyter data dir>/box_widget``."""
+    configured = os.environ.get(HOME_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "box_widget"
+
+
+def check_name(name: str) -> str:
+    """A connection name: letters, digits, ``_ . -``, up to 64 characters."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        msg = (f"{name!r} is not a valid connection name: use letters, digits, '_', '.' or '-' "
+               "(up to 64 characters, starting with a letter or digit)")
+        raise ConfigurationError(msg)
+    return name
+
+
+class VaultError(ConfigurationError):
+    """A vault file cannot be read; it is left untouched."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The vault file {path} cannot be read: {reason}. Nothing was changed. If the key "
+            "changed (BOX_WIDGET_KEY, the OS keyring, or vault.key), restore it; otherwise move "
+            "the file aside and connect again (Generate in the form, or box-widget login NAME)."
+        )
+
+
+class Vault:
+    """Encrypted records in a private folder, with per-connection cross-process locks."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        private_folder(self.home)
+        key, self.key_source = load_key(self.home)
+        self._fernet = Fernet(key)
+
+    def __repr__(self) -> str:
+        return f"Vault(home={str(self.home)!r}, key_source={self.key_source!r})"
+
+    def status(self) -> dict[str, Any]:
+        """Where the vault is and how it is protected (no secrets)."""
+        return {"home": str(self.home), "encrypted": True, "key_source": self.key_source}
+
+    # --- connections ----------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """The saved connections' names."""
+        folder = self.home / "connections"
+        if not folder.is_dir():
+            return []
+        return sorted(p.stem for p in folder.glob("*.box") if NAME.fullmatch(p.stem))
+
+    def load(self, name: str) -> dict[str, Any] | None:
+        """A saved connection, or None if there is none; VaultError if it cannot be read."""
+        return self._read(self._connection_path(name))
+
+    def save(self, name: str, record: dict[str, Any]) -> None:
+        """Write a connection; an unreadable old file is moved aside, never overwritten."""
+        path = self._connection_path(name)
+        try:
+            self._read(path)
+        except VaultError:
+            aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+            os.replace(path, aside)
+            log.warning("moved the unreadable vault file %s aside to %s", path, aside)
+        self._write(path, record)
+
+    def delete(self, name: str) -> bool:
+        """Remove a saved connection; whether there was one."""
+        try:
+            self._connection_path(name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    @contextmanager
+    def lock(self, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        """Hold ``name``'s lock: one thread of one process at a time."""
+        key = (str(self.home), name)
+        with _thread_locks_guard:
+            thread_lock = _thread_locks.setdefault(key, threading.Lock())
+        locks = private_folder(self.home / "locks")
+        file_lock = FileLock(locks / f"{name}.lock", timeout=timeout, mode=FILE_MODE)
+        if not thread_lock.acquire(timeout=timeout):
+            raise self._busy(name, timeout)
+        try:
+            with file_lock:
+                yield
+        except Timeout:
+            raise self._busy(name, timeout) from None
+        finally:
+            thread_lock.release()
+
+    @staticmethod
+    def _busy(name: str, timeout: float) -> BoxWidgetError:
+        return BoxWidgetError(f"Connection {name!r} stayed locked by another process for "
+                              f"{timeout:.0f} s; try again, or restart the stuck kernel.")
+
+    # --- pending authorizations --------------------------------------------------------------
+    def add_pending(self, state: str, record: dict[str, Any]) -> None:
+        """Record a pending authorization; the oldest beyond the limit, and expired ones, go."""
+        with self.lock(_PENDING_LOCK):
+            folder = private_folder(self.home / "pending")
+            now = time.time()
+            entries = sorted(folder.glob("*.box"), key=lambda p: p.stat().st_mtime)
+            for path in entries:
+                if now - path.stat().st_mtime > PENDING_LIFETIME:
+                    path.unlink(missing_ok=True)
+            entries = [p for p in entries if p.exists()]
+            for path in entries[: max(0, len(entries) - PENDING_LIMIT + 1)]:
+                path.unlink(missing_ok=True)
+            self._write(self._pending_path(state), {**record, "created_at": now})
+
+    def take_pending(self, state: str) -> dict[str, Any] | None:
+        """Remove and return the pending authorization for ``state``; None if unknown or
+        expired. Each state can be taken once."""
+        with self.lock(_PENDING_LOCK):
+            path = self._pending_path(state)
+            try:
+                record = self._read(path)
+            except VaultError as exc:
+                log.warning("dropped an unreadable pending authorization: %s", exc.path)
+                record = None
+            path.unlink(missing_ok=True)
+        if record is None or time.time() - float(record.get("created_at", 0)) > PENDING_LIFETIME:
+            return None
+        return record
+
+    # --- files --------------------------------------------------------------------------------
+    def _connection_path(self, name: str) -> Path:
+        return self.home / "connections" / f"{check_name(name)}.box"
+
+    def _pending_path(self, state: str) -> Path:
+        digest = hashlib.sha256(state.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.home / "pending" / f"{digest[:40]}.box"
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        try:
+            token = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            record = json.loads(self._fernet.decrypt(token))
+        except InvalidToken:
+            raise VaultError(path, "it does not decrypt with the current key, or it was "
+                                   "damaged") from None
+        except ValueError:
+            raise VaultError(path, "its contents are damaged") from None
+        if not isinstance(record, dict):
+            raise VaultError(path, "its contents are damaged")
+        return record
+
+    def _write(self, path: Path, record: dict[str, Any]) -> None:
+        atomic_write(path, self._fernet.encrypt(json.dumps(record).encode()))
