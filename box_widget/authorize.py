@@ -18,7 +18,7 @@ from .errors import AuthorizationError, BoxAPIError, BoxWidgetError
 from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
 from .tokens import normalize
 from .transport import require_secure
-from .vault import Vault
+from .vault import PendingForAnotherConnection, Vault
 
 RECORD_VERSION = 1
 USER_FIELDS = ("id", "name", "login")
@@ -41,14 +41,23 @@ def redirect_params(redirected_url: str) -> dict[str, str]:
     return params
 
 
-def take_pending(vault: Vault, params: dict[str, str]) -> dict[str, Any]:
-    """The pending authorization named by ``state`` (used up), or an AuthorizationError."""
+def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = None
+                 ) -> dict[str, Any]:
+    """The pending authorization named by ``state`` (used up), or an AuthorizationError.
+
+    With ``name``, a sign-in started for another connection is refused and left pending.
+    """
     state = params.get("state")
     if not state:
         msg = ("The address has no 'state': paste the whole address the browser landed on "
                "after Box (it contains ?code=...&state=...).")
         raise AuthorizationError(msg, error="invalid_request")
-    pending = vault.take_pending(state)
+    try:
+        pending = vault.take_pending(state, name=name)
+    except PendingForAnotherConnection as exc:
+        msg = (f"This sign-in was started for connection {exc.name!r}, not {name!r}; finish it "
+               "there, or click Generate again on this connection.")
+        raise AuthorizationError(msg, error="invalid_state") from None
     if pending is None:
         msg = ("This sign-in was already completed, is older than 10 minutes, or was started "
                "from another vault folder. Click Generate again (or run the login again).")

@@ -52,7 +52,14 @@ class BoxConnection:
                  home: str | os.PathLike[str] | None = None) -> None:
         self.name = check_name(name)
         self.vault = Vault(home)
-        saved = self.vault.load(self.name) or {}
+        self._session: BoxSession | None = None
+        self._load(self.vault.load(self.name) or {}, client_id=client_id,
+                   client_secret=client_secret, redirect_uri=redirect_uri, endpoints=endpoints)
+
+    def _load(self, saved: dict[str, Any], *, client_id: str | None = None,
+              client_secret: str | None = None, redirect_uri: str | None = None,
+              endpoints: BoxEndpoints | None = None) -> None:
+        """Settings: those given, else the saved connection's, else the environment's."""
         env = os.environ
         self.client_id: str | None = client_id or saved.get("client_id") or env.get(
             "BOX_CLIENT_ID") or None
@@ -64,7 +71,6 @@ class BoxConnection:
             endpoints = BoxEndpoints.from_dict(saved["endpoints"]) if saved.get("endpoints") \
                 else BoxEndpoints.from_env()
         self.endpoints = endpoints
-        self._session: BoxSession | None = None
 
     def __repr__(self) -> str:
         record = self._record()
@@ -144,22 +150,20 @@ class BoxConnection:
                    "Developer Console), or set those environment variables.")
             raise ConfigurationError(msg)
         state = oauth.new_state()
+        url = oauth.authorization_url(self.endpoints, client_id, redirect_uri, state)
         self.vault.add_pending(state, {
             "name": self.name, "client_id": client_id, "client_secret": secret,
             "redirect_uri": redirect_uri, "endpoints": self.endpoints.to_dict(),
         })
-        return oauth.authorization_url(self.endpoints, client_id, redirect_uri, state)
+        return url
 
     def complete(self, redirected_url: str) -> dict[str, Any]:
         """Finish the headless flow from the address Box redirected the browser to: check the
         state, exchange the code, save the tokens; the Box user (id, name, login)."""
         params = redirect_params(redirected_url)
-        pending = take_pending(self.vault, params)
-        if pending["name"] != self.name:
-            msg = (f"This sign-in was started for connection {pending['name']!r}, not "
-                   f"{self.name!r}; click Generate again on the right connection.")
-            raise ConfigurationError(msg)
+        pending = take_pending(self.vault, params, name=self.name)
         user = complete_pending(self.vault, pending, params["code"])
+        self._load(self.vault.load(self.name) or {})
         self._session = None
         return user
 

@@ -132,6 +132,7 @@ class TokenClient:
             raise BoxWidgetError(msg) from None
 
     def _token(self, body: str, doing: str) -> dict[str, Any]:
+        sent_at = time.time()  # count the lifetime from before the request: never too late
         response = self._post(self.endpoints.token_url, body, doing)
         if response.status_code != 200:
             raise self._failure(response, doing)
@@ -140,7 +141,8 @@ class TokenClient:
         except (OAuth2Error, ValueError, Warning):
             msg = f"Box sent an answer box-widget cannot read while {doing}."
             raise BoxWidgetError(msg) from None
-        token.setdefault("expires_at", time.time() + float(token.get("expires_in", 3600)))
+        # oauthlib rounds expires_at to the second; a 2-second token needs better than that.
+        token["expires_at"] = sent_at + float(token.get("expires_in", 3600))
         log.info("%s: ok (%s)", doing, self.client_id[:6] + "...")
         return token
 

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .endpoints import BoxEndpoints
@@ -100,6 +101,13 @@ class BoxSession(OAuth2Session):  # type: ignore[misc]
         headers["Authorization"] = f"Bearer {token['access_token']}"
         try:
             return requests.Session.request(self, method, url, headers=headers, **kwargs)
+        except requests.ConnectionError as exc:
+            # urllib3 reports a read timeout whose retries ran out as "max retries exceeded";
+            # give it back its own type, so that ``except requests.Timeout`` works.
+            reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+            if isinstance(reason, ReadTimeoutError):
+                raise requests.ReadTimeout(*exc.args, request=exc.request) from exc
+            raise
         finally:
             kwargs["headers"] = headers
 

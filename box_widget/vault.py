@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ PENDING_LIFETIME = 600.0
 PENDING_LIMIT = 32
 LOCK_TIMEOUT = 60.0
 _PENDING_LOCK = "~pending"
-_thread_locks: dict[tuple[str, str], threading.Lock] = {}
+_thread_locks: dict[tuple[str, str], threading.RLock] = {}
 _thread_locks_guard = threading.Lock()
 
 
@@ -73,6 +73,14 @@ class VaultError(ConfigurationError):
             "changed (BOX_WIDGET_KEY, the OS keyring, or vault.key), restore it; otherwise move "
             "the file aside and connect again (Generate in the form, or box-widget login NAME)."
         )
+
+
+class PendingForAnotherConnection(BoxWidgetError):
+    """A pending authorization exists for this state, but for another connection."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"this sign-in belongs to connection {name!r}")
+        self.name = name
 
 
 class Vault:
@@ -109,7 +117,7 @@ class Vault:
         try:
             self._read(path)
         except VaultError:
-            aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+            aside = path.with_name(f"{path.name}.unreadable-{time.time_ns()}")
             os.replace(path, aside)
             log.warning("moved the unreadable vault file %s aside to %s", path, aside)
         self._write(path, record)
@@ -122,54 +130,71 @@ class Vault:
             return False
         return True
 
+    def lock(self, name: str, timeout: float = LOCK_TIMEOUT) -> AbstractContextManager[None]:
+        """Hold connection ``name``'s lock: one thread of one process at a time (reentrant)."""
+        return self._lock(check_name(name), timeout)
+
     @contextmanager
-    def lock(self, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-        """Hold ``name``'s lock: one thread of one process at a time."""
-        key = (str(self.home), name)
+    def _lock(self, name: str, timeout: float) -> Iterator[None]:
+        deadline = time.monotonic() + timeout
+        key = (str(self.home.resolve()), name)
         with _thread_locks_guard:
-            thread_lock = _thread_locks.setdefault(key, threading.Lock())
-        locks = private_folder(self.home / "locks")
-        file_lock = FileLock(locks / f"{name}.lock", timeout=timeout, mode=FILE_MODE)
+            thread_lock = _thread_locks.setdefault(key, threading.RLock())
         if not thread_lock.acquire(timeout=timeout):
             raise self._busy(name, timeout)
         try:
-            with file_lock:
+            locks = private_folder(self.home / "locks")
+            remaining = max(0.0, deadline - time.monotonic())
+            file_lock = FileLock(locks / f"{name}.lock", timeout=remaining, mode=FILE_MODE)
+            try:
+                file_lock.acquire()
+            except Timeout:
+                raise self._busy(name, timeout) from None
+            try:
                 yield
-        except Timeout:
-            raise self._busy(name, timeout) from None
+            finally:
+                file_lock.release()
         finally:
             thread_lock.release()
 
     @staticmethod
     def _busy(name: str, timeout: float) -> BoxWidgetError:
-        return BoxWidgetError(f"Connection {name!r} stayed locked by another process for "
-                              f"{timeout:.0f} s; try again, or restart the stuck kernel.")
+        return BoxWidgetError(f"Connection {name!r} stayed locked by another thread or process "
+                              f"for {timeout:g} s; try again, or restart the stuck kernel.")
 
     # --- pending authorizations --------------------------------------------------------------
     def add_pending(self, state: str, record: dict[str, Any]) -> None:
         """Record a pending authorization; the oldest beyond the limit, and expired ones, go."""
-        with self.lock(_PENDING_LOCK):
-            folder = private_folder(self.home / "pending")
+        with self._lock(_PENDING_LOCK, LOCK_TIMEOUT):
             now = time.time()
-            entries = sorted(folder.glob("*.box"), key=lambda p: p.stat().st_mtime)
-            for path in entries:
-                if now - path.stat().st_mtime > PENDING_LIFETIME:
+            live = []
+            for path in private_folder(self.home / "pending").glob("*.box"):
+                try:
+                    created = float((self._read(path) or {}).get("created_at", 0))
+                except VaultError:
+                    created = 0.0
+                if now - created > PENDING_LIFETIME:
                     path.unlink(missing_ok=True)
-            entries = [p for p in entries if p.exists()]
-            for path in entries[: max(0, len(entries) - PENDING_LIMIT + 1)]:
+                else:
+                    live.append((created, path))
+            live.sort()  # oldest first, by the time recorded inside each (file times can tie)
+            for _, path in live[: max(0, len(live) - PENDING_LIMIT + 1)]:
                 path.unlink(missing_ok=True)
             self._write(self._pending_path(state), {**record, "created_at": now})
 
-    def take_pending(self, state: str) -> dict[str, Any] | None:
+    def take_pending(self, state: str, *, name: str | None = None) -> dict[str, Any] | None:
         """Remove and return the pending authorization for ``state``; None if unknown or
-        expired. Each state can be taken once."""
-        with self.lock(_PENDING_LOCK):
+        expired. Each state can be taken once. With ``name``, one started for another
+        connection raises ``PendingForAnotherConnection`` and stays pending."""
+        with self._lock(_PENDING_LOCK, LOCK_TIMEOUT):
             path = self._pending_path(state)
             try:
                 record = self._read(path)
             except VaultError as exc:
                 log.warning("dropped an unreadable pending authorization: %s", exc.path)
                 record = None
+            if record is not None and name is not None and record.get("name") != name:
+                raise PendingForAnotherConnection(str(record.get("name")))
             path.unlink(missing_ok=True)
         if record is None or time.time() - float(record.get("created_at", 0)) > PENDING_LIFETIME:
             return None
