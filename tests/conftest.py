@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,8 +27,9 @@ def require(condition: bool, why: str) -> None:
     pytest.skip(why)
 
 
-def _spec_checker(emu: BoxEmulator) -> tuple[Any, list[str]]:
-    """A ``Session.send`` replacement that checks each emulator answer against Box's spec."""
+def _spec_checker(emu: BoxEmulator) -> tuple[Any, list[str]] | None:
+    """A ``Session.send`` replacement that checks each emulator answer against Box's spec;
+    None where the spec is not on this machine (in CI, a missing spec fails the test)."""
     from openapi_check import (
         OpenAPIMismatch,
         UndescribedOperation,
@@ -37,7 +39,12 @@ def _spec_checker(emu: BoxEmulator) -> tuple[Any, list[str]]:
     )
 
     if not spec_path().exists():
-        require(False, f"Box's OpenAPI description is not at {spec_path()}")
+        if IN_CI:
+            pytest.fail(f"required in CI: Box's OpenAPI description at {spec_path()}")
+        warnings.warn(f"Box's OpenAPI description is not at {spec_path()} (set "
+                      "BOX_OPENAPI_SPEC): emulator answers are not checked against it",
+                      stacklevel=2)
+        return None
     api = load_spec()
     mismatches: list[str] = []
     original = requests.Session.send
@@ -78,7 +85,11 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[BoxEmulator]:
     operation in Box's OpenAPI description is validated against it; a mismatch fails the test.
     """
     with BoxEmulator() as emu:
-        send, mismatches = _spec_checker(emu)
+        checker = _spec_checker(emu)
+        if checker is None:
+            yield emu
+            return
+        send, mismatches = checker
         monkeypatch.setattr(requests.Session, "send", send)
         yield emu
         monkeypatch.undo()
