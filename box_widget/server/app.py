@@ -1,18 +1,101 @@
-"""The Jupyter server extension application."""
+"""The Jupyter server extension application: configuration and routes."""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from jupyter_server.extension.application import ExtensionApp
+from traitlets import Unicode, default
 
 from .._version import __version__
+from ..endpoints import ENV_VARS, BoxEndpoints
+from ..vault import Vault, default_home
+from .handlers import CallbackHandler, StatusHandler
+
+CALLBACK_PATH = "box-widget/oauth2/callback"
+STATUS_PATH = "box-widget/api/status"
 
 
 class BoxWidgetApp(ExtensionApp):
-    """The box-widget server extension: the OAuth callback route and the status API."""
+    """The box-widget server extension: Box's OAuth callback route and a status API.
+
+    Configure it like any Jupyter server extension, e.g. in ``jupyter_server_config.py``::
+
+        c.BoxWidgetApp.client_id = "..."      # an admin-provisioned Box app for every user
+        c.BoxWidgetApp.client_secret = "..."  # filled in at the callback, never sent to kernels
+    """
 
     name = "box_widget"
     version = __version__
     load_other_extensions = True
 
+    home = Unicode(help="The token vault folder (default: $BOX_WIDGET_HOME, else "
+                        "<jupyter data dir>/box_widget).").tag(config=True)
+    client_id = Unicode(help="Default Box app client id for new connections "
+                             "(default: $BOX_CLIENT_ID).").tag(config=True)
+    client_secret = Unicode(help="The secret of client_id, used by the server at the callback "
+                                 "when a kernel did not supply one (default: "
+                                 "$BOX_CLIENT_SECRET).").tag(config=True)
+    authorize_url = Unicode(help="Box's authorize page ($BOX_AUTHORIZE_URL).").tag(config=True)
+    token_url = Unicode(help="Box's token endpoint ($BOX_TOKEN_URL).").tag(config=True)
+    revoke_url = Unicode(help="Box's revoke endpoint ($BOX_REVOKE_URL).").tag(config=True)
+    api_url = Unicode(help="Box's API base URL ($BOX_API_URL).").tag(config=True)
+    upload_url = Unicode(help="Box's upload API base URL ($BOX_UPLOAD_URL).").tag(config=True)
+
+    @default("home")
+    def _default_home(self) -> str:
+        return str(default_home())
+
+    @default("client_id")
+    def _default_client_id(self) -> str:
+        return os.environ.get("BOX_CLIENT_ID", "")
+
+    @default("client_secret")
+    def _default_client_secret(self) -> str:
+        return os.environ.get("BOX_CLIENT_SECRET", "")
+
+    @default("authorize_url")
+    def _default_authorize_url(self) -> str:
+        return BoxEndpoints.from_env().authorize_url
+
+    @default("token_url")
+    def _default_token_url(self) -> str:
+        return BoxEndpoints.from_env().token_url
+
+    @default("revoke_url")
+    def _default_revoke_url(self) -> str:
+        return BoxEndpoints.from_env().revoke_url
+
+    @default("api_url")
+    def _default_api_url(self) -> str:
+        return BoxEndpoints.from_env().api_url
+
+    @default("upload_url")
+    def _default_upload_url(self) -> str:
+        return BoxEndpoints.from_env().upload_url
+
+    @property
+    def endpoints(self) -> BoxEndpoints:
+        """The configured Box endpoints."""
+        return BoxEndpoints(**{name: getattr(self, name) for name in ENV_VARS})
+
+    def initialize_settings(self) -> None:
+        """Open the vault once; handlers share it."""
+        self.vault = Vault(self.home)
+        self.log.info("box-widget %s: vault %s (key: %s)", __version__, self.vault.home,
+                      self.vault.key_source)
+
     def initialize_handlers(self) -> None:
-        """Register the extension's routes (none until the callback route lands)."""
+        """Routes relative to the server's base URL (ExtensionApp prepends it)."""
+        self.handlers.extend([
+            (rf"/{CALLBACK_PATH}", CallbackHandler),
+            (rf"/{STATUS_PATH}", StatusHandler),
+        ])
+
+    def fill_in(self, pending: dict[str, Any]) -> dict[str, Any]:
+        """A pending authorization with the admin-provisioned secret where the kernel had none."""
+        if not pending.get("client_secret") and self.client_secret and \
+                pending.get("client_id") == self.client_id:
+            return {**pending, "client_secret": self.client_secret}
+        return pending
