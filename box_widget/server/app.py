@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -37,11 +38,12 @@ class BoxWidgetApp(ExtensionApp):
     client_secret = Unicode(help="The secret of client_id, used by the server at the callback "
                                  "when a kernel did not supply one (default: "
                                  "$BOX_CLIENT_SECRET).").tag(config=True)
-    authorize_url = Unicode(help="Box's authorize page ($BOX_AUTHORIZE_URL).").tag(config=True)
-    token_url = Unicode(help="Box's token endpoint ($BOX_TOKEN_URL).").tag(config=True)
-    revoke_url = Unicode(help="Box's revoke endpoint ($BOX_REVOKE_URL).").tag(config=True)
-    api_url = Unicode(help="Box's API base URL ($BOX_API_URL).").tag(config=True)
-    upload_url = Unicode(help="Box's upload API base URL ($BOX_UPLOAD_URL).").tag(config=True)
+    # Endpoint overrides: empty means $BOX_*_URL, else Box's own (see ``endpoints``).
+    authorize_url = Unicode(help="Box's authorize page.").tag(config=True)
+    token_url = Unicode(help="Box's token endpoint.").tag(config=True)
+    revoke_url = Unicode(help="Box's revoke endpoint.").tag(config=True)
+    api_url = Unicode(help="Box's API base URL.").tag(config=True)
+    upload_url = Unicode(help="Box's upload API base URL.").tag(config=True)
 
     @default("home")
     def _default_home(self) -> str:
@@ -55,30 +57,11 @@ class BoxWidgetApp(ExtensionApp):
     def _default_client_secret(self) -> str:
         return os.environ.get("BOX_CLIENT_SECRET", "")
 
-    @default("authorize_url")
-    def _default_authorize_url(self) -> str:
-        return BoxEndpoints.from_env().authorize_url
-
-    @default("token_url")
-    def _default_token_url(self) -> str:
-        return BoxEndpoints.from_env().token_url
-
-    @default("revoke_url")
-    def _default_revoke_url(self) -> str:
-        return BoxEndpoints.from_env().revoke_url
-
-    @default("api_url")
-    def _default_api_url(self) -> str:
-        return BoxEndpoints.from_env().api_url
-
-    @default("upload_url")
-    def _default_upload_url(self) -> str:
-        return BoxEndpoints.from_env().upload_url
-
     @property
     def endpoints(self) -> BoxEndpoints:
-        """The configured Box endpoints."""
-        return BoxEndpoints(**{name: getattr(self, name) for name in ENV_VARS})
+        """Box's endpoints: those configured here, else ``$BOX_*_URL``, else Box's own."""
+        overrides = {name: getattr(self, name) for name in ENV_VARS if getattr(self, name)}
+        return replace(BoxEndpoints.from_env(), **overrides)
 
     def initialize_settings(self) -> None:
         """Open the vault once; handlers share it."""

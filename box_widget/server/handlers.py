@@ -119,6 +119,7 @@ class StatusHandler(BoxHandlerMixin, APIHandler):
             "vault": vault.status(),
             "callback_path": url_path_join(self.base_url, "box-widget/oauth2/callback"),
             "client_id": app.client_id or None,
+            "endpoints": app.endpoints.to_dict(),
             "client_secret_configured": bool(app.client_secret),
             "connections": connections,
         }))
