@@ -43,9 +43,9 @@ def redirect_params(redirected_url: str) -> dict[str, str]:
 
 def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = None
                  ) -> dict[str, Any]:
-    """The pending authorization named by ``state`` (used up), or an AuthorizationError.
-
-    With ``name``, a sign-in started for another connection is refused and left pending.
+    """The pending authorization named by ``state`` (used up, whatever Box's answer was), or
+    an AuthorizationError. With ``name``, a sign-in started for another connection is refused
+    and left pending. Then ``check_outcome`` reads Box's answer.
     """
     state = params.get("state")
     if not state:
@@ -62,16 +62,22 @@ def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = Non
         msg = ("This sign-in was already completed, is older than 10 minutes, or was started "
                "from another vault folder. Click Generate again (or run the login again).")
         raise AuthorizationError(msg, error="invalid_state")
+    return pending
+
+
+def check_outcome(params: dict[str, str]) -> str:
+    """The authorization code Box sent, or an AuthorizationError for Box's ``error``."""
     error = params.get("error")
     if error:
         detail = params.get("error_description") or error
         hint = HINTS.get(error, "try again with Generate")
         msg = f"Box did not authorize the connection ({error}: {detail}): {hint}."
         raise AuthorizationError(msg, error=error, description=detail)
-    if not params.get("code"):
+    code = params.get("code")
+    if not code:
         msg = "The address has no authorization code; click Generate again."
         raise AuthorizationError(msg, error="invalid_request")
-    return pending
+    return code
 
 
 def fetch_user(endpoints: BoxEndpoints, access_token: str) -> dict[str, Any]:

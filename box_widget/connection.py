@@ -10,6 +10,7 @@ from typing import Any
 from . import oauth
 from .authorize import (
     RECORD_VERSION,
+    check_outcome,
     complete_pending,
     fetch_user,
     redirect_params,
@@ -162,7 +163,7 @@ class BoxConnection:
         state, exchange the code, save the tokens; the Box user (id, name, login)."""
         params = redirect_params(redirected_url)
         pending = take_pending(self.vault, params, name=self.name)
-        user = complete_pending(self.vault, pending, params["code"])
+        user = complete_pending(self.vault, pending, check_outcome(params))
         self._load(self.vault.load(self.name) or {})
         self._session = None
         return user

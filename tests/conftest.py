@@ -13,6 +13,10 @@ import requests
 
 from box_widget.emulator import BoxEmulator
 
+#: pytest-jupyter's server fixtures (jp_fetch, jp_serverapp, ...) for test_server.py; they must
+#: be declared here, in the first conftest pytest loads.
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
 #: CI sets CI=true: there, a missing resource (Chromium, Box's OpenAPI file) is a failure,
 #: never a skip.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

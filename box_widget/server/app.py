@@ -24,7 +24,11 @@ class BoxWidgetApp(ExtensionApp):
     Configure it like any Jupyter server extension, e.g. in ``jupyter_server_config.py``::
 
         c.BoxWidgetApp.client_id = "..."      # an admin-provisioned Box app for every user
-        c.BoxWidgetApp.client_secret = "..."  # filled in at the callback, never sent to kernels
+        c.BoxWidgetApp.client_secret = "..."  # filled in at the callback
+
+    The secret never travels through a notebook or the browser: the server adds it to the
+    sign-in at the callback. It is then saved, encrypted, in the user's vault, because kernels
+    need it to refresh tokens; a user who decrypts their own vault can read it.
     """
 
     name = "box_widget"

@@ -14,7 +14,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._version import __version__
-from ..authorize import complete_pending, redirect_params, take_pending
+from ..authorize import check_outcome, complete_pending, redirect_params, take_pending
 from ..errors import AuthorizationError, BoxWidgetError
 from ..vault import VaultError
 from .pages import callback_page
@@ -50,29 +50,33 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
     @authorized
     async def get(self) -> None:
         started = time.perf_counter()
-        name: str | None = None
+        self._name: str | None = None
         try:
-            params = redirect_params("?" + self._query)
-            pending = take_pending(self.box.vault, params)
-            name = pending.get("name")
-            pending = self.box.fill_in(pending)
-            loop = asyncio.get_running_loop()
-            # The code dies 30 s after Box issued it: exchange now, off the event loop.
-            user = await loop.run_in_executor(
-                None, complete_pending, self.box.vault, pending, params["code"])
+            # The code dies 30 s after Box issued it: finish now, off the event loop (the vault
+            # lock, decryption and the exchange all block).
+            user = await asyncio.get_running_loop().run_in_executor(None, self._finish)
         except AuthorizationError as exc:
-            self._outcome(400, ok=False, name=name, error=exc.error or "authorization_failed",
+            self._outcome(400, ok=False, name=self._name, error=exc.error or "failed",
                           title=self._failure_title(exc), detail=str(exc))
             return
         except BoxWidgetError as exc:
-            self._outcome(502, ok=False, name=name, error="box_unavailable",
-                          title="Box could not finish the sign-in.", detail=str(exc))
+            self._outcome(502, ok=False, name=self._name, error="box_unavailable",
+                          title="Box could not finish the sign-in.",
+                          detail=f"{exc} Then click Generate again: this sign-in is used up.")
             return
-        self.log.info("box-widget: connection %r connected in %.0f ms", name,
+        self.log.info("box-widget: connection %r connected in %.0f ms", self._name,
                       1000 * (time.perf_counter() - started))
-        self._outcome(200, ok=True, name=name, user=user,
+        self._outcome(200, ok=True, name=self._name, user=user,
                       title=f"Connected to Box as {user.get('name')} ({user.get('login')}).",
                       detail="You can close this window.")
+
+    def _finish(self) -> dict[str, Any]:
+        """Take the pending authorization, read Box's answer, exchange the code, save."""
+        params = redirect_params("?" + self._query)
+        pending = take_pending(self.box.vault, params)
+        self._name = pending.get("name")
+        code = check_outcome(params)
+        return complete_pending(self.box.vault, self.box.fill_in(pending), code)
 
     @staticmethod
     def _failure_title(exc: AuthorizationError) -> str:
