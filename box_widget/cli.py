@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--token-lifetime", type=int, metavar="SECONDS",
                           help="access-token lifetime (expires_in); default 3600")
     emulator.set_defaults(run=_emulator)
+    from .cli_connections import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -79,11 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``box-widget`` command."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .errors import BoxWidgetError, ConfigurationError
+
     try:
         return int(args.run(args))
-    except ValueError as exc:
+    except (ConfigurationError, ValueError) as exc:
         print(f"box-widget: {exc}", file=sys.stderr)
         return 2
+    except BoxWidgetError as exc:
+        print(f"box-widget: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

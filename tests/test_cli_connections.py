@@ -1,0 +1,108 @@
+"""``box-widget login | list | revoke`` in processes of their own, against the emulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from box_widget.emulator import BoxEmulator
+
+COMMAND = [sys.executable, "-m", "box_widget.cli"]
+CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
+
+
+@pytest.fixture
+def cli_env(emulator: BoxEmulator, tmp_path: Path) -> dict[str, str]:
+    """A child environment pointing box-widget at the emulator and a vault in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOX_")}
+    return {**env, **emulator.endpoints.to_env(), "PYTHONUNBUFFERED": "1",
+            "BOX_WIDGET_HOME": str(tmp_path / "vault"), "BOX_WIDGET_KEYRING": "0",
+            "BOX_CLIENT_ID": emulator.app.client_id,
+            "BOX_CLIENT_SECRET": emulator.app.client_secret, "BOX_REDIRECT_URI": CALLBACK}
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def login(emu: BoxEmulator, env: dict[str, str], name: str, *, advance: float = 0,
+          grant: bool = True) -> tuple[int, str, str]:
+    """Run ``box-widget login``: read the printed address, consent, paste where Box went."""
+    process = subprocess.Popen([*COMMAND, "login", name], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        url = ""
+        for _ in range(20):
+            line = process.stdout.readline()
+            if line.strip().startswith("http"):
+                url = line.strip()
+                break
+        assert url.startswith(emu.endpoints.authorize_url), url
+        location = emu.authorize(url, grant=grant)
+        emu.clock.advance(advance)
+        out, err = process.communicate(location + "\n", timeout=60)
+        return process.returncode, out, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_login_list_revoke(emulator: BoxEmulator, cli_env: dict[str, str]) -> None:
+    code, out, err = login(emulator, cli_env, "work")
+    assert code == 0, err
+    assert "Connected 'work' to Box as Ada Lovelace (ada@example.com)." in out
+    listing = run(cli_env, "list")
+    assert listing.returncode == 0
+    assert "work\tada@example.com\taccess token expires in 59 min" in listing.stdout
+    assert "(key: file)" in listing.stdout
+    for secret in (emulator.app.client_secret,):
+        assert secret not in listing.stdout + out + err
+    revoked = run(cli_env, "revoke", "work")
+    assert revoked.returncode == 0, revoked.stderr
+    assert emulator.counters()["revocations"] >= 1
+    assert "no saved connections" in run(cli_env, "list").stdout
+    again = run(cli_env, "revoke", "work")
+    assert again.returncode == 1
+    assert "no saved connection 'work'" in again.stderr
+
+
+def test_login_too_late_says_the_code_expired(emulator: BoxEmulator,
+                                             cli_env: dict[str, str]) -> None:
+    code, out, err = login(emulator, cli_env, "late", advance=31)
+    assert code == 1
+    assert "The authorization code has expired" in err
+    assert "Traceback" not in err
+    assert "no saved connections" in run(cli_env, "list").stdout
+
+
+def test_login_declined(emulator: BoxEmulator, cli_env: dict[str, str]) -> None:
+    code, _, err = login(emulator, cli_env, "no", grant=False)
+    assert code == 1
+    assert "access_denied" in err
+
+
+def test_login_without_an_app_names_what_is_missing(cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if k not in {"BOX_CLIENT_ID", "BOX_CLIENT_SECRET"}}
+    result = run(env, "login", "work")
+    assert result.returncode == 2
+    assert "BOX_CLIENT_ID" in result.stderr and "BOX_CLIENT_SECRET" in result.stderr
+
+
+def test_login_with_nothing_pasted(cli_env: dict[str, str]) -> None:
+    result = subprocess.run([*COMMAND, "login", "work"], input="\n", capture_output=True,
+                            text=True, env=cli_env, timeout=60)
+    assert result.returncode == 1
+    assert "nothing changed" in result.stderr
+
+
+def test_bad_connection_name_is_a_usage_error(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "revoke", "../etc")
+    assert result.returncode == 2
+    assert "not a valid connection name" in result.stderr
