@@ -75,7 +75,7 @@ def test_login_list_revoke(emulator: BoxEmulator, cli_env: dict[str, str]) -> No
 
 def test_login_too_late_says_the_code_expired(emulator: BoxEmulator,
                                              cli_env: dict[str, str]) -> None:
-    code, out, err = login(emulator, cli_env, "late", advance=31)
+    code, _, err = login(emulator, cli_env, "late", advance=31)
     assert code == 1
     assert "The authorization code has expired" in err
     assert "Traceback" not in err
