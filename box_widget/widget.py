@@ -49,8 +49,9 @@ class ConnectionForm(anywidget.AnyWidget):
         sync=True)
     mode = Unicode("unknown", help="'server' when the server extension answers, 'headless' "
                                    "otherwise (VS Code, Colab): paste the address.").tag(sync=True)
-    authorize_url = Unicode(help="Box's authorize address for the next Generate (single use)."
-                            ).tag(sync=True)
+    ready = Bool(False, help="Whether an authorize address is ready for Generate (the address "
+                             "itself travels as a message: its state is not saved).").tag(
+        sync=True)
     state = Unicode("new", help="new, waiting, connected, error or disconnected.").tag(sync=True)
     message = Unicode(help="The status line, in plain words.").tag(sync=True)
     user_name = Unicode(help="The connected Box user's name.").tag(sync=True)
@@ -62,6 +63,7 @@ class ConnectionForm(anywidget.AnyWidget):
     def __init__(self, connection: BoxConnection, **kwargs: Any) -> None:
         self._conn = connection  # before the traits, whose observers use it
         self._watch: threading.Thread | None = None
+        self.authorize_url = ""
         super().__init__(name=connection.name, client_id=connection.client_id or "",
                          secret_set=bool(connection._client_secret),
                          key_source=connection.vault.key_source, **kwargs)
@@ -75,12 +77,14 @@ class ConnectionForm(anywidget.AnyWidget):
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         kind = content.get("type")
         try:
-            if kind == "secret":
+            if kind == "hello":
+                self._send_url()
+            elif kind == "secret":
                 self._conn._client_secret = str(content.get("value") or "") or None
                 self.secret_set = bool(self._conn._client_secret)
                 self._prepare()
             elif kind == "generate":
-                self._waiting()
+                self._waiting(opened=bool(content.get("opened", True)))
             elif kind == "outcome":
                 self._outcome(content)
             elif kind == "test":
@@ -104,8 +108,10 @@ class ConnectionForm(anywidget.AnyWidget):
     @observe("client_id", "redirect_uri", "mode")
     def _inputs_changed(self, _change: Any) -> None:
         self._conn.client_id = self.client_id or None
-        if self.mode == "server" and self.redirect_uri:
+        if self.redirect_uri:  # computed by the page (server mode) or typed (headless)
             self._conn.redirect_uri = self.redirect_uri
+        elif self._conn.redirect_uri and self.mode == "headless":
+            self.redirect_uri = self._conn.redirect_uri
         self._prepare()
 
     # --- state ----------------------------------------------------------------------------------
@@ -117,13 +123,18 @@ class ConnectionForm(anywidget.AnyWidget):
     def _prepare(self) -> None:
         """A fresh single-use authorize address, once client id, secret and redirect URI exist."""
         conn = self._conn
-        if not (conn.client_id and conn._client_secret and conn.redirect_uri):
-            self.authorize_url = ""
-            return
-        try:
-            self.authorize_url = conn.authorization_url()
-        except BoxWidgetError as exc:
-            self._set(state="error", message=str(exc), authorize_url="")
+        self.authorize_url = ""
+        if conn.client_id and conn._client_secret and conn.redirect_uri:
+            try:
+                self.authorize_url = conn.authorization_url()
+            except BoxWidgetError as exc:
+                self._set(state="error", message=str(exc))
+        self._send_url()
+
+    def _send_url(self) -> None:
+        """Give the browser the authorize address as a message (not a saved trait)."""
+        self.ready = bool(self.authorize_url)
+        self.send({"type": "authorize_url", "url": self.authorize_url})
 
     def _show_saved(self) -> None:
         record = self._conn.vault.load(self._conn.name) or {}
@@ -137,9 +148,9 @@ class ConnectionForm(anywidget.AnyWidget):
                   expires_at=float(token.get("expires_at") or 0.0),
                   message=f"Connected as {user.get('name')} ({user.get('login')}).")
 
-    def _waiting(self) -> None:
-        self._set(state="waiting", message="Waiting for Box: grant access in the window that "
-                                           "opened (or follow the link).")
+    def _waiting(self, *, opened: bool) -> None:
+        where = "in the window that opened" if opened else "after opening the link below"
+        self._set(state="waiting", message=f"Waiting for Box: grant access {where}.")
         started = (self._conn.vault.load(self._conn.name) or {}).get("connected_at")
         if self._watch is None or not self._watch.is_alive():
             self._watch = threading.Thread(target=self._watch_vault, args=(started,),

@@ -71,13 +71,17 @@ function timeLeft(expiresAt) {
 let counter = 0;
 
 function render({ model, el }) {
+  // Box's authorize address arrives as a message and stays in this closure: it carries a
+  // single-use state, which a saved notebook (widget state) should not keep.
+  let authorizeUrl = "";
   const uid = "bw" + ++counter + "-";
   const name = h("strong", { "data-testid": "name" });
   const clientId = h("input", { "data-testid": "client-id", type: "text", autocomplete: "off",
     spellcheck: "false", placeholder: "from the Box Developer Console" });
   const secret = h("input", { "data-testid": "client-secret", type: "password",
     autocomplete: "off", placeholder: "paste, then press Enter" });
-  const redirect = h("input", { "data-testid": "redirect-uri", type: "text", readonly: true });
+  const redirect = h("input", { "data-testid": "redirect-uri", type: "text", readonly: true,
+    placeholder: "the redirect URI registered for your Box app" });
   const copy = h("button", { "data-testid": "copy-redirect", type: "button",
     title: "Copy the Redirect URL" }, "Copy");
   const token = h("span", { "data-testid": "token", class: "bw-token" });
@@ -125,12 +129,13 @@ function render({ model, el }) {
     if (document.activeElement !== clientId) clientId.value = model.get("client_id");
     secret.placeholder = model.get("secret_set")
       ? "set (kept in the kernel, not in the notebook)" : "paste, then press Enter";
-    redirect.value = model.get("redirect_uri") || "";
+    if (document.activeElement !== redirect) redirect.value = model.get("redirect_uri") || "";
+    redirect.readOnly = mode !== "headless";
     const connected = state === "connected";
     token.textContent = connected
       ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
       : "not connected";
-    const url = model.get("authorize_url");
+    const url = model.get("ready") ? authorizeUrl : "";
     generate.disabled = !url || mode === "unknown";
     authLink.href = url || "#";
     headless.hidden = mode !== "headless";
@@ -140,7 +145,8 @@ function render({ model, el }) {
     if (!line && state === "new") {
       line = !model.get("client_id") ? "Enter the Client ID and Client Secret of your Box app."
         : !model.get("secret_set") ? "Enter the Client Secret, then press Enter."
-          : "Ready: click Generate.";
+          : !model.get("redirect_uri") ? "Enter the Redirect URL registered for your Box app."
+            : url ? "Ready: click Generate." : "Preparing…";
     }
     status.textContent = line;
     const where = { env: "the BOX_WIDGET_KEY variable", keyring: "the OS keyring",
@@ -176,13 +182,27 @@ function render({ model, el }) {
   });
   generate.addEventListener("click", () => {
     // Open Box's page from the click itself, so that popup blockers let it through.
-    const url = model.get("authorize_url");
+    const url = authorizeUrl;
     if (!url) return;
     const opened = window.open(url, "box-widget-" + model.get("name"), "popup,width=600,height=720");
+    if (opened) opened.focus();
     openLink.href = url;
     openLink.hidden = Boolean(opened);
     model.send({ type: "generate", opened: Boolean(opened) });
   });
+  onCommit(redirect, () => {
+    if (redirect.readOnly || redirect.value.trim() === model.get("redirect_uri")) return;
+    model.set("redirect_uri", redirect.value.trim());
+    model.save_changes();
+  });
+  function onKernelMessage(content) {
+    if (content && content.type === "authorize_url") {
+      authorizeUrl = content.url || "";
+      sync();
+    }
+  }
+  model.on("msg:custom", onKernelMessage);
+  model.send({ type: "hello" });  // ask for the current authorize address
   test.addEventListener("click", () => model.send({ type: "test" }));
   disconnect.addEventListener("click", () => model.send({ type: "disconnect" }));
   function completeHeadless() {
@@ -220,6 +240,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(timer);
     model.off("change", sync);
+    model.off("msg:custom", onKernelMessage);
     if (channel) channel.close();
   };
 }
