@@ -168,6 +168,23 @@ class BoxConnection:
         self._session = None
         return user
 
+    # --- the form ------------------------------------------------------------------------------
+    @property
+    def form(self) -> Any:
+        """The connection form (an anywidget); displaying the connection displays it."""
+        if getattr(self, "_form", None) is None:
+            from .widget import ConnectionForm
+
+            self._form = ConnectionForm(self)
+        return self._form
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = self.form._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = repr(self)
+        return bundle
+
     # --- using it -------------------------------------------------------------------------------
     @property
     def session(self) -> BoxSession:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 from box_widget import BoxEndpoints, _jupyter_server_extension_points
 from box_widget.endpoints import BOX_API_URL
@@ -42,3 +44,15 @@ def test_endpoints_default_to_box_and_follow_the_environment() -> None:
     assert endpoints.token_url == BoxEndpoints().token_url  # empty means unset
     assert BoxEndpoints.from_env(endpoints.to_env()) == endpoints
     assert BoxEndpoints.from_dict({**endpoints.to_dict(), "extra": "x"}) == endpoints
+
+
+def test_wheel_ships_the_form_and_the_server_config(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d",
+                    str(tmp_path)], cwd=repo, check=True, capture_output=True, timeout=120)
+    (wheel,) = tmp_path.glob("box_widget-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"box_widget/labextension/form.js", "box_widget/labextension/form.css",
+            "box_widget/emulator/server.py"} <= names
+    assert any(n.endswith("etc/jupyter/jupyter_server_config.d/box_widget.json") for n in names)
+    assert not any(n.startswith("tests/") for n in names)

@@ -1,0 +1,180 @@
+"""The connection form, kernel side: an anywidget whose browser side is ``labextension/form.js``.
+
+Nothing secret is a synced trait: the client secret arrives as a widget *message* and stays in
+the kernel's memory; tokens never leave the vault (the form shows the last 4 characters).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+from traitlets import Bool, Float, Unicode, observe
+
+from .errors import BoxWidgetError
+
+if TYPE_CHECKING:
+    from .connection import BoxConnection
+
+log = logging.getLogger(__name__)
+WATCH_SECONDS = 600.0  # as long as a pending authorization lives
+
+
+def _asset(name: str) -> Path:
+    """A browser file: inside the package in a wheel, at the repository's top in a checkout."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "labextension", here.parent / "labextension"):
+        if (folder / name).is_file():
+            return folder / name
+    msg = f"box-widget's browser file {name} is missing; reinstall box-widget"
+    raise FileNotFoundError(msg)
+
+
+class ConnectionForm(anywidget.AnyWidget):
+    """The Box connection form: Client ID, Client Secret, Generate, Test Connection."""
+
+    _esm = _asset("form.js")
+    _css = _asset("form.css")
+
+    name = Unicode(help="The connection's name.").tag(sync=True)
+    client_id = Unicode(help="The Box app's client id (not a secret).").tag(sync=True)
+    secret_set = Bool(False, help="Whether the kernel holds a client secret; the secret itself "
+                                  "is never synced.").tag(sync=True)
+    redirect_uri = Unicode(help="The callback address, computed in the browser from the page "
+                                "(origin + Jupyter base URL + box-widget/oauth2/callback).").tag(
+        sync=True)
+    mode = Unicode("unknown", help="'server' when the server extension answers, 'headless' "
+                                   "otherwise (VS Code, Colab): paste the address.").tag(sync=True)
+    ready = Bool(False, help="Whether an authorize address is ready for Generate (the address "
+                             "itself travels as a message: its state is not saved).").tag(
+        sync=True)
+    state = Unicode("new", help="new, waiting, connected, error or disconnected.").tag(sync=True)
+    message = Unicode(help="The status line, in plain words.").tag(sync=True)
+    user_name = Unicode(help="The connected Box user's name.").tag(sync=True)
+    user_login = Unicode(help="The connected Box user's login.").tag(sync=True)
+    token_hint = Unicode(help="The access token's last 4 characters.").tag(sync=True)
+    expires_at = Float(0.0, help="When the access token expires (epoch seconds).").tag(sync=True)
+    key_source = Unicode(help="Where the vault key lives: env, keyring or file.").tag(sync=True)
+
+    def __init__(self, connection: BoxConnection, **kwargs: Any) -> None:
+        self._conn = connection  # before the traits, whose observers use it
+        self._watch: threading.Thread | None = None
+        self.authorize_url = ""
+        super().__init__(name=connection.name, client_id=connection.client_id or "",
+                         secret_set=bool(connection._client_secret),
+                         key_source=connection.vault.key_source, **kwargs)
+        self.on_msg(self._on_message)
+        self._show_saved()
+
+    def __repr__(self) -> str:
+        return f"ConnectionForm(name={self.name!r}, state={self.state!r})"
+
+    # --- what the browser asks ------------------------------------------------------------------
+    def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        kind = content.get("type")
+        try:
+            if kind == "hello":
+                self._send_url()
+            elif kind == "secret":
+                self._conn._client_secret = str(content.get("value") or "") or None
+                self.secret_set = bool(self._conn._client_secret)
+                self._prepare()
+            elif kind == "generate":
+                self._waiting(opened=bool(content.get("opened", True)))
+            elif kind == "outcome":
+                self._outcome(content)
+            elif kind == "test":
+                user = self._conn.test_connection()
+                self._set(message=f"Test Connection: OK, Box user {user.get('name')} "
+                                  f"({user.get('login')}).")
+            elif kind == "disconnect":
+                self._conn.revoke()
+                self._set(state="disconnected", user_name="", user_login="", token_hint="",
+                          expires_at=0.0, message="Disconnected: the tokens are revoked at Box "
+                          "and deleted here. Generate to connect again.")
+                self._prepare()
+            elif kind == "complete":
+                self._conn.complete(str(content.get("address") or ""))
+                self._show_saved()
+                self._prepare()
+        except BoxWidgetError as exc:
+            self._set(state="error", message=str(exc))
+            self._prepare()
+
+    @observe("client_id", "redirect_uri", "mode")
+    def _inputs_changed(self, _change: Any) -> None:
+        self._conn.client_id = self.client_id or None
+        if self.redirect_uri:  # computed by the page (server mode) or typed (headless)
+            self._conn.redirect_uri = self.redirect_uri
+        elif self._conn.redirect_uri and self.mode == "headless":
+            self.redirect_uri = self._conn.redirect_uri
+        self._prepare()
+
+    # --- state ----------------------------------------------------------------------------------
+    def _set(self, **traits: Any) -> None:
+        with self.hold_sync():
+            for name, value in traits.items():
+                setattr(self, name, value)
+
+    def _prepare(self) -> None:
+        """A fresh single-use authorize address, once client id, secret and redirect URI exist."""
+        conn = self._conn
+        self.authorize_url = ""
+        if conn.client_id and conn._client_secret and conn.redirect_uri:
+            try:
+                self.authorize_url = conn.authorization_url()
+            except BoxWidgetError as exc:
+                self._set(state="error", message=str(exc))
+        self._send_url()
+
+    def _send_url(self) -> None:
+        """Give the browser the authorize address as a message (not a saved trait)."""
+        self.ready = bool(self.authorize_url)
+        self.send({"type": "authorize_url", "url": self.authorize_url})
+
+    def _show_saved(self) -> None:
+        record = self._conn.vault.load(self._conn.name) or {}
+        token = record.get("token") or {}
+        user = record.get("user") or {}
+        if not token:
+            return
+        self._set(state="connected", user_name=user.get("name") or "",
+                  user_login=user.get("login") or "",
+                  token_hint=str(token.get("access_token", ""))[-4:],
+                  expires_at=float(token.get("expires_at") or 0.0),
+                  message=f"Connected as {user.get('name')} ({user.get('login')}).")
+
+    def _waiting(self, *, opened: bool) -> None:
+        where = "in the window that opened" if opened else "after opening the link below"
+        self._set(state="waiting", message=f"Waiting for Box: grant access {where}.")
+        started = (self._conn.vault.load(self._conn.name) or {}).get("connected_at")
+        if self._watch is None or not self._watch.is_alive():
+            self._watch = threading.Thread(target=self._watch_vault, args=(started,),
+                                           name=f"box-widget-watch-{self.name}", daemon=True)
+            self._watch.start()
+
+    def _watch_vault(self, started: float | None) -> None:
+        """The backup to the browser's message: notice new tokens in the vault."""
+        deadline = time.monotonic() + WATCH_SECONDS
+        while self.state == "waiting" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                record = self._conn.vault.load(self._conn.name) or {}
+            except BoxWidgetError:
+                continue
+            if record.get("connected_at") not in (None, started) and record.get("user"):
+                self._show_saved()
+                self._prepare()
+                return
+
+    def _outcome(self, content: dict[str, Any]) -> None:
+        if content.get("ok"):
+            self._show_saved()
+        else:
+            self._set(state="error", message=str(content.get("message") or
+                                                 "Box did not connect. Click Generate again."))
+        self._prepare()

@@ -1,0 +1,248 @@
+// box-widget: the connection form's browser side (an anywidget ES module, no build step).
+// Nothing secret is kept here: the client secret is sent to the kernel as a message and the
+// field is cleared; tokens never reach the browser (only their last 4 characters).
+
+const CHANNEL = "box-widget";
+
+/** The Jupyter page's settings (base URL, token), from the page itself. */
+function pageConfig() {
+  const el = document.getElementById("jupyter-config-data");
+  if (el) {
+    try {
+      return JSON.parse(el.textContent || "{}");
+    } catch (e) {
+      /* fall through */
+    }
+  }
+  return {};
+}
+
+/** The Jupyter base URL ("/", "/user/alice/", ...), ending with a slash. */
+function baseUrl() {
+  const configured = pageConfig().baseUrl;
+  if (configured) return configured.endsWith("/") ? configured : configured + "/";
+  const m = location.pathname.match(/^(.*?\/)(lab|notebooks|tree|doc|edit|voila)(\/|$)/);
+  return m ? m[1] : "/";
+}
+
+/** Whether box-widget's server extension answers on this Jupyter server. */
+async function serverExtension() {
+  if (!/^https?:$/.test(location.protocol)) return false;
+  const headers = {};
+  const token = pageConfig().token;
+  if (token) headers.Authorization = "token " + token;
+  try {
+    const answer = await fetch(baseUrl() + "box-widget/api/status", {
+      credentials: "same-origin",
+      headers,
+    });
+    return answer.ok;
+  } catch (e) {
+    return false;
+  }
+}
+
+/** A DOM element with attributes and children. */
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function field(label, input, id, hint) {
+  input.id = id;
+  return h("div", { class: "bw-row" }, h("label", { for: id }, label), input,
+    hint ? h("div", { class: "bw-hint" }, hint) : "");
+}
+
+function timeLeft(expiresAt) {
+  const left = Math.round(expiresAt - Date.now() / 1000);
+  if (left <= 0) return "expired (it refreshes on the next call)";
+  const minutes = Math.floor(left / 60);
+  return "expires in " + (minutes ? minutes + " min" : (left % 60) + " s");
+}
+
+let counter = 0;
+
+function render({ model, el }) {
+  // Box's authorize address arrives as a message and stays in this closure: it carries a
+  // single-use state, which a saved notebook (widget state) should not keep.
+  let authorizeUrl = "";
+  const uid = "bw" + ++counter + "-";
+  const name = h("strong", { "data-testid": "name" });
+  const clientId = h("input", { "data-testid": "client-id", type: "text", autocomplete: "off",
+    spellcheck: "false", placeholder: "from the Box Developer Console" });
+  const secret = h("input", { "data-testid": "client-secret", type: "password",
+    autocomplete: "off", placeholder: "paste, then press Enter" });
+  const redirect = h("input", { "data-testid": "redirect-uri", type: "text", readonly: true,
+    placeholder: "the redirect URI registered for your Box app" });
+  const copy = h("button", { "data-testid": "copy-redirect", type: "button",
+    title: "Copy the Redirect URL" }, "Copy");
+  const token = h("span", { "data-testid": "token", class: "bw-token" });
+  const generate = h("button", { "data-testid": "generate", type: "button",
+    class: "bw-primary" }, "Generate");
+  const openLink = h("a", { "data-testid": "open-link", target: "_blank", rel: "opener",
+    hidden: true }, "The browser blocked the Box window: open it here");
+  const test = h("button", { "data-testid": "test", type: "button" }, "Test Connection");
+  const disconnect = h("button", { "data-testid": "disconnect", type: "button" }, "Disconnect");
+  const status = h("div", { "data-testid": "status", class: "bw-status", role: "status",
+    "aria-live": "polite" });
+  const keySource = h("div", { "data-testid": "key-source", class: "bw-hint" });
+  const authLink = h("a", { "data-testid": "auth-link", target: "_blank",
+    rel: "noopener" }, "Open Box's sign-in page");
+  const paste = h("input", { "data-testid": "paste-address", type: "text", autocomplete: "off",
+    placeholder: "the address your browser landed on after Box" });
+  const complete = h("button", { "data-testid": "complete", type: "button" }, "Complete");
+  const headless = h("div", { class: "bw-headless", hidden: true },
+    h("p", {}, "This notebook has no Jupyter server extension to receive Box's answer. ",
+      authLink, ", grant access, then paste the address your browser lands on (it may show ",
+      "an error page; that is fine) within 30 seconds:"),
+    field("Address", paste, uid + "paste"), h("div", { class: "bw-buttons" }, complete));
+  const root = h("div", { class: "box-widget", "data-state": "new" },
+    h("div", { class: "bw-title" }, "Box connection ", name),
+    field("Connection Type", h("input", { type: "text", readonly: true, value: "OAuth 2.0" }),
+      uid + "type"),
+    field("Client ID", clientId, uid + "client-id"),
+    field("Client Secret", secret, uid + "secret"),
+    field("Redirect URL", h("div", { class: "bw-inline" }, redirect, copy), uid + "redirect",
+      "Register exactly this URL in the Box Developer Console (your app, Configuration, " +
+      "OAuth 2.0 Redirect URIs)."),
+    h("div", { class: "bw-row" }, h("span", { class: "bw-label" }, "Access Token"),
+      h("div", { class: "bw-inline" }, token, generate)),
+    openLink, headless,
+    h("div", { class: "bw-buttons" }, test, disconnect),
+    status, keySource);
+  redirect.id = uid + "redirect";
+  el.append(root);
+
+  function sync() {
+    const state = model.get("state");
+    const mode = model.get("mode");
+    root.dataset.state = state;
+    name.textContent = model.get("name");
+    if (document.activeElement !== clientId) clientId.value = model.get("client_id");
+    secret.placeholder = model.get("secret_set")
+      ? "set (kept in the kernel, not in the notebook)" : "paste, then press Enter";
+    if (document.activeElement !== redirect) redirect.value = model.get("redirect_uri") || "";
+    redirect.readOnly = mode !== "headless";
+    const connected = state === "connected";
+    token.textContent = connected
+      ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
+      : "not connected";
+    const url = model.get("ready") ? authorizeUrl : "";
+    generate.disabled = !url || mode === "unknown";
+    authLink.href = url || "#";
+    headless.hidden = mode !== "headless";
+    test.disabled = !connected;
+    disconnect.disabled = !connected;
+    let line = model.get("message");
+    if (!line && state === "new") {
+      line = !model.get("client_id") ? "Enter the Client ID and Client Secret of your Box app."
+        : !model.get("secret_set") ? "Enter the Client Secret, then press Enter."
+          : !model.get("redirect_uri") ? "Enter the Redirect URL registered for your Box app."
+            : url ? "Ready: click Generate." : "Preparing…";
+    }
+    status.textContent = line;
+    const where = { env: "the BOX_WIDGET_KEY variable", keyring: "the OS keyring",
+      file: "a key file next to the vault" }[model.get("key_source")] || "unknown";
+    keySource.textContent = "Tokens are stored encrypted; the key is in " + where + ".";
+  }
+
+  /** Run ``commit`` when the field is committed: Enter, leaving it, or a change event. */
+  function onCommit(input, commit) {
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        event.stopPropagation();
+        commit();
+      }
+    });
+    input.addEventListener("change", commit);
+  }
+  onCommit(clientId, () => {
+    if (clientId.value.trim() === model.get("client_id")) return;
+    model.set("client_id", clientId.value.trim());
+    model.save_changes();
+  });
+  onCommit(secret, () => {
+    if (!secret.value) return;
+    model.send({ type: "secret", value: secret.value });
+    secret.value = "";  // the secret lives in the kernel only
+  });
+  copy.addEventListener("click", () => {
+    navigator.clipboard?.writeText(redirect.value).then(
+      () => { copy.textContent = "Copied"; setTimeout(() => { copy.textContent = "Copy"; }, 1500); },
+      () => { redirect.select(); });
+  });
+  generate.addEventListener("click", () => {
+    // Open Box's page from the click itself, so that popup blockers let it through.
+    const url = authorizeUrl;
+    if (!url) return;
+    const opened = window.open(url, "box-widget-" + model.get("name"), "popup,width=600,height=720");
+    if (opened) opened.focus();
+    openLink.href = url;
+    openLink.hidden = Boolean(opened);
+    model.send({ type: "generate", opened: Boolean(opened) });
+  });
+  onCommit(redirect, () => {
+    if (redirect.readOnly || redirect.value.trim() === model.get("redirect_uri")) return;
+    model.set("redirect_uri", redirect.value.trim());
+    model.save_changes();
+  });
+  function onKernelMessage(content) {
+    if (content && content.type === "authorize_url") {
+      authorizeUrl = content.url || "";
+      sync();
+    }
+  }
+  model.on("msg:custom", onKernelMessage);
+  model.send({ type: "hello" });  // ask for the current authorize address
+  test.addEventListener("click", () => model.send({ type: "test" }));
+  disconnect.addEventListener("click", () => model.send({ type: "disconnect" }));
+  function completeHeadless() {
+    if (!paste.value.trim()) return;
+    model.send({ type: "complete", address: paste.value.trim() });
+    paste.value = "";
+  }
+  complete.addEventListener("click", completeHeadless);
+  onCommit(paste, completeHeadless);
+
+  let channel = null;
+  try {
+    channel = new BroadcastChannel(CHANNEL);
+    channel.onmessage = (event) => {
+      const data = event.data || {};
+      if (data.type === "box-widget:oauth" && data.name === model.get("name")) {
+        openLink.hidden = true;
+        model.send({ type: "outcome", ok: Boolean(data.ok), error: data.error || null,
+          message: data.message || null });
+      }
+    };
+  } catch (e) {
+    /* no BroadcastChannel: the kernel's vault watch still sees the outcome */
+  }
+
+  serverExtension().then((present) => {
+    if (present) model.set("redirect_uri", location.origin + baseUrl() + "box-widget/oauth2/callback");
+    model.set("mode", present ? "server" : "headless");
+    model.save_changes();
+  });
+
+  model.on("change", sync);
+  const timer = setInterval(() => { if (model.get("state") === "connected") sync(); }, 1000);
+  sync();
+  return () => {
+    clearInterval(timer);
+    model.off("change", sync);
+    model.off("msg:custom", onKernelMessage);
+    if (channel) channel.close();
+  };
+}
+
+export default { render };

@@ -1,0 +1,376 @@
+"""The connection form in a real browser: JupyterLab, Notebook 7 and a JupyterHub-like base URL,
+Chromium, the Box emulator.
+
+Each test opens a notebook whose cell displays ``BoxConnection(name)``, drives the form through
+its ``data-testid`` hooks, answers Box's consent page in the window Generate opens, and checks the
+form, the vault and the emulator. Screenshots of every state go to the artifacts folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from box_widget.emulator import BoxEmulator
+
+from .conftest import (
+    WIDGET_STATE,
+    WIDGET_VIEW,
+    Form,
+    Jupyter,
+    JupyterServer,
+    Shots,
+    browser_context,
+    consent_in_popup,
+    expect,
+    form_at,
+    generate,
+    open_notebook,
+    wait_until,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext
+
+pytestmark = pytest.mark.timeout(150)
+
+
+def show(name: str, variable: str = "conn") -> str:
+    return f"from box_widget import BoxConnection\n{variable} = BoxConnection({name!r})\n{variable}"
+
+
+ONE_FORM = [show("work")]
+CONNECTED_ADA = re.compile(r"Connected (to Box )?as Ada Lovelace")
+CONNECTED_GRACE = re.compile(r"Connected (to Box )?as Grace Hopper")
+
+
+@pytest.fixture
+def lab(jupyter: Jupyter) -> Iterator[JupyterServer]:
+    """JupyterLab without BOX_CLIENT_* in its environment: the user types both into the form."""
+    server = jupyter("lab")
+    yield server
+    server.shutdown_kernels()  # keep the two cores for the next test
+
+
+def connect(form: Form, emu: BoxEmulator, *, shots: Shots | None = None,
+            user_name: str = "Ada Lovelace") -> None:
+    """The main flow: credentials typed, Generate, Grant in the popup, connected."""
+    form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    generate(form, shots=shots)
+    form.expect_state("connected")
+    expect(form.hook("status")).to_contain_text(user_name)
+
+
+def check_token_shown(form: Form, server: JupyterServer, name: str) -> dict[str, str]:
+    """The token line shows the access token's last 4 characters and when it expires, and the
+    page holds neither token; the vault's token."""
+    token = (server.vault().load(name) or {}).get("token") or {}
+    assert token.get("access_token"), f"no token saved in the vault for {name!r}"
+    expect(form.hook("token")).to_contain_text(token["access_token"][-4:])
+    expect(form.hook("token")).to_contain_text(re.compile("expire", re.I))
+    html = form.page.content()
+    assert token["access_token"] not in html
+    assert token["refresh_token"] not in html
+    return token
+
+
+# --- 1. the main flow ----------------------------------------------------------------------------
+
+
+def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer,
+                                     emulator_server: BoxEmulator, shots: Shots) -> None:
+    emu = emulator_server
+    page = open_notebook(context, lab, "connect.ipynb", ONE_FORM)
+    form = form_at(page)
+    form.expect_state("new")
+    shots.take(form.root, "new")
+    expect(form.hook("name")).to_contain_text("work")
+    expect(form.hook("client-id")).to_have_value("")  # no BOX_CLIENT_ID in this server's env
+    expect(form.hook("client-secret")).to_have_attribute("type", "password")
+    expect(form.hook("key-source")).to_contain_text(re.compile("file", re.I))  # keyring off
+
+    redirect = form.hook("redirect-uri")
+    expect(redirect).to_have_value(lab.callback)  # computed in the browser
+    expect(redirect).not_to_be_editable()
+    form.hook("copy-redirect").click()
+    assert page.evaluate("() => navigator.clipboard.readText()") == lab.callback
+
+    form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    assert emu.app.client_secret not in page.content()
+    shots.take(form.root, "filled")
+
+    generate(form, shots=shots)
+    form.expect_state("connected")
+    expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+    expect(form.root).to_contain_text("ada@example.com")
+    check_token_shown(form, lab, "work")
+    shots.take(form.root, "connected")
+    shots.take(page, "connected-page")
+
+    status = form.hook("status")
+    before_text = status.inner_text()
+    before_calls = emu.counters()["api_calls"]
+    form.hook("test").click()
+    expect(status).not_to_have_text(before_text)
+    expect(status).to_contain_text("Ada Lovelace")
+    wait_until(lambda: emu.counters()["api_calls"] > before_calls, "Test Connection's users/me")
+    form.expect_state("connected")
+    shots.take(form.root, "tested")
+
+
+# --- 2. and 3. errors in plain words -----------------------------------------------------------
+
+
+def test_deny_shows_the_declined_message(context: BrowserContext, lab: JupyterServer,
+                                         emulator_server: BoxEmulator, shots: Shots) -> None:
+    emu = emulator_server
+    form = form_at(open_notebook(context, lab, "deny.ipynb", ONE_FORM))
+    form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    popup = generate(form, deny=True, shots=shots)
+    form.expect_state("error")
+    expect(form.hook("status")).to_contain_text(re.compile("declined", re.I))
+    expect(form.hook("status")).to_contain_text("Generate")  # what to do next
+    shots.take(form.root, "error-declined")
+    assert lab.vault().load("work") is None
+    popup.wait_for_event("close")  # the callback page closes itself
+    generate(form)  # what the message says to do: a fresh sign-in works
+    form.expect_state("connected")
+    expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+
+
+def test_wrong_secret_explains_invalid_client(context: BrowserContext, lab: JupyterServer,
+                                              emulator_server: BoxEmulator,
+                                              shots: Shots) -> None:
+    emu = emulator_server
+    form = form_at(open_notebook(context, lab, "wrong-secret.ipynb", ONE_FORM))
+    form.enter_credentials(emu.app.client_id, "not-the-secret-" + emu.app.client_secret[:6])
+    generate(form, shots=shots)
+    form.expect_state("error")
+    status = form.hook("status")
+    expect(status).to_contain_text(re.compile(r"Client (ID or Client )?Secret", re.I))
+    expect(status).to_contain_text(re.compile(r"wrong|invalid", re.I))
+    shots.take(form.root, "error-invalid-client")
+    assert lab.vault().load("work") is None
+
+
+# --- 4. the popup blocker ----------------------------------------------------------------------
+
+
+def test_generate_opens_its_window_despite_the_popup_blocker(
+        blocking_browser: Browser, lab: JupyterServer, emulator_server: BoxEmulator,
+        shots: Shots) -> None:
+    emu = emulator_server
+    with browser_context(blocking_browser,
+                         on_failure=shots.folder / f"FAILED-{shots.prefix}") as context:
+        # The blocker is on: a page that opens a window as it loads, without a click, is
+        # refused (page.evaluate would not do: Playwright runs it as a user gesture).
+        probe = context.new_page()
+        probe.goto("data:text/html,<script>window.blocked = "
+                   "window.open('about:blank', 'probe', 'popup') === null;</script>")
+        assert probe.evaluate("window.blocked"), "the popup blocker is off: this proves nothing"
+        probe.close()
+        page = open_notebook(context, lab, "blocker.ipynb", ONE_FORM)
+        form = form_at(page)
+        form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+        with context.expect_page() as opened:
+            form.hook("generate").click()
+        popup = opened.value
+        popup.wait_for_load_state("domcontentloaded")
+        assert popup.url.startswith(emu.endpoints.authorize_url)
+        assert popup.evaluate("() => window.opener !== null"), \
+            "opened without an opener: not window.open(url, name, 'popup')"
+        expect(form.hook("open-link")).to_be_hidden()  # the fallback is not needed
+        form.expect_state("waiting")
+        consent_in_popup(popup, shots=shots, callback_page=False)
+        form.expect_state("connected")
+        expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+        shots.take(form.root, "connected-with-blocker")
+
+
+def test_blocked_window_falls_back_to_a_link(context: BrowserContext, lab: JupyterServer,
+                                             emulator_server: BoxEmulator,
+                                             shots: Shots) -> None:
+    emu = emulator_server
+    page = open_notebook(context, lab, "fallback.ipynb", ONE_FORM)
+    form = form_at(page)
+    form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    page.evaluate("() => { window.open = () => null; }")  # as a stricter blocker answers
+    form.hook("generate").click()
+    form.expect_state("waiting")
+    link = form.hook("open-link")
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute("href", re.compile(
+        "^" + re.escape(emu.endpoints.authorize_url)))
+    shots.take(form.root, "blocked-link")
+    with context.expect_page() as opened:
+        link.click()
+    consent_in_popup(opened.value, shots=shots)
+    form.expect_state("connected")
+    expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+    expect(link).to_be_hidden()
+
+
+# --- 5. Disconnect -------------------------------------------------------------------------------
+
+
+def test_disconnect_revokes_at_box(context: BrowserContext, lab: JupyterServer,
+                                   emulator_server: BoxEmulator, shots: Shots) -> None:
+    emu = emulator_server
+    form = form_at(open_notebook(context, lab, "disconnect.ipynb", ONE_FORM))
+    connect(form, emu)
+    token = check_token_shown(form, lab, "work")
+    revocations = emu.counters()["revocations"]
+    form.hook("disconnect").click()
+    form.expect_state("disconnected")
+    wait_until(lambda: emu.counters()["revocations"] > revocations, "a revocation at Box")
+    assert lab.vault().load("work") is None
+    expect(form.hook("token")).not_to_contain_text(token["access_token"][-4:])
+    shots.take(form.root, "disconnected")
+
+
+# --- 6. Notebook 7 and a JupyterHub-like base URL ----------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["notebook7", "base-url"])
+def test_main_flow_in_other_frontends(variant: str, context: BrowserContext, jupyter: Jupyter,
+                                      emulator_server: BoxEmulator, shots: Shots) -> None:
+    emu = emulator_server
+    if variant == "notebook7":
+        server = jupyter("notebook")
+    else:  # as JupyterHub runs it; the app's id and secret come from the environment
+        server = jupyter("lab", base_url="/user/alice/", with_client=True)
+    try:
+        page = open_notebook(context, server, f"{variant}.ipynb", ONE_FORM)
+        form = form_at(page)
+        expect(form.hook("redirect-uri")).to_have_value(server.callback)
+        if server.with_client:
+            expect(form.hook("client-id")).to_have_value(server.box_app.client_id)
+        else:
+            form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+        shots.take(form.root, "new")
+        generate(form, shots=shots)
+        form.expect_state("connected")
+        expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+        shots.take(page, "connected-page")
+        record = server.vault().load("work") or {}
+        assert record.get("client_id") == server.box_app.client_id
+        assert record.get("redirect_uri") == server.callback
+    finally:
+        server.reset()
+
+
+# --- 7. nothing secret in the saved notebook ---------------------------------------------------
+
+
+def test_saved_notebook_holds_no_secret(context: BrowserContext, lab: JupyterServer,
+                                        emulator_server: BoxEmulator, shots: Shots) -> None:
+    emu = emulator_server
+    page = open_notebook(context, lab, "saved.ipynb", ONE_FORM)
+    form = form_at(page)
+    connect(form, emu)
+    calls = emu.counters()["api_calls"]
+    form.hook("test").click()
+    wait_until(lambda: emu.counters()["api_calls"] > calls, "Test Connection's users/me")
+    record = lab.vault().load("work") or {}
+    assert record.get("token"), "no token in the vault after connecting"
+
+    notebook = lab.root / "saved.ipynb"
+    page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+
+    def saved() -> bool:
+        text = notebook.read_text(encoding="utf-8")
+        return WIDGET_VIEW in text and WIDGET_STATE in text
+
+    wait_until(saved, "the notebook saved with the form's output and widget state")
+    shots.take(page, "saved")
+    text = notebook.read_text(encoding="utf-8")
+    json.loads(text)
+
+    oauth = emu.state.oauth
+    with oauth.lock:  # every token and code the emulator issued in this module, too
+        issued = [*oauth.access_tokens, *oauth.refresh_tokens, *oauth.codes]
+    used = {"client secret": emu.app.client_secret,
+            "vault client secret": record["client_secret"],
+            "access token": record["token"]["access_token"],
+            "refresh token": record["token"]["refresh_token"]}
+    used.update({f"issued token or code {i}": value for i, value in enumerate(issued)})
+    hits = sorted(label for label, value in used.items() if value and value in text)
+    assert not hits, f"{notebook} holds: {', '.join(hits)}"
+    # nor a live sign-in address (its state stays valid for 10 minutes)
+    assert "oauth2/authorize?" not in text
+
+
+# --- 8. two forms, two users -------------------------------------------------------------------
+
+
+def test_two_forms_connect_two_users(context: BrowserContext, lab: JupyterServer,
+                                     emulator_server: BoxEmulator, shots: Shots) -> None:
+    emu = emulator_server
+    ada, grace = emu.users[0], emu.users[1]
+    page = open_notebook(context, lab, "two.ipynb", [show("work", "work"), show("home", "home")],
+                         forms=2)
+    work, home = form_at(page, 0), form_at(page, 1)
+    expect(work.hook("name")).to_contain_text("work")
+    expect(home.hook("name")).to_contain_text("home")
+
+    work.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    generate(work, user=ada)
+    work.expect_state("connected")
+    home.expect_state("new")  # the other form did not take work's outcome
+
+    home.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    generate(home, user=grace)
+    home.expect_state("connected")
+    expect(home.hook("status")).to_have_text(CONNECTED_GRACE)
+    expect(work.hook("status")).to_have_text(CONNECTED_ADA)  # unchanged by home's outcome
+    work.expect_state("connected")
+    shots.take(work.root, "work-ada")
+    shots.take(home.root, "home-grace")
+
+    vault = lab.vault()
+    work_record, home_record = vault.load("work") or {}, vault.load("home") or {}
+    assert (work_record.get("user") or {}).get("login") == ada.login
+    assert (home_record.get("user") or {}).get("login") == grace.login
+    work_token, home_token = work_record["token"], home_record["token"]
+    assert work_token["access_token"] != home_token["access_token"]
+    assert work_token["refresh_token"] != home_token["refresh_token"]
+    expect(work.hook("token")).to_contain_text(work_token["access_token"][-4:])
+    expect(home.hook("token")).to_contain_text(home_token["access_token"][-4:])
+
+
+# --- the headless path: no server extension -----------------------------------------------------
+
+
+def test_headless_path_without_server_extension(context: BrowserContext, jupyter: Jupyter,
+                                                emulator_server: BoxEmulator,
+                                                shots: Shots) -> None:
+    emu = emulator_server
+    server = jupyter("lab", extension=False, redirect_env=True)
+    try:
+        page = open_notebook(context, server, "headless.ipynb", ONE_FORM)
+        form = form_at(page)
+        form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+        link = form.hook("auth-link")
+        expect(link).to_be_visible()
+        expect(link).to_have_attribute("href", re.compile(
+            "^" + re.escape(emu.endpoints.authorize_url)))
+        shots.take(form.root, "headless-new")
+        with context.expect_page() as opened:
+            link.click()
+        popup = opened.value
+        consent_in_popup(popup, shots=shots, callback_page=False)
+        # Nothing answers the callback here: the address itself is what the user pastes.
+        popup.wait_for_url(re.compile(re.escape(server.callback) + r"\?.*code="))
+        form.hook("paste-address").fill(popup.url)
+        form.hook("complete").click()
+        form.expect_state("connected")
+        expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+        shots.take(form.root, "headless-connected")
+        assert (server.vault().load("work") or {}).get("token")
+    finally:
+        server.reset()
+

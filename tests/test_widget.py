@@ -1,0 +1,126 @@
+"""The form's kernel side, without a kernel: the messages the browser sends, the traits it sees."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from box_widget import BoxConnection
+from box_widget.emulator import BoxEmulator
+from box_widget.widget import ConnectionForm
+
+CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
+    for name in ("BOX_WIDGET_KEY", "BOX_CLIENT_ID", "BOX_CLIENT_SECRET", "BOX_REDIRECT_URI"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "vault"
+
+
+def browser_says(form: ConnectionForm, **content: Any) -> None:
+    """Deliver a message as the browser side would."""
+    form._on_message(form, content, [])
+
+
+def open_form(emu: BoxEmulator, home: Path, name: str = "work") -> ConnectionForm:
+    conn = BoxConnection(name, endpoints=emu.endpoints, home=home)
+    form: ConnectionForm = conn.form
+    form.client_id = emu.app.client_id
+    form.mode = "server"
+    form.redirect_uri = CALLBACK
+    return form
+
+
+def synced(form: ConnectionForm) -> str:
+    """Everything the widget would save into a notebook."""
+    return json.dumps(form.get_state())
+
+
+def test_the_secret_is_a_message_never_a_trait(emulator: BoxEmulator, home: Path) -> None:
+    form = open_form(emulator, home)
+    assert form.authorize_url == ""  # no secret yet: nothing to generate
+    browser_says(form, type="secret", value=emulator.app.client_secret)
+    assert form.secret_set
+    assert form.authorize_url.startswith(emulator.endpoints.authorize_url)
+    assert emulator.app.client_secret not in synced(form)
+    assert emulator.app.client_secret not in repr(form) + repr(form._conn)
+
+
+def test_generate_then_outcome_connects(emulator: BoxEmulator, home: Path) -> None:
+    form = open_form(emulator, home)
+    browser_says(form, type="secret", value=emulator.app.client_secret)
+    url = form.authorize_url
+    browser_says(form, type="generate", opened=True)
+    assert form.state == "waiting"
+    # the server extension's part: Box redirects, the callback finishes the sign-in
+    BoxConnection("work", home=home).complete(emulator.authorize(url))
+    browser_says(form, type="outcome", ok=True)
+    assert form.state == "connected"
+    assert (form.user_name, form.user_login) == ("Ada Lovelace", "ada@example.com")
+    assert form.expires_at > time.time()
+    assert form.authorize_url and form.authorize_url != url  # a fresh single-use state
+    record = form._conn.vault.load("work") or {}
+    token = record["token"]
+    state = synced(form)
+    for secret in (token["access_token"], token["refresh_token"], emulator.app.client_secret):
+        assert secret not in state
+    assert form.token_hint == token["access_token"][-4:]
+    browser_says(form, type="test")
+    assert "Test Connection: OK" in form.message
+    browser_says(form, type="disconnect")
+    assert form.state == "disconnected"
+    assert not form._conn.connected
+
+
+def test_the_vault_watch_notices_a_connection_without_the_browser(emulator: BoxEmulator,
+                                                                 home: Path) -> None:
+    form = open_form(emulator, home)
+    browser_says(form, type="secret", value=emulator.app.client_secret)
+    url = form.authorize_url
+    browser_says(form, type="generate", opened=True)
+    BoxConnection("work", home=home).complete(emulator.authorize(url))
+    deadline = time.monotonic() + 10
+    while form.state != "connected" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert form.state == "connected"
+
+
+def test_a_failed_outcome_is_shown_in_plain_words(emulator: BoxEmulator, home: Path) -> None:
+    form = open_form(emulator, home)
+    browser_says(form, type="secret", value=emulator.app.client_secret)
+    browser_says(form, type="outcome", ok=False,
+                 message="You declined access to Box. Click Generate again.")
+    assert form.state == "error"
+    assert "declined" in form.message
+
+
+def test_headless_complete_and_errors(emulator: BoxEmulator, home: Path) -> None:
+    conn = BoxConnection("work", client_id=emulator.app.client_id,
+                         client_secret=emulator.app.client_secret, redirect_uri=CALLBACK,
+                         endpoints=emulator.endpoints, home=home)
+    form: ConnectionForm = conn.form
+    form.mode = "headless"
+    assert form.authorize_url
+    browser_says(form, type="complete", address="http://127.0.0.1:8888/cb?state=nope&code=x")
+    assert form.state == "error"
+    assert "Generate again" in form.message
+    browser_says(form, type="complete", address=emulator.authorize(form.authorize_url))
+    assert form.state == "connected"
+
+
+def test_displaying_a_connection_shows_the_form_and_hides_secrets(emulator: BoxEmulator,
+                                                                 home: Path) -> None:
+    conn = BoxConnection("work", client_id=emulator.app.client_id,
+                         client_secret=emulator.app.client_secret, endpoints=emulator.endpoints,
+                         home=home)
+    bundle = conn._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert emulator.app.client_secret not in json.dumps(data)
