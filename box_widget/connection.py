@@ -21,6 +21,7 @@ from .endpoints import BoxEndpoints
 from .errors import BoxWidgetError, ConfigurationError, ReauthorizationRequired
 from .session import BoxSession
 from .tokens import TokenKeeper, normalize
+from .tokens import connected as usable
 from .vault import Vault, check_name
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class BoxConnection:
         user = (record or {}).get("user") or {}
         return (f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
                 f"client_secret={'***' if self._client_secret else None}, "
-                f"connected={self._connected(record)}, user={user.get('login')!r}, "
+                f"connected={usable(record)}, user={user.get('login')!r}, "
                 f"vault={self.vault.key_source!r})")
 
     @classmethod
@@ -110,16 +111,10 @@ class BoxConnection:
     def _record(self) -> dict[str, Any] | None:
         return self.vault.load(self.name)
 
-    @staticmethod
-    def _connected(record: dict[str, Any] | None) -> bool:
-        token = (record or {}).get("token") or {}
-        return bool(token.get("refresh_token") or
-                    (token and time.time() < float(token.get("expires_at", 0))))
-
     @property
     def connected(self) -> bool:
         """Whether the vault holds a usable token for this connection."""
-        return self._connected(self._record())
+        return usable(self._record())
 
     @property
     def user(self) -> dict[str, Any] | None:

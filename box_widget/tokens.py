@@ -29,6 +29,14 @@ def normalize(token: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def connected(record: dict[str, Any] | None) -> bool:
+    """Whether a saved connection can still get an access token (a refresh token, or a live
+    client-credentials token)."""
+    token = (record or {}).get("token") or {}
+    return bool(token.get("refresh_token") or
+                (token and time.time() < float(token.get("expires_at", 0))))
+
+
 def expiring(token: dict[str, Any], now: float | None = None) -> bool:
     """Whether ``token`` is expired or within its refresh margin."""
     now = time.time() if now is None else now

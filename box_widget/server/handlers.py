@@ -16,6 +16,7 @@ from tornado import web
 from .._version import __version__
 from ..authorize import check_outcome, complete_pending, redirect_params, take_pending
 from ..errors import AuthorizationError, BoxWidgetError
+from ..tokens import connected
 from ..vault import VaultError
 from .pages import callback_page
 
@@ -112,8 +113,7 @@ class StatusHandler(BoxHandlerMixin, APIHandler):
             user = record.get("user") or {}
             connections.append({
                 "name": name,
-                "connected": bool(token.get("refresh_token") or
-                                  time.time() < float(token.get("expires_at", 0))),
+                "connected": connected(record),
                 "kind": record.get("kind"),
                 "user": {"name": user.get("name"), "login": user.get("login")},
                 "expires_at": token.get("expires_at"),
