@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from .endpoints import BoxEndpoints
-from .errors import AuthorizationError, BoxAPIError, BoxWidgetError
+from .errors import AuthorizationError, BoxAPIError, BoxWidgetError, ConfigurationError
 from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
 from .tokens import normalize
 from .transport import require_secure
@@ -106,6 +106,12 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
 
     The tokens are saved before ``users/me`` is asked, so a failure there loses nothing.
     """
+    if not pending.get("client_secret"):
+        msg = ("This sign-in was started without the Box app's Client Secret, for the Jupyter "
+               "server to fill in, and nothing here holds it: enter the Client Secret in the "
+               "form and click Generate again, or ask your Jupyter administrator to set "
+               "c.BoxWidgetApp.client_secret for this Client ID.")
+        raise ConfigurationError(msg)
     endpoints = BoxEndpoints.from_dict(pending["endpoints"])
     client = TokenClient(endpoints, pending["client_id"], pending["client_secret"])
     token = normalize(client.exchange_code(code))

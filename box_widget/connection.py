@@ -133,13 +133,17 @@ class BoxConnection:
         return self.vault.status()
 
     # --- the authorization flow ------------------------------------------------------------------
-    def authorization_url(self) -> str:
+    def authorization_url(self, *, secret_on_server: bool = False) -> str:
         """Box's authorize URL with a new single-use ``state``, recorded as pending in the vault
-        for 10 minutes so that this or another process (the server extension) can finish it."""
+        for 10 minutes so that this or another process (the server extension) can finish it.
+
+        ``secret_on_server``: the Jupyter server holds this app's secret (an administrator set
+        ``c.BoxWidgetApp.client_secret``); the kernel needs none, and the callback fills it in.
+        """
         client_id, secret, redirect_uri = self.client_id, self._client_secret, self.redirect_uri
-        if not (client_id and secret and redirect_uri):
+        if not (client_id and (secret or secret_on_server) and redirect_uri):
             missing = [env for env, value in (("BOX_CLIENT_ID", client_id),
-                                              ("BOX_CLIENT_SECRET", secret),
+                                              ("BOX_CLIENT_SECRET", secret or secret_on_server),
                                               ("BOX_REDIRECT_URI", redirect_uri)) if not value]
             msg = (f"Connection {self.name!r} needs {', '.join(missing)}: pass client_id=, "
                    "client_secret= and redirect_uri= (the Redirect URI registered in the Box "

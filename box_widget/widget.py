@@ -44,6 +44,10 @@ class ConnectionForm(anywidget.AnyWidget):
     client_id = Unicode(help="The Box app's client id (not a secret).").tag(sync=True)
     secret_set = Bool(False, help="Whether the kernel holds a client secret; the secret itself "
                                   "is never synced.").tag(sync=True)
+    server_client_id = Unicode(help="The Box app whose secret the Jupyter server holds "
+                                    "(c.BoxWidgetApp.client_id/client_secret), as its status "
+                                    "API says; a kernel connecting to it needs no secret.").tag(
+        sync=True)
     redirect_uri = Unicode(help="The callback address, computed in the browser from the page "
                                 "(origin + Jupyter base URL + box-widget/oauth2/callback).").tag(
         sync=True)
@@ -105,7 +109,7 @@ class ConnectionForm(anywidget.AnyWidget):
             self._set(state="error", message=str(exc))
             self._prepare()
 
-    @observe("client_id", "redirect_uri", "mode")
+    @observe("client_id", "redirect_uri", "mode", "server_client_id")
     def _inputs_changed(self, _change: Any) -> None:
         self._conn.client_id = self.client_id or None
         if self.redirect_uri:  # computed by the page (server mode) or typed (headless)
@@ -124,12 +128,19 @@ class ConnectionForm(anywidget.AnyWidget):
         """A fresh single-use authorize address, once client id, secret and redirect URI exist."""
         conn = self._conn
         self.authorize_url = ""
-        if conn.client_id and conn._client_secret and conn.redirect_uri:
+        on_server = self.secret_on_server
+        if conn.client_id and (conn._client_secret or on_server) and conn.redirect_uri:
             try:
-                self.authorize_url = conn.authorization_url()
+                self.authorize_url = conn.authorization_url(secret_on_server=on_server)
             except BoxWidgetError as exc:
                 self._set(state="error", message=str(exc))
         self._send_url()
+
+    @property
+    def secret_on_server(self) -> bool:
+        """Whether the Jupyter server holds the secret of this form's app (and the kernel not)."""
+        return (self.mode == "server" and not self._conn._client_secret and
+                bool(self.server_client_id) and self.server_client_id == self._conn.client_id)
 
     def _send_url(self) -> None:
         """Give the browser the authorize address as a message (not a saved trait)."""

@@ -25,9 +25,9 @@ function baseUrl() {
   return m ? m[1] : "/";
 }
 
-/** Whether box-widget's server extension answers on this Jupyter server. */
+/** box-widget's status answer from this Jupyter server, or null without the extension. */
 async function serverExtension() {
-  if (!/^https?:$/.test(location.protocol)) return false;
+  if (!/^https?:$/.test(location.protocol)) return null;
   const headers = {};
   const token = pageConfig().token;
   if (token) headers.Authorization = "token " + token;
@@ -36,9 +36,9 @@ async function serverExtension() {
       credentials: "same-origin",
       headers,
     });
-    return answer.ok;
+    return answer.ok ? await answer.json() : null;
   } catch (e) {
-    return false;
+    return null;
   }
 }
 
@@ -127,8 +127,12 @@ function render({ model, el }) {
     root.dataset.state = state;
     name.textContent = model.get("name");
     if (document.activeElement !== clientId) clientId.value = model.get("client_id");
+    const serverSecret = !model.get("secret_set") && Boolean(model.get("server_client_id")) &&
+      model.get("server_client_id") === model.get("client_id");
     secret.placeholder = model.get("secret_set")
-      ? "set (kept in the kernel, not in the notebook)" : "paste, then press Enter";
+      ? "set (kept in the kernel, not in the notebook)"
+      : serverSecret ? "held by the Jupyter server (set by your administrator)"
+        : "paste, then press Enter";
     if (document.activeElement !== redirect) redirect.value = model.get("redirect_uri") || "";
     redirect.readOnly = mode !== "headless";
     const connected = state === "connected";
@@ -144,7 +148,7 @@ function render({ model, el }) {
     let line = model.get("message");
     if (!line && state === "new") {
       line = !model.get("client_id") ? "Enter the Client ID and Client Secret of your Box app."
-        : !model.get("secret_set") ? "Enter the Client Secret, then press Enter."
+        : !model.get("secret_set") && !serverSecret ? "Enter the Client Secret, then press Enter."
           : !model.get("redirect_uri") ? "Enter the Redirect URL registered for your Box app."
             : url ? "Ready: click Generate." : "Preparing…";
     }
@@ -228,9 +232,17 @@ function render({ model, el }) {
     /* no BroadcastChannel: the kernel's vault watch still sees the outcome */
   }
 
-  serverExtension().then((present) => {
-    if (present) model.set("redirect_uri", location.origin + baseUrl() + "box-widget/oauth2/callback");
-    model.set("mode", present ? "server" : "headless");
+  serverExtension().then((server) => {
+    if (server) {
+      model.set("redirect_uri", location.origin + baseUrl() + "box-widget/oauth2/callback");
+      // An administrator's Box app (c.BoxWidgetApp.client_id/client_secret): its secret
+      // stays on the server, which fills it in at the callback.
+      if (server.client_id && server.client_secret_configured) {
+        model.set("server_client_id", server.client_id);
+        if (!model.get("client_id")) model.set("client_id", server.client_id);
+      }
+    }
+    model.set("mode", server ? "server" : "headless");
     model.save_changes();
   });
 

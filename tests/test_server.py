@@ -569,8 +569,9 @@ async def test_a_pending_without_secret_uses_the_server_configured_one(
         assert page.status == 200, page.body
         assert page.result["user"]["login"] == ADA["login"]
         assert box.vault.load(NAME)["token"]["refresh_token"]  # type: ignore[index]
-    else:  # no secret anywhere: Box refuses the client, in plain words
-        assert_failed(page, 400, "invalid_client", "Client Secret")
+    else:  # no secret anywhere: the page says what to set
+        assert_failed(page, 400, "configuration", "Client Secret",
+                      "c.BoxWidgetApp.client_secret")
         assert box.vault.names() == []
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from box_widget import BoxConnection
+from box_widget.authorize import check_outcome, complete_pending, redirect_params, take_pending
 from box_widget.emulator import BoxEmulator
+from box_widget.errors import ConfigurationError
 from box_widget.widget import ConnectionForm
 
 CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
@@ -124,3 +126,45 @@ def test_displaying_a_connection_shows_the_form_and_hides_secrets(emulator: BoxE
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in data
     assert emulator.app.client_secret not in json.dumps(data)
+
+
+def test_an_administrators_app_needs_no_secret_in_the_kernel(emulator: BoxEmulator,
+                                                             home: Path) -> None:
+    """The server holds the app's secret (c.BoxWidgetApp.client_secret): the browser passes on
+    the status API's client id, the kernel prepares a sign-in without a secret, the callback
+    (here: the server's fill_in, done by hand) supplies it, and the kernel then uses the
+    connection, refreshing with the secret the server saved in the vault."""
+    conn = BoxConnection("work", endpoints=emulator.endpoints, home=home)
+    form: ConnectionForm = conn.form
+    form.redirect_uri = CALLBACK
+    assert form.authorize_url == ""
+    form.mode = "server"
+    form.server_client_id = form.client_id = emulator.app.client_id
+    url = form.authorize_url
+    assert url.startswith(emulator.endpoints.authorize_url)
+    assert not form.secret_set
+    # The server's part, as CallbackHandler does it.
+    params = redirect_params(emulator.authorize(url))
+    pending = take_pending(conn.vault, params)
+    assert pending["client_secret"] is None  # nothing secret was written by the kernel
+    complete_pending(conn.vault, {**pending, "client_secret": emulator.app.client_secret},
+                     check_outcome(params))
+    browser_says(form, type="outcome", ok=True)
+    assert form.state == "connected"
+    emulator.clock.advance(3601)  # Box expires the access token: the kernel must refresh
+    assert conn.test_connection()["login"] == "ada@example.com"
+    assert emulator.counters()["refreshes"] == 1
+    # The next sign-in the form prepared cannot be finished in the kernel, which has no secret.
+    assert form.authorize_url not in ("", url)
+    conn.vault.delete("work")  # so that only the form's pending record could provide a secret
+    with pytest.raises(ConfigurationError, match=r"c\.BoxWidgetApp\.client_secret"):
+        BoxConnection("work", home=home).complete(emulator.authorize(form.authorize_url))
+    assert conn.vault.names() == []
+
+
+def test_a_different_app_than_the_administrators_still_needs_a_secret(
+        emulator: BoxEmulator, home: Path) -> None:
+    form = open_form(emulator, home)
+    form.server_client_id = "the-administrators-app"
+    assert form.authorize_url == ""
+    assert not form.secret_on_server

@@ -15,7 +15,7 @@ from tornado import web
 
 from .._version import __version__
 from ..authorize import check_outcome, complete_pending, redirect_params, take_pending
-from ..errors import AuthorizationError, BoxWidgetError
+from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError
 from ..tokens import connected
 from ..vault import VaultError
 from .pages import callback_page
@@ -59,6 +59,11 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
         except AuthorizationError as exc:
             self._outcome(400, ok=False, name=self._name, error=exc.error or "failed",
                           title=self._failure_title(exc), detail=str(exc))
+            return
+        except ConfigurationError as exc:
+            self._outcome(400, ok=False, name=self._name, error="configuration",
+                          title="This Jupyter server cannot finish the sign-in.",
+                          detail=str(exc))
             return
         except BoxWidgetError as exc:
             self._outcome(502, ok=False, name=self._name, error="box_unavailable",
