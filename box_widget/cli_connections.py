@@ -10,7 +10,7 @@ from typing import Any
 
 from .connection import BoxConnection, connections
 from .errors import AuthorizationError
-from .vault import Vault
+from .vault import Vault, VaultError
 
 CODE_LIFETIME = 30  # seconds: how long Box's authorization codes live
 
@@ -90,13 +90,21 @@ def list_connections(args: argparse.Namespace) -> int:
         print("No saved connections.")
         return 0
     rows = [["NAME", "BOX LOGIN", "ACCESS TOKEN", "KIND"]]
+    unreadable = []
     for name in names:
-        record = vault.load(name) or {}
+        try:
+            record = vault.load(name) or {}
+        except VaultError as exc:
+            rows.append([name, "-", "unreadable (see below)", "-"])
+            unreadable.append(str(exc))
+            continue
         user = record.get("user") or {}
         rows.append([name, user.get("login") or "-", _expiry(record),
                      record.get("kind", "oauth")])
     print(table(rows))
-    return 0
+    for problem in unreadable:
+        print(f"box-widget: {problem}", file=sys.stderr)
+    return 1 if unreadable else 0
 
 
 def revoke(args: argparse.Namespace) -> int:

@@ -37,6 +37,10 @@ FIRST_NOTEBOOK = "getting-started.ipynb"
 DEFAULT_PORT = 8888
 START_TIMEOUT = 90.0  # seconds for JupyterLab to answer (a cold start on a slow laptop)
 STOP_TIMEOUT = 15.0   # seconds for JupyterLab to exit after SIGTERM
+#: What stops the demo: Ctrl-C, a polite kill, and the terminal closing (JupyterLab runs in a
+#: session of its own, so without this a closed terminal would leave it behind).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ class Demo:
         self.home: Path | None = None
         self.token = secrets.token_hex(24)
         self.port = 0
+        self.copied: list[str] = []
 
     # --- running ---------------------------------------------------------------------------------
     def run(self) -> int:
@@ -160,8 +165,7 @@ class Demo:
                    "checkout).")
             raise ConfigurationError(msg)
         self.port, note = choose_port(self.options.port)
-        previous = {sig: signal.signal(sig, self._ask_to_stop)
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, self._ask_to_stop) for sig in STOP_SIGNALS}
         try:
             self._start()
             if note:
@@ -267,7 +271,7 @@ class Demo:
     # --- stopping --------------------------------------------------------------------------------
     def _stop(self) -> None:
         """Stop the kernels (through Lab's API), Lab, anything Lab left, then the emulator."""
-        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut this short
+        for sig in STOP_SIGNALS:  # a second Ctrl-C must not cut this short
             signal.signal(sig, signal.SIG_IGN)
         if self.lab is not None:
             print("Stopping JupyterLab, its kernels and the Box emulator...", flush=True)

@@ -145,3 +145,17 @@ def test_bad_connection_name_is_a_usage_error(cli_env: dict[str, str]) -> None:
     result = run(cli_env, "revoke", "../etc")
     assert result.returncode == 2
     assert "not a valid connection name" in result.stderr
+
+
+def test_list_shows_an_unreadable_record_and_the_others(emulator: BoxEmulator,
+                                                        cli_env: dict[str, str]) -> None:
+    assert login(emulator, cli_env, "work")[0] == 0
+    broken = Path(cli_env["BOX_WIDGET_HOME"]) / "connections" / "broken.box"
+    broken.write_bytes(b"not a vault record")
+    listing = run(cli_env, "list")
+    assert listing.returncode == 1
+    lines = listing.stdout.splitlines()
+    assert re.fullmatch(r"broken\s+-\s+unreadable \(see below\)\s+-", lines[2]), lines
+    assert re.fullmatch(r"work\s+ada@example\.com\s+expires in \d+ min\s+oauth", lines[3]), lines
+    assert "cannot be read" in listing.stderr and "Traceback" not in listing.stderr
+    assert broken.read_bytes() == b"not a vault record"  # left untouched

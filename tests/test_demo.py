@@ -33,7 +33,9 @@ def test_the_readme_main_command_installs_the_demo_extra_and_runs_the_demo() -> 
     assert demo_command()[1:] == ["demo"]
 
 
-def test_demo_serves_lab_with_the_emulator_and_stops_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
+        signum: signal.Signals, tmp_path: Path) -> None:
     demo = start_demo(tmp_path, "--no-browser", "--port", "0")
     try:
         work = tmp_path / "box-widget-demo"
@@ -64,7 +66,7 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_sigterm(tmp_path: Path) 
         assert Path(env["JUPYTER_PATH"].split(":")[0]) == Path(sys.prefix) / "share" / "jupyter"
         assert env["BOX_CLIENT_SECRET"] not in "".join(demo.lines)  # never printed
 
-        assert demo.stop(signal.SIGTERM) == 0
+        assert demo.stop(signum) == 0  # a kill, or the terminal closing
         assert "Stopped." in demo.rest()
         check_all_gone(demo, started)
     finally:
@@ -87,3 +89,16 @@ def test_a_folder_it_cannot_use_is_a_usage_error(tmp_path: Path) -> None:
     assert "cannot copy the notebooks into" in result.stderr
     assert "--dir" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_exits_1_when_jupyterlab_dies(tmp_path: Path) -> None:
+    demo = start_demo(tmp_path, "--no-browser", "--port", "0")
+    try:
+        (lab,) = [p for p in demo.descendants() if "jupyterlab" in p.cmdline()]
+        lab.kill()
+        assert demo.proc.wait(45) == 1
+        demo.rest()
+        assert "JupyterLab exited" in demo.log.read_text()
+        check_all_gone(demo, [lab])
+    finally:
+        demo.kill()
