@@ -9,7 +9,10 @@ import time
 from typing import Any
 
 from .connection import BoxConnection, connections
-from .vault import Vault
+from .errors import AuthorizationError
+from .vault import Vault, VaultError
+
+CODE_LIFETIME = 30  # seconds: how long Box's authorization codes live
 
 
 def _connection(args: argparse.Namespace) -> BoxConnection:
@@ -25,38 +28,83 @@ def login(args: argparse.Namespace) -> int:
     print("2. Box then sends the browser to the redirect URI; that page may fail to load.\n"
           "   Copy the whole address from the address bar and paste it here within 30 seconds"
           " (Box's authorization codes expire after 30 seconds):", flush=True)
+    printed_at = time.monotonic()
     line = sys.stdin.readline()
     if not line.strip():
         print("box-widget: no address was pasted; nothing changed.", file=sys.stderr)
         return 1
-    user = conn.complete(line)
+    try:
+        user = conn.complete(line)
+    except AuthorizationError as exc:
+        if exc.error != "invalid_grant":
+            raise
+        raise code_refused(exc, args.name, time.monotonic() - printed_at) from None
     print(f"Connected {args.name!r} to Box as {user.get('name')} ({user.get('login')}).")
     return 0
 
 
-def _expiry(token: dict[str, Any]) -> str:
+def code_refused(exc: AuthorizationError, name: str, waited: float) -> AuthorizationError:
+    """Box's ``invalid_grant`` for the pasted code, in plain words: most often, too late."""
+    expired = "expired" in exc.description.lower() or waited > CODE_LIFETIME
+    what = "The authorization code expired" if expired else \
+        "Box did not accept the authorization code"
+    msg = (f"{what} ({exc.error}: {exc.description}); nothing was saved. Box's codes work once, "
+           f"for {CODE_LIFETIME} seconds after you grant access. Run `box-widget login {name}` "
+           "again and paste the address as soon as the browser lands on it.")
+    return AuthorizationError(msg, error=exc.error, description=exc.description)
+
+
+KEY_SOURCES = {"env": "BOX_WIDGET_KEY", "keyring": "the OS keyring",
+               "file": "vault.key in the vault folder"}
+
+
+def _expiry(record: dict[str, Any]) -> str:
+    token = record.get("token") or {}
     expires_at = token.get("expires_at")
     if not expires_at:
         return "-"
     left = float(expires_at) - time.time()
-    return "expired" if left <= 0 else f"in {int(left // 60)} min"
+    if left > 0:
+        return f"expires in {int(left // 60)} min"
+    if token.get("refresh_token"):
+        return "expired, refreshed on next use"
+    return "expired, renewed on next use" if record.get("kind") == "client_credentials" \
+        else "expired: log in again"
+
+
+def table(rows: list[list[str]]) -> str:
+    """Rows as left-aligned columns, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                     .rstrip() for row in rows)
 
 
 def list_connections(args: argparse.Namespace) -> int:
-    """One line per saved connection: name, Box login, token expiry, and where the key is."""
+    """The saved connections: name, Box login, access-token expiry, kind; and where the vault
+    and its key are."""
     vault = Vault(args.home)
     names = connections(args.home)
-    print(f"vault: {vault.home} (key: {vault.key_source})")
+    print(f"Vault: {vault.home} (key: {vault.key_source}, "
+          f"{KEY_SOURCES.get(vault.key_source, 'unknown')})")
     if not names:
-        print("no saved connections")
+        print("No saved connections.")
         return 0
+    rows = [["NAME", "BOX LOGIN", "ACCESS TOKEN", "KIND"]]
+    unreadable = []
     for name in names:
-        record = vault.load(name) or {}
+        try:
+            record = vault.load(name) or {}
+        except VaultError as exc:
+            rows.append([name, "-", "unreadable (see below)", "-"])
+            unreadable.append(str(exc))
+            continue
         user = record.get("user") or {}
-        token = record.get("token") or {}
-        print(f"{name}\t{user.get('login') or '-'}\taccess token expires "
-              f"{_expiry(token)}\t{record.get('kind', 'oauth')}")
-    return 0
+        rows.append([name, user.get("login") or "-", _expiry(record),
+                     record.get("kind", "oauth")])
+    print(table(rows))
+    for problem in unreadable:
+        print(f"box-widget: {problem}", file=sys.stderr)
+    return 1 if unreadable else 0
 
 
 def revoke(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -23,6 +24,16 @@ def test_help_lists_the_commands() -> None:
                             timeout=30)
     assert result.returncode == 0
     assert "--port" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "emulator", "login", "list", "revoke"])
+def test_every_command_has_help_with_the_exit_codes(command: str) -> None:
+    result = subprocess.run([*COMMAND, command, "--help"], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: box-widget {command}")
+    assert "exit codes:" in result.stdout
+    assert "130  interrupted" in result.stdout
 
 
 def test_unknown_command_fails_with_usage() -> None:
@@ -78,12 +89,16 @@ def test_emulator_command_serves_until_stopped(signum: signal.Signals) -> None:
             process.wait(timeout=10)
 
 
-def test_emulator_command_explains_a_busy_port() -> None:
+@pytest.mark.parametrize("command", ["emulator", "demo"])
+def test_a_busy_port_is_a_usage_error_that_says_what_to_do(command: str,
+                                                          tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([*COMMAND, "emulator", "--port", str(port)], capture_output=True,
-                                text=True, timeout=30)
+        result = subprocess.run([*COMMAND, command, "--port", str(port)], capture_output=True,
+                                text=True, timeout=30, cwd=tmp_path)
     assert result.returncode == 2
     assert "--port 0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # the demo gave up before copying anything

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,14 +63,17 @@ def test_login_list_revoke(emulator: BoxEmulator, cli_env: dict[str, str]) -> No
     assert "Connected 'work' to Box as Ada Lovelace (ada@example.com)." in out
     listing = run(cli_env, "list")
     assert listing.returncode == 0
-    assert "work\tada@example.com\taccess token expires in 59 min" in listing.stdout
-    assert "(key: file)" in listing.stdout
+    lines = listing.stdout.splitlines()
+    assert lines[0] == f"Vault: {cli_env['BOX_WIDGET_HOME']} (key: file, vault.key in the " \
+        "vault folder)"
+    assert re.fullmatch(r"NAME\s+BOX LOGIN\s+ACCESS TOKEN\s+KIND", lines[1])
+    assert re.fullmatch(r"work\s+ada@example\.com\s+expires in 59 min\s+oauth", lines[2])
     for secret in (emulator.app.client_secret,):
         assert secret not in listing.stdout + out + err
     revoked = run(cli_env, "revoke", "work")
     assert revoked.returncode == 0, revoked.stderr
     assert emulator.counters()["revocations"] >= 1
-    assert "no saved connections" in run(cli_env, "list").stdout
+    assert "No saved connections." in run(cli_env, "list").stdout
     again = run(cli_env, "revoke", "work")
     assert again.returncode == 1
     assert "no saved connection 'work'" in again.stderr
@@ -77,9 +83,42 @@ def test_login_too_late_says_the_code_expired(emulator: BoxEmulator,
                                              cli_env: dict[str, str]) -> None:
     code, _, err = login(emulator, cli_env, "late", advance=31)
     assert code == 1
-    assert "The authorization code has expired" in err
+    assert "The authorization code expired" in err
+    assert "The authorization code has expired" in err  # what Box said
+    assert "for 30 seconds" in err
+    assert "box-widget login late" in err  # what to do
     assert "Traceback" not in err
-    assert "no saved connections" in run(cli_env, "list").stdout
+    assert "No saved connections." in run(cli_env, "list").stdout
+
+
+def test_login_interrupted_exits_130(cli_env: dict[str, str]) -> None:
+    process = subprocess.Popen([*COMMAND, "login", "work"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=cli_env)
+    try:
+        assert process.stdout is not None
+        while "paste it here" not in process.stdout.readline():
+            assert process.poll() is None
+        time.sleep(0.2)  # now waiting for the pasted address
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 130
+        assert "interrupted" in err
+        assert "Traceback" not in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_list_says_how_an_expired_token_renews(emulator: BoxEmulator,
+                                               cli_env: dict[str, str]) -> None:
+    emulator.settings.access_token_lifetime = 1
+    assert login(emulator, cli_env, "work")[0] == 0
+    time.sleep(1.5)
+    lines = run(cli_env, "list").stdout.splitlines()
+    assert re.fullmatch(r"work\s+ada@example\.com\s+expired, refreshed on next use\s+oauth",
+                        lines[2]), lines
 
 
 def test_login_declined(emulator: BoxEmulator, cli_env: dict[str, str]) -> None:
@@ -106,3 +145,17 @@ def test_bad_connection_name_is_a_usage_error(cli_env: dict[str, str]) -> None:
     result = run(cli_env, "revoke", "../etc")
     assert result.returncode == 2
     assert "not a valid connection name" in result.stderr
+
+
+def test_list_shows_an_unreadable_record_and_the_others(emulator: BoxEmulator,
+                                                        cli_env: dict[str, str]) -> None:
+    assert login(emulator, cli_env, "work")[0] == 0
+    broken = Path(cli_env["BOX_WIDGET_HOME"]) / "connections" / "broken.box"
+    broken.write_bytes(b"not a vault record")
+    listing = run(cli_env, "list")
+    assert listing.returncode == 1
+    lines = listing.stdout.splitlines()
+    assert re.fullmatch(r"broken\s+-\s+unreadable \(see below\)\s+-", lines[2]), lines
+    assert re.fullmatch(r"work\s+ada@example\.com\s+expires in \d+ min\s+oauth", lines[3]), lines
+    assert "cannot be read" in listing.stderr and "Traceback" not in listing.stderr
+    assert broken.read_bytes() == b"not a vault record"  # left untouched

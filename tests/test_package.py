@@ -53,6 +53,8 @@ def test_wheel_ships_the_form_and_the_server_config(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("box_widget-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"box_widget/labextension/form.js", "box_widget/labextension/form.css",
-            "box_widget/emulator/server.py"} <= names
+            "box_widget/emulator/server.py", "box_widget/notebooks/getting-started.ipynb",
+            "box_widget/notebooks/several-accounts.ipynb",
+            "box_widget/notebooks/unattended.ipynb"} <= names
     assert any(n.endswith("etc/jupyter/jupyter_server_config.d/box_widget.json") for n in names)
     assert not any(n.startswith("tests/") for n in names)

@@ -1,0 +1,191 @@
+"""``box-widget demo`` as a newcomer runs it: the README's main-job command, in a process.
+
+The command is read from the README's first bash block (line 1, its last ``&&`` step), so the
+tests run exactly what the README tells a newcomer to run, adding only flags such as
+``--no-browser``. The process is stopped by its pid, and everything it started is checked gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 45.0
+URL_LINE = re.compile(r"Open this address: (http://127\.0\.0\.1:(\d+)/\S+\?token=(\w+))")
+EMULATOR_LINE = re.compile(r"the emulator at (http://127\.0\.0\.1:\d+);")
+VAULT_LINE = re.compile(r"a demo vault in (\S+), deleted")
+
+
+def readme_main_command() -> str:
+    """Line 1 of the README's first ```bash block: the newcomer's main-job command."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```bash\n(.*?)^```$", text, re.S | re.M)
+    assert block, "the README has no ```bash block"
+    return block[1].splitlines()[0]
+
+
+def demo_command(*flags: str) -> list[str]:
+    """The run step of the README's main-job command, with this environment's box-widget."""
+    run_step = readme_main_command().split("&&")[-1].strip()
+    words = shlex.split(run_step)
+    assert words[:2] == [".venv/bin/box-widget", "demo"], run_step
+    script = Path(sys.executable).parent / "box-widget"
+    return [str(script), *words[1:], *flags]
+
+
+def isolated_env(tmp: Path) -> dict[str, str]:
+    """This environment without BOX_* settings, with Jupyter's folders in ``tmp``: the news
+    toast off (it can cover the form) and ``window.jupyterapp`` exposed for the browser test
+    (user configuration, as anyone's; the demo's command line stays as the README has it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOX_")}
+    cfg = tmp / "jupyter-config"
+    settings = cfg / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    (cfg / "jupyter_lab_config.json").write_text(
+        json.dumps({"LabApp": {"expose_app_in_browser": True}}))
+    env.update(JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),
+               JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"), JUPYTER_PLATFORM_DIRS="1",
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+@dataclass
+class DemoProcess:
+    """A running ``box-widget demo`` and what it printed."""
+
+    proc: subprocess.Popen[str]
+    cwd: Path
+    log: Path
+    lines: list[str] = field(default_factory=list)
+    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = START_TIMEOUT
+                 ) -> re.Match[str]:
+        """The first printed line matching ``pattern`` (earlier lines are kept in ``lines``)."""
+        for line in self.lines:
+            if found := pattern.search(line):
+                return found
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.lines.append(line)
+            if found := pattern.search(line):
+                return found
+        pytest.fail(f"box-widget demo never printed {pattern.pattern!r}; it printed:\n"
+                    f"{''.join(self.lines)}\nits log:\n{self.log_tail()}")
+
+    def rest(self) -> str:
+        """Everything printed after what was read (once the process has exited)."""
+        self.proc.wait(5)
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+        return "".join(self.lines)
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+
+    @property
+    def url(self) -> str:
+        return self.wait_for(URL_LINE)[1]
+
+    @property
+    def port(self) -> int:
+        return int(self.wait_for(URL_LINE)[2])
+
+    @property
+    def token(self) -> str:
+        return self.wait_for(URL_LINE)[3]
+
+    @property
+    def emulator_url(self) -> str:
+        return self.wait_for(EMULATOR_LINE)[1]
+
+    @property
+    def vault(self) -> Path:
+        return Path(self.wait_for(VAULT_LINE)[1])
+
+    def api(self, method: str, path: str) -> requests.Response:
+        return requests.request(method, f"http://127.0.0.1:{self.port}/{path}", timeout=15,
+                                headers={"Authorization": f"token {self.token}"})
+
+    def descendants(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children(recursive=True)
+
+    def stop(self, signum: signal.Signals) -> int:
+        """Send ``signum`` to the demo (by its pid) and wait for it to exit."""
+        self.proc.send_signal(signum)
+        return self.proc.wait(STOP_TIMEOUT)
+
+    def kill(self) -> None:
+        """Teardown after a failure: the demo and anything it started, by their pids."""
+        with contextlib.suppress(psutil.Error):
+            for child in self.descendants():
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def start_demo(cwd: Path, *flags: str) -> DemoProcess:
+    """Run the README's demo command in ``cwd`` (with ``flags``) until it prints its address."""
+    log = cwd / "demo-stderr.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(demo_command(*flags), cwd=cwd, env=isolated_env(cwd),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                text=True)
+    demo = DemoProcess(proc, cwd, log)
+    threading.Thread(target=demo._read, daemon=True).start()
+    try:
+        demo.wait_for(URL_LINE)
+    except BaseException:
+        demo.kill()
+        raise
+    return demo
+
+
+def refuses(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port`` any more."""
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def check_all_gone(demo: DemoProcess, started: list[psutil.Process]) -> None:
+    """JupyterLab, its kernels and the emulator are gone, and so is the demo vault."""
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+    assert refuses(demo.port), "JupyterLab still answers"
+    emulator_port = int(demo.emulator_url.rsplit(":", 1)[1])
+    assert refuses(emulator_port), "the emulator still answers"
+    assert not demo.vault.exists(), "the demo vault was left behind"

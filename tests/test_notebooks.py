@@ -1,0 +1,194 @@
+"""The shipped notebooks, run top to bottom with nbclient against the emulator.
+
+Cells tagged ``browser-only`` (the forms, where a person clicks Generate) are replaced by the
+headless path of the same sign-in: Box's address from ``conn.authorization_url()``, the consent
+page answered over HTTP as a seeded user, the address Box redirected to handed to
+``conn.complete``. Every other cell runs as shipped, and its outputs are checked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator_flow import CALLBACK
+
+from box_widget import BoxConnection
+from box_widget.emulator import BoxEmulator
+from box_widget.emulator.content import User
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pd = pytest.importorskip("pandas")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+BROWSER_ONLY = "browser-only"
+pytestmark = pytest.mark.timeout(180)
+
+
+def headless_sign_in(variable: str, user: User) -> str:
+    """The cell that replaces a form: the same sign-in, with no browser."""
+    return "\n".join([
+        f"# Replaced by tests/test_notebooks.py: the browser-only form, signed in headlessly "
+        f"as {user.name}.",
+        "from box_widget.emulator.consent import consent",
+        f"{variable}.redirect_uri = {CALLBACK!r}",
+        f"_address = consent({variable}.authorization_url(), user_id={user.id!r})",
+        f"print({variable}.complete(_address)['name'])",
+    ])
+
+
+def sign_ins(emu: BoxEmulator) -> dict[str, list[tuple[str, User]]]:
+    """Per notebook, who signs in where its browser-only cell shows forms."""
+    ada, grace = emu.users
+    return {"getting-started.ipynb": [("conn", ada)],
+            "several-accounts.ipynb": [("work", ada), ("personal", grace)]}
+
+
+@pytest.fixture
+def kernel_env(emulator: BoxEmulator, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment of the kernel (and of this process): the emulator, its demo app, a vault
+    in tmp_path with a key file, as ``box-widget demo`` sets them up."""
+    for name in [k for k in os.environ if k.startswith("BOX_")]:
+        monkeypatch.delenv(name)
+    values = {**emulator.endpoints.to_env(), "BOX_CLIENT_ID": emulator.app.client_id,
+              "BOX_CLIENT_SECRET": emulator.app.client_secret,
+              "BOX_ENTERPRISE_ID": emulator.app.enterprise_id,
+              "BOX_WIDGET_HOME": str(tmp_path / "vault"), "BOX_WIDGET_KEYRING": "0"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return dict(os.environ)
+
+
+def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator) -> Any:
+    """Run a notebook, its browser-only cells replaced; the executed notebook."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    replacements = sign_ins(emu).get(name, [])
+    for cell in nb.cells:
+        if BROWSER_ONLY in cell.metadata.get("tags", []):
+            assert replacements, f"{name} has a browser-only cell but no headless sign-in here"
+            cell.source = "\n\n".join(headless_sign_in(v, u) for v, u in replacements)
+    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=60,
+                                     resources={"metadata": {"path": str(cwd)}})
+    client.execute(env=env)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.execution_count is not None, f"a cell of {name} did not run"
+    return nb
+
+
+def text(cell: Any) -> str:
+    """What a code cell printed or showed, as text."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "data" in output:
+            parts.append(output.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def outputs(nb: Any) -> list[str]:
+    return [text(cell) for cell in nb.cells if cell.cell_type == "code"]
+
+
+def no_secrets(nb: Any, home: Path, emu: BoxEmulator) -> None:
+    """Neither the client secret nor any saved token appears in any output."""
+    from box_widget.vault import Vault
+
+    vault = Vault(home)
+    secrets = [emu.app.client_secret]
+    for name in vault.names():
+        token = (vault.load(name) or {}).get("token") or {}
+        secrets += [token[k] for k in ("access_token", "refresh_token") if token.get(k)]
+    shown = json.dumps(nbformat.writes(nb))
+    assert not [s for s in secrets if s in shown]
+
+
+def seeded_csv(emu: BoxEmulator, name: str) -> Any:
+    """The seeded file ``name`` of the first user, read with pandas (what the notebook shows)."""
+    (file,) = [f for f in emu.state.content.files.values()
+               if f.name == name and f.owner_id == emu.user.id]
+    return pd.read_csv(io.BytesIO(file.data))
+
+
+def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str],
+                         tmp_path: Path) -> None:
+    nb = run("getting-started.ipynb", kernel_env, tmp_path, emulator)
+    shown = outputs(nb)
+    assert "Ada Lovelace" in shown[1]  # the headless sign-in
+    assert shown[2].strip() == "Connected to Box as Ada Lovelace (ada@example.com)"
+    for entry in ("Reports", "Data", "Welcome.txt"):
+        assert entry in shown[3]
+    sales = seeded_csv(emulator, "q1.csv")
+    assert sales.shape == (12, 3)
+    assert shown[4] == repr(sales.head())
+    assert shown[5] == repr(sales.groupby("region", sort=False)["revenue"].sum())
+    no_secrets(nb, tmp_path / "vault", emulator)
+    assert BoxConnection("demo").user == {"id": emulator.user.id, "name": "Ada Lovelace",
+                                          "login": "ada@example.com"}
+
+
+def test_several_accounts(emulator: BoxEmulator, kernel_env: dict[str, str],
+                          tmp_path: Path) -> None:
+    nb = run("several-accounts.ipynb", kernel_env, tmp_path, emulator)
+    shown = outputs(nb)
+    assert shown[2].splitlines() == ["work: Ada Lovelace (ada@example.com)",
+                                     "personal: Grace Hopper (grace@example.com)"]
+    assert shown[3].splitlines() == ["work: Data, Reports, Welcome.txt",
+                                     "personal: Notes.txt"]
+    assert shown[4].strip() == "['personal', 'work']"
+    no_secrets(nb, tmp_path / "vault", emulator)
+
+
+def connect_demo(emu: BoxEmulator) -> None:
+    """What an earlier interactive session left: a saved connection "demo" (as Ada)."""
+    conn = BoxConnection("demo", redirect_uri=CALLBACK)
+    conn.complete(emu.authorize(conn.authorization_url()))
+
+
+def test_unattended_with_a_saved_connection_and_client_credentials(
+        emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path) -> None:
+    connect_demo(emulator)
+    grants = emulator.counters()["grants"]
+    nb = run("unattended.ipynb", kernel_env, tmp_path, emulator)
+    shown = outputs(nb)
+    assert shown[1].splitlines() == ["Ada Lovelace: 3 items in folder 0", "  folder Data",
+                                     "  folder Reports", "  file   Welcome.txt"]
+    assert shown[2].strip() == f"Signed in as {emulator.service_account.name}"
+    after = emulator.counters()["grants"]
+    assert after["client_credentials"] == grants["client_credentials"] + 1
+    assert after["authorization_code"] == grants["authorization_code"]  # no new sign-in
+    no_secrets(nb, tmp_path / "vault", emulator)
+
+
+def test_unattended_without_a_saved_connection_stops_with_a_plain_message(
+        emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as failed:
+        run("unattended.ipynb", kernel_env, tmp_path, emulator)
+    message = str(failed.value)
+    assert "Connection 'demo' is not connected" in message
+    assert "box-widget login demo" in message
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_shipped_notebooks_are_clean(path: Path) -> None:
+    """No outputs, no execution counts, no widget state: nothing of anyone's session."""
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    assert "widgets" not in nb.metadata
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: a cell has outputs"
+            assert cell.execution_count is None, f"{path.name}: a cell has an execution count"
+
+
+def test_the_three_notebooks_ship() -> None:
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == [
+        "getting-started.ipynb", "several-accounts.ipynb", "unattended.ipynb"]
