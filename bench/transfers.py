@@ -33,8 +33,8 @@ MiB = 1024 * 1024
 
 
 def _client(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, str(CLIENT), *args], env=env, capture_output=True,
-                          text=True, timeout=900, check=False)
+    done = subprocess.run([sys.executable, str(CLIENT), *args],  # noqa: S603 - our client
+                          env=env, capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
     raw: dict[str, Any] = json.loads(done.stdout)

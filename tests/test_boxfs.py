@@ -22,21 +22,13 @@ import fsspec
 import pandas as pd
 import pytest
 import requests
+from boxfs_support import NAME, REDIRECT_URI, Box, MiB, connect
 
 from box_widget import BoxConnection
 from box_widget.boxfs import BoxFileSystem
 from box_widget.boxfs import progress as progress_module
 from box_widget.emulator import BoxEmulator
 from box_widget.vault import Vault
-from boxfs_support import (  # noqa: F401 - fixtures
-    NAME,
-    REDIRECT_URI,
-    Box,
-    MiB,
-    box,
-    box_env,
-    connect,
-)
 
 REQUEST_ID = re.compile(r"request id [0-9a-f]{16}")
 
@@ -211,9 +203,13 @@ def test_exclusive_writes_refuse_an_existing_name(box: Box) -> None:
 
 
 def test_an_error_inside_a_write_block_uploads_nothing(box: Box) -> None:
-    with pytest.raises(RuntimeError), box.fs.open("half.txt", "wb") as f:
-        f.write(b"partial")
-        raise RuntimeError("stop")
+    def fail_while_writing() -> None:
+        with box.fs.open("half.txt", "wb") as f:
+            f.write(b"partial")
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        fail_while_writing()
     assert not box.fs.exists("half.txt")
 
 
@@ -340,7 +336,7 @@ def test_a_full_account_gets_a_permission_error_about_quota(box: Box, size: int)
     fs = small_chunks(box)  # 2 MiB goes through an upload session
     user = box.emu.user
     user.space_amount = box.emu.state.content.space_used(user.id) + 50
-    with pytest.raises(PermissionError, match="quota.*403 storage_limit_exceeded") as caught:
+    with pytest.raises(PermissionError, match=r"quota.*403 storage_limit_exceeded") as caught:
         fs.pipe("too-big.bin", random_bytes(size))
     assert REQUEST_ID.search(str(caught.value))
     assert not fs.exists("too-big.bin")

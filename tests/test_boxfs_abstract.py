@@ -8,11 +8,12 @@ written for the local file system only (they call ``fsspec.filesystem("file")``)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import posixpath
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from boxfs_support import NAME, connect
 from fsspec.tests.abstract import (
     AbstractCopyTests,
     AbstractFixtures,
@@ -24,7 +25,6 @@ from fsspec.tests.abstract import (
 
 from box_widget.boxfs import BoxFileSystem
 from box_widget.emulator import BoxEmulator
-from boxfs_support import NAME, connect
 
 
 @pytest.fixture(scope="module")

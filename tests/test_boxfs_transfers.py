@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from boxfs_support import NAME, Box, MiB
 
 from box_widget.emulator.blobs import generated_chunks
-from boxfs_support import NAME, Box, MiB, box, box_env  # noqa: F401 - fixtures
 
 CLIENT = Path(__file__).with_name("transfer_client.py")
 GiB = 1024 * MiB
