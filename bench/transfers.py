@@ -63,7 +63,7 @@ def measure(size_download: int, size_upload: int) -> dict[str, Any]:
             for chunk in generated_chunks(size_upload, seed=12):
                 fh.write(chunk)
         folder = emu.state.content.add_folder(emu.user.id, "0", "sdk")
-        results = {
+        results: dict[str, Any] = {
             "download_bytes": size_download, "upload_bytes": size_upload,
             "boxfs": {"download": _client(env, "download", "boxfs", NAME, "download.bin"),
                       "upload": _client(env, "upload", "boxfs", NAME, str(local),
