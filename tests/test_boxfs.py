@@ -395,6 +395,18 @@ def test_a_failed_part_is_sent_again(box: Box, tmp_path: Path, status: int) -> N
     assert box.emu.state.faults.take_part(3) is None  # both injected failures were met
 
 
+def test_a_part_whose_answer_was_lost_is_sent_again_and_accepted(box: Box) -> None:
+    fs = small_chunks(box)
+    data = random_bytes(2 * MiB, seed=9)
+    # Box stored the part, then the connection dropped before the answer: the same bytes are
+    # sent again and Box accepts them (a part is immutable; an identical one is not a conflict)
+    box.emu.inject_fault(drop=True, after=True, method="PUT",
+                         path="/api/2.0/files/upload_sessions/")
+    fs.pipe("lost-answer.bin", data)
+    assert box.file("lost-answer.bin").sha1 == hashlib.sha1(data).hexdigest()
+    assert box.emu.state.faults.take("PUT", "/api/2.0/files/upload_sessions/x") is None
+
+
 def test_a_part_that_keeps_failing_aborts_the_session(box: Box) -> None:
     fs = small_chunks(box)
     box.emu.fail_upload_part(status=412, part=1, times=10)
