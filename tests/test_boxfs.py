@@ -127,11 +127,16 @@ def test_listings_are_cached_and_invalidated_on_writes(box: Box, monkeypatch:
     other = box.new_fs()  # pandas makes an instance per call: it shares the cache
     other.rm("Reports/new.txt")
     assert "Reports/new.txt" not in fs.ls("Reports", detail=False)
-    # a change made elsewhere (Box's web app) shows after invalidate_cache()
-    box.emu.state.content.add_file(box.emu.user.id, fs.info("Reports")["id"], "web.txt", b"w")
+    # a change made elsewhere (Box's web app) shows after invalidate_cache(), of one folder
+    # or of all
+    reports = fs.info("Reports")["id"]
+    box.emu.state.content.add_file(box.emu.user.id, reports, "web.txt", b"w")
     assert "Reports/web.txt" not in fs.ls("Reports", detail=False)
-    fs.invalidate_cache()
+    fs.invalidate_cache("box://Reports")
     assert "Reports/web.txt" in fs.ls("Reports", detail=False)
+    box.emu.state.content.add_file(box.emu.user.id, reports, "web2.txt", b"w")
+    fs.invalidate_cache()
+    assert "Reports/web2.txt" in fs.ls("Reports", detail=False)
 
 
 # --- pandas -----------------------------------------------------------------------------------

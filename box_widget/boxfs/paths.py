@@ -159,6 +159,19 @@ class PathResolver:
             item = found
         return item
 
+    def cached_id(self, path: str) -> str | None:
+        """The id of the item at ``path`` if the cached listings know it (no request)."""
+        names = split(path)
+        if names and names[0].startswith(ID_PREFIX):
+            item_id: str | None = names.pop(0)[len(ID_PREFIX):]
+        else:
+            item_id = ROOT_ID
+        for name in names:
+            items = self.cache.get(item_id) if item_id else None
+            entry = items.get(name) if items else None
+            item_id = entry["id"] if entry else None
+        return item_id
+
     def parent_and_name(self, path: str) -> tuple[Entry, str]:
         """The folder a path's last name would live in (which must exist), and that name."""
         names = split(path)

@@ -64,8 +64,9 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     protocol = "box"
     root_marker = ""
-    #: Instances are not reused by fsspec: a connection name means different accounts in
-    #: different vaults, and each instance keeps its own listing cache.
+    #: Instances are not reused by fsspec: the same connection name means different accounts
+    #: in different vaults (``BOX_WIDGET_HOME``), which fsspec's instance key cannot see. The
+    #: listing cache is shared per connection all the same (``paths.cache_for``).
     cachable = False
 
     def __init__(self, connection: str | BoxConnection = "default", *,
@@ -101,7 +102,13 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return "/".join(split(path))
 
     def invalidate_cache(self, path: str | None = None) -> None:
-        self.paths.invalidate()
+        """Forget every cached listing, or (with ``path``) the listing of that folder."""
+        if path is None:
+            self.paths.invalidate()
+        else:
+            folder_id = self.paths.cached_id(self._strip_protocol(path))
+            if folder_id is not None:
+                self.paths.invalidate(folder_id)
         super().invalidate_cache(path)
 
     # --- reading the tree ------------------------------------------------------------------
@@ -250,9 +257,6 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         with open(lpath, "rb") as source:
             size = os.fstat(source.fileno()).st_size
             callback.set_size(size)
-            parent = "/".join(split(rpath)[:-1])
-            if parent and not self.exists(parent):
-                self.makedirs(parent, exist_ok=True)
             self.write_from(source, size, rpath, exclusive=mode == "create")
             callback.relative_update(size)
 
@@ -261,11 +265,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Upload ``size`` bytes from ``source`` to ``path`` (a new version if a file is there,
         unless ``exclusive``); missing parent folders are created. The new file's info."""
         path = self._strip_protocol(path)
-        parent_path = "/".join(split(path)[:-1])
-        if parent_path and not self.exists(parent_path):
-            self.makedirs(parent_path, exist_ok=True)
-        parent, name = self.paths.parent_and_name(path)
-        existing = self.paths.child(parent, name, path)
+        parent, name, existing = self._target(path)
         if existing is not None and existing["type"] != "file":
             raise IsADirectoryError(21, "A folder of that name is already in Box", path)
         if existing is not None and exclusive:
@@ -287,8 +287,16 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
                                         file_id=file_id)
         finally:
             self.paths.invalidate(parent["id"])
-            self.invalidate_cache(path)
         return _info(path, entry)
+
+    def _target(self, path: str) -> tuple[Entry, str, Entry | None]:
+        """Where a write to ``path`` goes: its folder (created if missing), its name, and the
+        item of that name already there, if any."""
+        parent_path = "/".join(split(path)[:-1])
+        if parent_path and not self.exists(parent_path):
+            self.makedirs(parent_path, exist_ok=True)
+        parent, name = self.paths.parent_and_name(path)
+        return parent, name, self.paths.child(parent, name, path)
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
@@ -296,11 +304,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if source["type"] != "file":
             self.makedirs(path2, exist_ok=True)
             return
-        parent_path = "/".join(split(path2)[:-1])
-        if parent_path and not self.exists(parent_path):
-            self.makedirs(parent_path, exist_ok=True)
-        parent, name = self.paths.parent_and_name(path2)
-        existing = self.paths.child(parent, name, path2)
+        parent, name, existing = self._target(path2)
         if existing is not None:
             self._delete(path2, recursive=False, want="file")
         with translated(path2):
