@@ -13,9 +13,10 @@ import requests
 
 from box_widget.emulator import BoxEmulator
 
-#: pytest-jupyter's server fixtures (jp_fetch, jp_serverapp, ...) for test_server.py; they must
-#: be declared here, in the first conftest pytest loads.
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+#: pytest-jupyter's server fixtures (jp_fetch, jp_serverapp, ...) for test_server.py, and the
+#: box:// fixtures (box, box_env) for test_boxfs*.py; they must be declared here, in the first
+#: conftest pytest loads.
+pytest_plugins = ("pytest_jupyter.jupyter_server", "boxfs_support")
 
 #: CI sets CI=true: there, a missing resource (Chromium, Box's OpenAPI file) is a failure,
 #: never a skip.

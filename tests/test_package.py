@@ -12,12 +12,15 @@ from box_widget import BoxEndpoints, _jupyter_server_extension_points
 from box_widget.endpoints import BOX_API_URL
 
 
-def test_import_does_not_load_jupyter_server() -> None:
+def test_import_stays_light() -> None:
+    """``import box_widget`` loads neither the server nor fsspec, tqdm or pandas (``box://``
+    loads fsspec when first used, through its entry point)."""
     code = "import sys, box_widget; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", f"import json; {code}"], capture_output=True,
                          text=True, check=True, timeout=60).stdout
     modules = json.loads(out)
-    heavy = [m for m in modules if m.split(".")[0] in {"jupyter_server", "tornado", "ipywidgets"}]
+    heavy = [m for m in modules if m.split(".")[0] in {
+        "jupyter_server", "tornado", "ipywidgets", "fsspec", "tqdm", "pandas", "pyarrow"}]
     assert heavy == []
 
 

@@ -46,6 +46,19 @@ class ApiHandler(BaseHandler):
                            "access token.")
         return self.state.content.users[token.user_id]
 
+    def body(self) -> bytes:
+        return self.request.body
+
+    def json_body(self) -> dict[str, Any]:
+        """The body as a JSON object, or Box's 400."""
+        try:
+            body = json.loads(self.body())
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise BoxError(400, "bad_request", "The request body must be a JSON object")
+        return body
+
     def query(self) -> dict[str, str]:
         return self.single_args(self.request.query_arguments, "query")
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import itertools
 import secrets
 from typing import Any
 
 from .api_handlers import ApiHandler
+from .blobs import DiskBlob
 from .content import UploadSession, check_name, iso
 from .errors import BoxError
 from .upload_base import CONTENT_RANGE, StreamingApiHandler, digest_of, sha1_b64
@@ -62,6 +64,7 @@ class UploadSessionsHandler(StreamingApiHandler):
         content.folder(user.id, folder_id)
         name = check_name(name)
         content.check_free_name(user.id, folder_id, name, except_id=file_id)
+        content.check_quota(user.id, size, content.file(user.id, file_id).size if file_id else 0)
         session = UploadSession(secrets.token_hex(16).upper(), user.id, folder_id, name, size,
                                 settings.part_size,
                                 self.state.clock.now() + settings.upload_session_lifetime,
@@ -87,9 +90,15 @@ class SessionHandler(StreamingApiHandler):
         return session
 
     @staticmethod
-    def part(part_id: str, offset: int, data: bytes) -> dict[str, Any]:
-        return {"part_id": part_id, "offset": offset, "size": len(data),
-                "sha1": hashlib.sha1(data).hexdigest()}  # noqa: S324
+    def part(part_id: str, offset: int, blob: DiskBlob) -> dict[str, Any]:
+        return {"part_id": part_id, "offset": offset, "size": blob.size, "sha1": blob.sha1}
+
+    def end(self, session: UploadSession) -> None:
+        """Forget the session and delete its parts from disk."""
+        with self.state.content.lock:
+            self.state.content.sessions.pop(session.id, None)
+        for _, blob in session.parts.values():
+            blob.discard()
 
 
 class UploadSessionHandler(SessionHandler):
@@ -99,9 +108,7 @@ class UploadSessionHandler(SessionHandler):
         self.write_json(describe(self, self.session(session_id)))
 
     def delete(self, session_id: str) -> None:
-        session = self.session(session_id)
-        with self.state.content.lock:
-            self.state.content.sessions.pop(session.id, None)
+        self.end(self.session(session_id))
         self.set_status(204)
         self.finish()
 
@@ -122,14 +129,23 @@ class UploadSessionHandler(SessionHandler):
             raise BoxError(400, "bad_request", "The body length does not match Content-Range")
         if sha1_b64(data) != digest:
             raise BoxError(412, "precondition_failed", "The part does not match its Digest header")
+        failure = self.state.faults.take_part(lo // session.part_size)
+        if failure == 412:  # an injected fault: as if the bytes were corrupted in transit
+            raise BoxError(412, "precondition_failed", "The part does not match its Digest header")
+        if failure is not None:
+            raise BoxError(failure)
+        blob = self.state.content.blobs.write([data])
         with self.state.content.lock:
             existing = session.parts.get(lo)
-            if existing is not None and existing[1] != data:
-                raise BoxError(409, "range_overlaps_existing_part",
-                               "Part overlaps with an already uploaded part")
-            part_id = existing[0] if existing else secrets.token_hex(4).upper()
-            session.parts[lo] = (part_id, data)
-        self.write_json({"part": self.part(part_id, lo, data)})
+            if existing is not None:
+                blob.discard()
+                if existing[1].sha1 != blob.sha1:
+                    raise BoxError(409, "range_overlaps_existing_part",
+                                   "Part overlaps with an already uploaded part")
+            else:
+                session.parts[lo] = (secrets.token_hex(4).upper(), blob)
+            part_id, blob = session.parts[lo]
+        self.write_json({"part": self.part(part_id, lo, blob)})
 
 
 class UploadPartsHandler(SessionHandler):
@@ -137,7 +153,7 @@ class UploadPartsHandler(SessionHandler):
 
     def get(self, session_id: str) -> None:
         session = self.session(session_id)
-        entries = [self.part(pid, off, data) for off, (pid, data) in sorted(session.parts.items())]
+        entries = [self.part(pid, off, blob) for off, (pid, blob) in sorted(session.parts.items())]
         self.write_json({"entries": entries, "limit": 1000, "offset": 0,
                          "total_count": len(entries)})
 
@@ -160,19 +176,20 @@ class CommitHandler(SessionHandler):
             raise BoxError(400, "bad_request", "'parts' must list the uploaded parts") from None
         if claimed != uploaded:
             raise BoxError(400, "bad_request", "'parts' does not match the uploaded parts")
-        data = b"".join(chunk for _, (_, chunk) in sorted(session.parts.items()))
-        if len(data) != session.file_size:
+        if sum(blob.size for _, blob in session.parts.values()) != session.file_size:
             raise BoxError(400, "bad_request", "Not all parts of the file have been uploaded")
-        if sha1_b64(data) != digest:
+        content = self.state.content
+        parts = [blob for _, (_, blob) in sorted(session.parts.items())]
+        data = content.blobs.write(itertools.chain.from_iterable(p.chunks() for p in parts))
+        if base64.b64encode(bytes.fromhex(data.sha1)).decode() != digest:
+            data.discard()
             raise BoxError(412, "precondition_failed", "The file does not match its Digest header")
         attributes = body.get("attributes")
         name = attributes.get("name", session.file_name) if isinstance(attributes, dict) \
             else session.file_name
-        content = self.state.content
         if session.file_id is not None:
             file = content.new_version(session.owner_id, session.file_id, data, name)
         else:
             file = content.add_file(session.owner_id, session.folder_id, name, data)
-        with content.lock:
-            content.sessions.pop(session.id, None)
+        self.end(session)
         self.files_response(file, 201)

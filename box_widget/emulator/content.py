@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .blobs import Blob, BlobStore, BytesBlob, DiskBlob
 from .core import Clock
 from .errors import BoxError
 
@@ -36,6 +38,15 @@ def not_found(kind: str, value: str) -> BoxError:
     message = f"Invalid value '{value}'. '{kind}' with value '{value}' not found"
     return BoxError(404, "not_found", "Not Found", context_info={
         "errors": [{"reason": "invalid_parameter", "name": kind, "message": message}]})
+
+
+@contextmanager
+def _discard_on_error(blob: Blob) -> Iterator[None]:
+    try:
+        yield
+    except BoxError:
+        blob.discard()
+        raise
 
 
 @dataclass
@@ -88,7 +99,7 @@ class File:
     name: str
     owner_id: str
     parent_id: str
-    data: bytes
+    blob: Blob
     created_at: float
     modified_at: float
     version_id: str
@@ -96,11 +107,16 @@ class File:
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        return self.blob.size
 
     @property
     def sha1(self) -> str:
-        return hashlib.sha1(self.data).hexdigest()  # noqa: S324 - Box's own digest
+        return self.blob.sha1
+
+    @property
+    def data(self) -> bytes:
+        """All the bytes (for small files and tests)."""
+        return self.blob.read()
 
     def mini(self) -> dict[str, Any]:
         return {
@@ -120,7 +136,8 @@ class UploadSession:
     part_size: int
     expires_at: float
     file_id: str | None = None
-    parts: dict[int, tuple[str, bytes]] = field(default_factory=dict)
+    #: The uploaded parts by offset: (part id, the part's bytes on disk).
+    parts: dict[int, tuple[str, DiskBlob]] = field(default_factory=dict)
 
     @property
     def total_parts(self) -> int:
@@ -129,10 +146,11 @@ class UploadSession:
 
 @dataclass
 class ContentStore:
-    """Users and their items, guarded by one lock."""
+    """Users and their items, guarded by one lock; uploaded bytes live in ``blobs`` (on disk)."""
 
     clock: Clock
     lock: threading.RLock = field(default_factory=threading.RLock)
+    blobs: BlobStore = field(default_factory=BlobStore)
     users: dict[str, User] = field(default_factory=dict)
     folders: dict[str, Folder] = field(default_factory=dict)
     files: dict[str, File] = field(default_factory=dict)
@@ -204,23 +222,69 @@ class ContentStore:
             self.folders[folder.id] = folder
         return folder
 
-    def add_file(self, user_id: str, parent_id: str, name: str, data: bytes) -> File:
-        with self.lock:
+    def check_quota(self, user_id: str, size: int, replacing: int = 0) -> None:
+        """Box's 403 ``storage_limit_exceeded`` when ``size`` more bytes do not fit."""
+        user = self.users[user_id]
+        if self.space_used(user_id) - replacing + size > user.space_amount:
+            raise BoxError(403, "storage_limit_exceeded", "Account storage limit reached")
+
+    def add_file(self, user_id: str, parent_id: str, name: str, data: bytes | Blob) -> File:
+        """A new file; it owns ``data`` (a blob is discarded if the file cannot be made)."""
+        blob = BytesBlob(data) if isinstance(data, bytes) else data
+        with self.lock, _discard_on_error(blob):
             self.check_free_name(user_id, parent_id, check_name(name))
             now = self.clock.now()
-            file = File(self.new_id(), name, user_id, parent_id, data, now, now, self.new_id())
+            file = File(self.new_id(), name, user_id, parent_id, blob, now, now, self.new_id())
             self.files[file.id] = file
         return file
 
-    def new_version(self, user_id: str, file_id: str, data: bytes, name: str | None) -> File:
-        with self.lock:
+    def new_version(self, user_id: str, file_id: str, data: bytes | Blob,
+                    name: str | None) -> File:
+        """A new version of a file; it owns ``data`` as ``add_file`` does."""
+        blob = BytesBlob(data) if isinstance(data, bytes) else data
+        with self.lock, _discard_on_error(blob):
             file = self.file(user_id, file_id)
             if name is not None and name != file.name:
                 self.check_free_name(user_id, file.parent_id, check_name(name), except_id=file.id)
                 file.name = name
-            file.data, file.modified_at = data, self.clock.now()
+            old, file.blob, file.modified_at = file.blob, blob, self.clock.now()
             file.version_id, file.etag = self.new_id(), file.etag + 1
+        old.discard()
         return file
+
+    def copy_file(self, user_id: str, file_id: str, parent_id: str, name: str | None) -> File:
+        """A copy of a file (its current version) in ``parent_id``, named ``name`` or as is."""
+        source = self.file(user_id, file_id)
+        self.folder(user_id, parent_id)
+        name = source.name if name is None else name
+        self.check_free_name(user_id, parent_id, check_name(name))
+        return self.add_file(user_id, parent_id, name, self.blobs.copy(source.blob))
+
+    def delete_file(self, user_id: str, file_id: str) -> None:
+        with self.lock:
+            file = self.file(user_id, file_id)
+            del self.files[file.id]
+        file.blob.discard()
+
+    def delete_folder(self, user_id: str, folder_id: str, *, recursive: bool) -> None:
+        """Delete a folder; one with items only when ``recursive`` (else 400 folder_not_empty)."""
+        with self.lock:
+            folder = self.folder(user_id, folder_id)
+            if folder.id == ROOT:
+                raise BoxError(403, "access_denied_insufficient_permissions",
+                               "The root folder cannot be deleted")
+            folders, files = self.children(user_id, folder_id)
+            if (folders or files) and not recursive:
+                raise BoxError(400, "folder_not_empty", "Cannot delete - folder not empty")
+            for sub in folders:
+                self.delete_folder(user_id, sub.id, recursive=True)
+            for file in files:
+                self.delete_file(user_id, file.id)
+            del self.folders[folder.id]
+
+    def close(self) -> None:
+        """Remove the uploaded content from disk."""
+        self.blobs.close()
 
     def file_full(self, file: File) -> dict[str, Any]:
         owner = self.users[file.owner_id].mini()

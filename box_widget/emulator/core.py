@@ -133,12 +133,48 @@ class Fault:
         return path.startswith(self.path) and self.method in (None, method.upper())
 
 
+@dataclass
+class PartFault:
+    """A failure of one chunked-upload part, answered after its body was read: ``part`` is
+    the part's index (None: any part), ``status`` 412 (as if corrupted in transit) or 5xx."""
+
+    status: int = 500
+    part: int | None = None
+    times: int = 1
+
+    def __post_init__(self) -> None:
+        if self.status != 412 and not 500 <= self.status <= 599:
+            msg = "a part fault's status must be 412 or 5xx"
+            raise ValueError(msg)
+        if self.times < 1 or (self.part is not None and self.part < 0):
+            msg = "times must be >= 1 and part >= 0"
+            raise ValueError(msg)
+
+
 class Faults:
     """The list of injected faults; each request takes the first that matches."""
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
+        self._parts: list[PartFault] = []
         self._lock = threading.Lock()
+
+    def inject_part(self, fault: PartFault) -> PartFault:
+        """Make an upload part fail (see ``PartFault``)."""
+        with self._lock:
+            self._parts.append(fault)
+        return fault
+
+    def take_part(self, index: int) -> int | None:
+        """The status a part fault answers for part ``index``, if one matches (used once)."""
+        with self._lock:
+            for fault in self._parts:
+                if fault.part in (None, index):
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._parts.remove(fault)
+                    return fault.status
+        return None
 
     def inject(self, fault: Fault) -> Fault:
         """Add a fault; it applies from the next request on."""
@@ -150,6 +186,7 @@ class Faults:
         """Remove every fault."""
         with self._lock:
             self._faults.clear()
+            self._parts.clear()
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first fault matching this request, counting it as used once."""

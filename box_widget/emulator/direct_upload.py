@@ -47,7 +47,9 @@ class DirectUploadHandler(StreamingApiHandler):
                            "The SHA-1 in the Content-MD5 header does not match the file")
         content = self.state.content
         if file_id is not None:
-            file = content.new_version(user.id, file_id, data, attributes.get("name"))
+            content.check_quota(user.id, len(data), content.file(user.id, file_id).size)
+            blob = content.blobs.write([data])
+            file = content.new_version(user.id, file_id, blob, attributes.get("name"))
             self.files_response(file, 201)
             return
         parent = attributes.get("parent")
@@ -55,7 +57,10 @@ class DirectUploadHandler(StreamingApiHandler):
         if not isinstance(parent_id, str):
             raise BoxError(400, "bad_request", "attributes.parent.id is missing")
         name = check_name(attributes.get("name"))
-        self.files_response(content.add_file(user.id, parent_id, name, data), 201)
+        content.check_free_name(user.id, parent_id, name)
+        content.check_quota(user.id, len(data))
+        file = content.add_file(user.id, parent_id, name, content.blobs.write([data]))
+        self.files_response(file, 201)
 
     @staticmethod
     def _attributes(raw: bytes) -> dict[str, Any]:

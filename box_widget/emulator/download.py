@@ -11,7 +11,6 @@ from .base import BaseHandler
 from .errors import BoxError
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-STREAM_CHUNK = 1024 * 1024
 
 
 class FileContentHandler(ApiHandler):
@@ -41,7 +40,7 @@ class DownloadHandler(BaseHandler):
         if entry is None or file is None or entry[1] != file.version_id \
                 or self.state.clock.now() > entry[2]:
             raise BoxError(404, "not_found", "This download link is unknown or has expired")
-        data, size = file.data, file.size
+        blob, size = file.blob, file.size
         start, end = 0, size - 1
         header = self.request.headers.get("Range")
         match = RANGE.match(header.replace(" ", "")) if header else None
@@ -62,8 +61,8 @@ class DownloadHandler(BaseHandler):
         self.set_header("Accept-Ranges", "bytes")
         self.set_header("Content-Length", str(end - start + 1))
         self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(file.name)}")
-        for offset in range(start, end + 1, STREAM_CHUNK):
-            self.write(data[offset:min(offset + STREAM_CHUNK, end + 1)])
+        for chunk in blob.chunks(start, end + 1):
+            self.write(chunk)
             await self.flush()
         self.finish()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .blobs import GeneratedBlob
 from .content import ContentStore
 from .core import Clock, Counters, Faults, Settings, random_token
 from .oauth_store import App, OAuthStore
@@ -46,3 +47,11 @@ class EmulatorState:
             )
             app.service_account_id = robot.id
         return app
+
+    def add_large_file(self, name: str, size: int, *, folder_id: str, seed: int,
+                       user_id: str) -> str:
+        """A file whose ``size`` bytes are generated as they stream (nothing stored); its id."""
+        if size < 0:
+            msg = "size must be >= 0"
+            raise ValueError(msg)
+        return self.content.add_file(user_id, folder_id, name, GeneratedBlob(size, seed)).id

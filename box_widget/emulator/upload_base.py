@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
-from typing import Any
 
 from tornado.http1connection import HTTP1Connection
 from tornado.web import stream_request_body
@@ -63,15 +61,6 @@ class StreamingApiHandler(ApiHandler):
         if self._size > self.max_body():
             raise BoxError(413, "request_entity_too_large", "Request Entity Too Large")
         return b"".join(self._chunks)
-
-    def json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.body())
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise BoxError(400, "bad_request", "The request body must be a JSON object")
-        return body
 
     def files_response(self, file: File, status: int) -> None:
         self.write_json({"total_count": 1, "entries": [self.state.content.file_full(file)]}, status)

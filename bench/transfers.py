@@ -1,0 +1,98 @@
+"""Transfer throughput and client peak memory: ``box://`` against the official SDK.
+
+``measure(size_download, size_upload)`` starts an emulator in this process, seeds a generated
+file of ``size_download`` bytes (streamed as it is made: the emulator holds nothing), writes a
+local file of ``size_upload`` bytes (at least Box's 20 MB chunked minimum) and times, each in a
+client process of its own (tests/transfer_client.py) so that its peak memory is its own:
+
+* a download and a chunked upload through ``box://`` (``BoxFileSystem``);
+* the same through the official SDK ``box_sdk_gen`` (``download_file_to_output_stream``,
+  ``chunked_uploads.upload_big_file``), with the same access token.
+
+Run ``python bench/transfers.py [download_MiB upload_MiB]`` to print the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from box_widget import BoxConnection
+from box_widget.emulator import BoxEmulator
+from box_widget.emulator.blobs import generated_chunks
+
+CLIENT = Path(__file__).resolve().parents[1] / "tests" / "transfer_client.py"
+REDIRECT_URI = "http://127.0.0.1:8888/box-widget/oauth2/callback"
+NAME = "bench"
+MiB = 1024 * 1024
+
+
+def _client(env: dict[str, str], *args: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, str(CLIENT), *args],  # noqa: S603 - our client
+                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
+    raw: dict[str, Any] = json.loads(done.stdout)
+    return {"bytes": raw["bytes"], "seconds": round(raw["seconds"], 3),
+            "mib_per_s": round(raw["bytes"] / MiB / raw["seconds"], 1),
+            "peak_memory_mib": round(raw["peak_rss"] / MiB, 1),
+            "memory_before_mib": round(raw["peak_rss_before"] / MiB, 1), "sha1": raw["sha1"]}
+
+
+def measure(size_download: int, size_upload: int) -> dict[str, Any]:
+    """Throughput (MiB/s) and client peak memory (MiB) of a download of ``size_download``
+    bytes and a chunked upload of ``size_upload`` bytes, through ``box://`` and the SDK."""
+    with tempfile.TemporaryDirectory() as work, BoxEmulator() as emu:
+        home = Path(work) / "vault"
+        conn = BoxConnection(NAME, client_id=emu.app.client_id,
+                             client_secret=emu.app.client_secret, redirect_uri=REDIRECT_URI,
+                             endpoints=emu.endpoints, home=home)
+        conn.complete(emu.authorize(conn.authorization_url()))
+        env = {**os.environ, "BOX_WIDGET_HOME": str(home), "BOX_WIDGET_KEYRING": "0",
+               "BOX_WIDGET_PROGRESS": "0",
+               "BOX_TRANSFER_TOKEN": conn.session.keeper.fresh()["access_token"]}
+        file_id = emu.add_large_file("download.bin", size_download, seed=11)
+        expected = emu.state.content.files[file_id].sha1  # computed before any clock starts
+        local = Path(work) / "upload.bin"
+        with local.open("wb") as fh:
+            for chunk in generated_chunks(size_upload, seed=12):
+                fh.write(chunk)
+        folder = emu.state.content.add_folder(emu.user.id, "0", "sdk")
+        results: dict[str, Any] = {
+            "download_bytes": size_download, "upload_bytes": size_upload,
+            "boxfs": {"download": _client(env, "download", "boxfs", NAME, "download.bin"),
+                      "upload": _client(env, "upload", "boxfs", NAME, str(local),
+                                        "boxfs/upload.bin")},
+            "sdk": {"download": _client(env, "download", "sdk", emu.url, file_id),
+                    "upload": _client(env, "upload", "sdk", emu.url, str(local), folder.id)},
+        }
+        for side in ("boxfs", "sdk"):
+            download = results[side]["download"]
+            if "sha1" in download and download["sha1"] != expected:
+                download["error"] = "the downloaded bytes differ from the file"
+        return results
+
+
+def main(argv: list[str]) -> None:
+    download_mib, upload_mib = (int(a) for a in argv) if argv else (1024, 200)
+    results = measure(download_mib * MiB, upload_mib * MiB)
+    print(f"download {download_mib} MiB, chunked upload {upload_mib} MiB "
+          "(client process peak memory)")
+    for side in ("boxfs", "sdk"):
+        for what in ("download", "upload"):
+            row = results[side][what]
+            if "error" in row:
+                print(f"  {side:6} {what:8} error: {row['error']}")
+            else:
+                print(f"  {side:6} {what:8} {row['mib_per_s']:8.1f} MiB/s  "
+                      f"peak {row['peak_memory_mib']:6.1f} MiB "
+                      f"(before {row['memory_before_mib']:.1f})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,313 @@
+"""``BoxFileSystem``: Box as an fsspec file system (protocol ``box``).
+
+::
+
+    import pandas as pd
+    df = pd.read_csv("box://Reports/q1.csv", storage_options={"connection": "work"})
+    df.to_parquet("box://Reports/q1.parquet", storage_options={"connection": "work"})
+
+    import fsspec
+    fs = fsspec.filesystem("box", connection="work")
+    fs.ls("Reports"), fs.info("id:12345"), fs.put("local.csv", "Reports/")
+
+Paths are names from the root folder, or start at an item id (``id:12345/sub/name``). Every
+call goes through the connection's session: tokens refresh themselves, 429 and 5xx are retried
+as the connection core does, and Box's errors come back as ``FileNotFoundError``,
+``FileExistsError`` or ``PermissionError`` carrying Box's code and request id.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, BinaryIO
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+from fsspec.spec import AbstractFileSystem
+
+from ..connection import BoxConnection
+from ..session import BoxSession
+from . import progress, upload
+from .download import Download
+from .errors import translated
+from .file import BoxFile
+from .paths import ID_PREFIX, Entry, PathResolver, cache_for, join, split
+
+
+def _info(path: str, entry: Entry) -> dict[str, Any]:
+    """fsspec's info dict for a Box entry."""
+    is_file = entry["type"] == "file"
+    info = {"name": path, "size": int(entry.get("size") or 0) if is_file else 0,
+            "type": "file" if is_file else "directory", "id": entry["id"]}
+    for key in ("sha1", "created_at", "modified_at"):
+        if entry.get(key) is not None:
+            info[key] = entry[key]
+    return info
+
+
+class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
+    """Box files through a ``BoxConnection``.
+
+    Parameters
+    ----------
+    connection
+        A connection name (loaded from the vault) or a ``BoxConnection``; default ``"default"``.
+    home
+        The vault folder, when ``connection`` is a name (see ``BoxConnection``).
+    progress
+        Show tqdm bars for transfers of 16 MiB or more: True, False, or None to follow
+        ``BOX_WIDGET_PROGRESS`` (bars are on unless it is ``0``).
+    chunked_threshold
+        Uploads of at least this many bytes use an upload session (Box's minimum, 20 MB).
+    upload_workers
+        Parts of a chunked upload in flight at once.
+    """
+
+    protocol = "box"
+    root_marker = ""
+    #: Instances are not reused by fsspec: the same connection name means different accounts
+    #: in different vaults (``BOX_WIDGET_HOME``), which fsspec's instance key cannot see. The
+    #: listing cache is shared per connection all the same (``paths.cache_for``).
+    cachable = False
+
+    def __init__(self, connection: str | BoxConnection = "default", *,
+                 home: str | os.PathLike[str] | None = None, progress: bool | None = None,
+                 chunked_threshold: int = upload.CHUNKED_THRESHOLD,
+                 upload_workers: int = upload.WORKERS, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.connection = connection if isinstance(connection, BoxConnection) \
+            else BoxConnection(connection, home=home)
+        self.progress = progress
+        self.chunked_threshold = max(chunked_threshold, 1)
+        self.upload_workers = upload_workers
+        self.paths = PathResolver(self.session, cache_for(
+            str(self.connection.vault.home), self.connection.name))
+
+    @property
+    def session(self) -> BoxSession:
+        return self.connection.session
+
+    @property
+    def upload_url(self) -> str:
+        return self.session.endpoints.upload_url.rstrip("/")
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        path = str(path)
+        if path.startswith("box://"):
+            path = path[len("box://"):]
+        elif path.startswith("box:"):
+            path = path[len("box:"):]
+        return "/".join(split(path))
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        """Forget every cached listing, or (with ``path``) the listing of that folder."""
+        if path is None:
+            self.paths.invalidate()
+        else:
+            folder_id = self.paths.cached_id(self._strip_protocol(path))
+            if folder_id is not None:
+                self.paths.invalidate(folder_id)
+        super().invalidate_cache(path)
+
+    # --- reading the tree ------------------------------------------------------------------
+    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        path = self._strip_protocol(path)
+        return _info(path, self.paths.resolve(path))
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
+        path = self._strip_protocol(path)
+        entry = self.paths.resolve(path)
+        if entry["type"] != "folder":
+            found = [_info(path, entry)]
+        else:
+            listing = self.paths.listing(entry["id"], path)
+            found = [_info(join(path, name), item) for name, item in listing.items()]
+        return found if detail else [f["name"] for f in found]
+
+    def ukey(self, path: str) -> str:
+        return str(self.info(path).get("sha1") or super().ukey(path))
+
+    def created(self, path: str) -> Any:
+        from datetime import datetime
+
+        return datetime.fromisoformat(self.info(path)["created_at"].replace("Z", "+00:00"))
+
+    def modified(self, path: str) -> Any:
+        from datetime import datetime
+
+        return datetime.fromisoformat(self.info(path)["modified_at"].replace("Z", "+00:00"))
+
+    # --- folders ---------------------------------------------------------------------------
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        path = self._strip_protocol(path)
+        if self.exists(path):
+            raise FileExistsError(17, "A file or folder of that name is already in Box", path)
+        names = split(path)
+        start = 1 if names and names[0].startswith(ID_PREFIX) else 0
+        for depth in range(max(start, 1), len(names) + 1):
+            sub = "/".join(names[:depth])
+            if depth < len(names) and self.exists(sub):
+                continue
+            if depth < len(names) and not create_parents:
+                raise FileNotFoundError(2, "The parent folder is not in Box", sub)
+            parent, name = self.paths.parent_and_name(sub)
+            with translated(sub):
+                self.session.post("folders", json={"name": name, "parent": {"id": parent["id"]}})
+            self.paths.invalidate(parent["id"])
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        path = self._strip_protocol(path)
+        if self.exists(path):
+            if not exist_ok or not self.isdir(path):
+                raise FileExistsError(17, "A file or folder of that name is already in Box", path)
+            return
+        self.mkdir(path, create_parents=True)
+
+    def rmdir(self, path: str) -> None:
+        self._delete(self._strip_protocol(path), recursive=False, want="folder")
+
+    def rm_file(self, path: str) -> None:
+        self._delete(self._strip_protocol(path), recursive=False, want="file")
+
+    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
+        if maxdepth is not None:
+            super().rm(path, recursive=recursive, maxdepth=maxdepth)
+            return
+        paths = sorted(self.expand_path(path, recursive=False), key=len)
+        gone: list[str] = []
+        for p in paths:
+            if any(p == g or p.startswith(g + "/") for g in gone):
+                continue
+            self._delete(p, recursive=recursive)
+            gone.append(p)
+
+    def _delete(self, path: str, *, recursive: bool, want: str | None = None) -> None:
+        entry = self.paths.resolve(path)
+        if entry["type"] == "folder" and entry["id"] == "0":
+            raise PermissionError(13, "The root folder cannot be deleted", path)
+        if want == "file" and entry["type"] != "file":
+            raise IsADirectoryError(21, "This is a folder; use rm(path, recursive=True)", path)
+        if want == "folder" and entry["type"] != "folder":
+            raise NotADirectoryError(20, "This is a file, not a folder", path)
+        with translated(path):
+            if entry["type"] == "folder":
+                self.session.delete(f"folders/{entry['id']}",
+                                    params={"recursive": str(recursive).lower()})
+            else:
+                self.session.delete(f"files/{entry['id']}")
+        self.paths.invalidate()  # the parent's listing, and those of anything inside
+
+    # --- files -----------------------------------------------------------------------------
+    def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
+              autocommit: bool = True, cache_options: dict[str, Any] | None = None,
+              **kwargs: Any) -> BoxFile:
+        return BoxFile(self, path, mode, block_size=block_size, autocommit=autocommit,
+                       cache_options=cache_options, **kwargs)
+
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None,
+                 **kwargs: Any) -> bytes:
+        path = self._strip_protocol(path)
+        info = self.info(path)
+        if info["type"] != "file":
+            raise IsADirectoryError(21, "This is a folder, not a file", path)
+        size = info["size"]
+        start = 0 if start is None else (max(0, size + start) if start < 0 else start)
+        end = size if end is None else (max(0, size + end) if end < 0 else min(end, size))
+        download = Download(self.session, info["id"])
+        with translated(path):
+            if start == 0 and end == size:
+                return b"".join(download.stream())
+            return download.read_range(start, end)
+
+    def get_file(self, rpath: str, lpath: Any, callback: Callback = DEFAULT_CALLBACK,
+                 outfile: Any = None, **kwargs: Any) -> None:
+        rpath = self._strip_protocol(rpath)
+        info = self.info(rpath)
+        if info["type"] != "file":
+            os.makedirs(lpath, exist_ok=True)
+            return
+        if outfile is None and hasattr(lpath, "write"):
+            outfile = lpath
+        if outfile is None:
+            os.makedirs(os.path.dirname(os.path.abspath(lpath)), exist_ok=True)
+            with open(lpath, "wb") as target:
+                self._download_to(rpath, info, target, callback)
+        else:
+            self._download_to(rpath, info, outfile, callback)
+
+    def _download_to(self, path: str, info: dict[str, Any], target: BinaryIO,
+                     callback: Callback) -> None:
+        callback.set_size(info["size"])
+        download = Download(self.session, info["id"])
+        with progress.bar(self.progress, info["size"], f"Downloading {path}") as shown, \
+                translated(path):
+            for chunk in download.stream():
+                target.write(chunk)
+                shown(len(chunk))
+                callback.relative_update(len(chunk))
+
+    def put_file(self, lpath: str, rpath: str, callback: Callback = DEFAULT_CALLBACK,
+                 mode: str = "overwrite", **kwargs: Any) -> None:
+        if os.path.isdir(lpath):
+            self.makedirs(rpath, exist_ok=True)
+            return
+        rpath = self._strip_protocol(rpath)
+        with open(lpath, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            callback.set_size(size)
+            self.write_from(source, size, rpath, exclusive=mode == "create")
+            callback.relative_update(size)
+
+    def write_from(self, source: BinaryIO, size: int, path: str, *,
+                   exclusive: bool = False) -> dict[str, Any]:
+        """Upload ``size`` bytes from ``source`` to ``path`` (a new version if a file is there,
+        unless ``exclusive``); missing parent folders are created. The new file's info."""
+        path = self._strip_protocol(path)
+        parent, name, existing = self._target(path)
+        if existing is not None and existing["type"] != "file":
+            raise IsADirectoryError(21, "A folder of that name is already in Box", path)
+        if existing is not None and exclusive:
+            raise FileExistsError(17, "A file of that name is already in Box", path)
+        file_id = existing["id"] if existing else None
+        try:
+            with translated(path), progress.bar(self.progress, size,
+                                                f"Uploading {path}") as shown:
+                if size < self.chunked_threshold:
+                    if file_id is None and size >= progress.MIN_SIZE:
+                        upload.preflight(self.session, name, parent["id"], size)
+                    entry = upload.direct_upload(self.session, self.upload_url, source.read(size),
+                                                 name, parent_id=parent["id"], file_id=file_id)
+                    shown(size)
+                else:
+                    chunked = upload.ChunkedUpload(self.session, self.upload_url,
+                                                   workers=self.upload_workers, progress=shown)
+                    entry = chunked.run(source, size, name, parent_id=parent["id"],
+                                        file_id=file_id)
+        finally:
+            self.paths.invalidate(parent["id"])
+        return _info(path, entry)
+
+    def _target(self, path: str) -> tuple[Entry, str, Entry | None]:
+        """Where a write to ``path`` goes: its folder (created if missing), its name, and the
+        item of that name already there, if any."""
+        parent_path = "/".join(split(path)[:-1])
+        if parent_path and not self.exists(parent_path):
+            self.makedirs(parent_path, exist_ok=True)
+        parent, name = self.paths.parent_and_name(path)
+        return parent, name, self.paths.child(parent, name, path)
+
+    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        source = self.paths.resolve(path1)
+        if source["type"] != "file":
+            self.makedirs(path2, exist_ok=True)
+            return
+        parent, name, existing = self._target(path2)
+        if existing is not None:
+            self._delete(path2, recursive=False, want="file")
+        with translated(path2):
+            self.session.post(f"files/{source['id']}/copy",
+                              json={"parent": {"id": parent["id"]}, "name": name})
+        self.paths.invalidate(parent["id"])
