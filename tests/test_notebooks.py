@@ -129,6 +129,11 @@ def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str],
     assert sales.shape == (12, 3)
     assert shown[4] == repr(sales.head())
     assert shown[5] == repr(sales.groupby("region", sort=False)["revenue"].sum())
+    totals = sales.groupby("region", as_index=False)["revenue"].sum()
+    assert shown[6] == repr(totals)  # read through box://
+    assert shown[7] == repr(["Reports/q1-totals.csv", "Reports/q1.csv", "Reports/q2.csv"])
+    (written,) = [f for f in emulator.state.content.files.values() if f.name == "q1-totals.csv"]
+    assert written.data.decode() == totals.to_csv(index=False)  # written back through box://
     no_secrets(nb, tmp_path / "vault", emulator)
     assert BoxConnection("demo").user == {"id": emulator.user.id, "name": "Ada Lovelace",
                                           "login": "ada@example.com"}
