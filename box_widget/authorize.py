@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from . import audit
 from .endpoints import BoxEndpoints
 from .errors import AuthorizationError, BoxAPIError, BoxWidgetError
 from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
@@ -108,8 +109,13 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
     """
     endpoints = BoxEndpoints.from_dict(pending["endpoints"])
     client = TokenClient(endpoints, pending["client_id"], pending["client_secret"])
-    token = normalize(client.exchange_code(code))
     name = pending["name"]
+    try:
+        token = normalize(client.exchange_code(code))
+    except BoxWidgetError as exc:
+        audit.record(vault.home, name, "connect-failed",
+                     error=getattr(exc, "error", None) or type(exc).__name__)
+        raise
     record = {
         "version": RECORD_VERSION, "name": name, "kind": "oauth",
         "client_id": pending["client_id"], "client_secret": pending["client_secret"],
@@ -117,6 +123,7 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
         "token": token, "user": None, "connected_at": time.time(),
     }
     save_connection(vault, name, record)
+    audit.record(vault.home, name, "connect", kind="oauth")
     user = fetch_user(endpoints, token["access_token"])
     with vault.lock(name):
         current = vault.load(name)

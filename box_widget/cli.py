@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_connections import add_commands
 
     add_commands(commands)
+    __import__("box_widget.cli_audit", fromlist=["_"]).add_command(commands)
     return parser
 
 

@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from . import oauth
+from . import audit, oauth
 from .authorize import (
     RECORD_VERSION,
     check_outcome,
@@ -105,6 +105,7 @@ class BoxConnection:
             "connected_at": time.time(),
         }
         save_connection(conn.vault, conn.name, record)
+        audit.record(conn.vault.home, conn.name, "connect", kind="client_credentials")
         return conn
 
     # --- state ---------------------------------------------------------------------------------
@@ -196,6 +197,11 @@ class BoxConnection:
             self._session = BoxSession(keeper, endpoints)
         return self._session
 
+    def audit_log(self) -> list[dict[str, Any]]:
+        """This connection's audit trail, oldest first: time, process id, host and event
+        (``connect``, ``refresh``, ``refresh-failed``, ``revoke``...); never token material."""
+        return audit.read(self.vault.home, self.name)
+
     def test_connection(self) -> dict[str, Any]:
         """``GET users/me`` through the session: the Box user, or a clear error."""
         user: dict[str, Any] = self.session.get("users/me").json()
@@ -219,6 +225,7 @@ class BoxConnection:
                     failures.append(str(exc))
         with self.vault.lock(self.name):
             self.vault.delete(self.name)
+        audit.record(self.vault.home, self.name, "revoke", at_box=not failures)
         if failures:
             msg = ("Disconnected on this machine (the tokens are deleted from the vault), but "
                    f"Box could not be told to revoke them: {failures[0]} The access token stops "
