@@ -22,7 +22,7 @@ from .errors import BoxWidgetError, ConfigurationError, ReauthorizationRequired
 from .session import BoxSession
 from .tokens import TokenKeeper, normalize
 from .tokens import connected as usable
-from .vault import Vault, check_name
+from .vault import Vault, VaultError, check_name
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,12 @@ class BoxConnection:
         self.name = check_name(name)
         self.vault = Vault(home)
         self._session: BoxSession | None = None
-        self._load(self.vault.load(self.name) or {}, client_id=client_id,
+        try:
+            saved = self.vault.load(self.name) or {}
+        except VaultError as exc:  # still a connection: its form can connect it again
+            log.warning("%s", exc)
+            saved = {}
+        self._load(saved, client_id=client_id,
                    client_secret=client_secret, redirect_uri=redirect_uri, endpoints=endpoints)
 
     def _load(self, saved: dict[str, Any], *, client_id: str | None = None,
@@ -75,7 +80,10 @@ class BoxConnection:
         self.endpoints = endpoints
 
     def __repr__(self) -> str:
-        record = self._record()
+        try:
+            record = self._record()
+        except VaultError:
+            record = None
         user = (record or {}).get("user") or {}
         return (f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
                 f"client_secret={'***' if self._client_secret else None}, "

@@ -77,6 +77,11 @@ class TokenKeeper:
 
     def fresh(self) -> dict[str, Any]:
         """The token to send now, refreshed first if it is about to expire."""
+        if self._unsaved is not None:  # a refreshed token the vault could not take: try again
+            with self.vault.lock(self.name):
+                record = self.vault.load(self.name)
+                if record is not None:
+                    self._with_unsaved(record)
         token = self._token
         return self.refresh() if expiring(token) else token
 

@@ -100,6 +100,9 @@ class Vault:
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = Path(home).expanduser() if home is not None else default_home()
         private_folder(self.home)
+        for sub in ("connections", "pending", "locks"):  # tighten what a copy left open
+            if (self.home / sub).is_dir():
+                private_folder(self.home / sub)
         # A vault that holds connections never gets a new key made for it: that would hide the
         # key that opens them (a deleted vault.key, an unset BOX_WIDGET_KEY).
         key, self.key_source = load_key(self.home, create=not self.names())

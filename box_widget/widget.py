@@ -137,7 +137,11 @@ class ConnectionForm(anywidget.AnyWidget):
         self.send({"type": "authorize_url", "url": self.authorize_url})
 
     def _show_saved(self) -> None:
-        record = self._conn.vault.load(self._conn.name) or {}
+        try:
+            record = self._conn.vault.load(self._conn.name) or {}
+        except BoxWidgetError as exc:  # an unreadable record: say so; Generate replaces it
+            self._set(state="error", message=str(exc))
+            return
         token = record.get("token") or {}
         user = record.get("user") or {}
         if not token:

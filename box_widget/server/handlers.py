@@ -17,7 +17,7 @@ from .._version import __version__
 from ..authorize import check_outcome, complete_pending, redirect_params, take_pending
 from ..errors import AuthorizationError, BoxWidgetError
 from ..tokens import connected
-from ..vault import VaultError
+from ..vault import VaultError, VaultWriteError
 from .pages import callback_page
 
 if TYPE_CHECKING:
@@ -59,6 +59,11 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
         except AuthorizationError as exc:
             self._outcome(400, ok=False, name=self._name, error=exc.error or "failed",
                           title=self._failure_title(exc), detail=str(exc))
+            return
+        except VaultWriteError as exc:
+            self._outcome(503, ok=False, name=self._name, error="vault_unwritable",
+                          title="box-widget could not save the connection.",
+                          detail=f"{exc} Then click Generate again: this sign-in is used up.")
             return
         except BoxWidgetError as exc:
             self._outcome(502, ok=False, name=self._name, error="box_unavailable",
