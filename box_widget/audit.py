@@ -72,7 +72,7 @@ def read(home: Path, name: str | None = None) -> list[dict[str, Any]]:
     for path in (audit_path(home).with_name(FILE_NAME + ".1"), audit_path(home)):
         try:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except FileNotFoundError:
+        except OSError:  # none yet, or not a readable file: no events to show
             continue
         for line in lines:
             try:
