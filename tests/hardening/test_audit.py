@@ -1,6 +1,6 @@
 """The audit trail: who connected, refreshed, revoked or broke a shared connection, and when.
 
-Several processes share one connection whose access token lives 2 seconds: every refresh at Box
+Several processes share one connection whose access token lives 1 second: every refresh at Box
 shows up once in the trail, with the process that did it, in time order. Then one process
 revokes the connection from the command line and another finds it gone: ``box-widget audit``
 answers "who broke my token". The trail holds no token material, is private (0600), survives
@@ -50,11 +50,11 @@ def cli(*args: str) -> str:
 def test_the_trail_says_which_process_refreshed_and_who_revoked(
         emulator: BoxEmulator, home: Path) -> None:
     emu = emulator
-    emu.settings.access_token_lifetime = 2
+    emu.settings.access_token_lifetime = 1
     conn = connect(emu, home, NAME)
     conn.test_connection()  # this process uses it too (with the token it got: no refresh)
     with ExitStack() as stack:
-        kernels = [stack.enter_context(child(KERNEL, NAME, str(home), "4.5", env=child_env()))
+        kernels = [stack.enter_context(child(KERNEL, NAME, str(home), "3", env=child_env()))
                    for _ in range(3)]
         for kernel in kernels:
             assert read_line(kernel, 30) == "ready"

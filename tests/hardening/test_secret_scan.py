@@ -14,6 +14,7 @@ The browser flows' saved notebooks are scanned in ``test_secret_scan_browser``.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import subprocess
 import sys
@@ -151,3 +152,20 @@ def test_the_scanner_finds_what_it_should(tmp_path: Path,
     assert secret not in capsys.readouterr().out
     with pytest.raises(ValueError, match="no secret"):
         scan(["short"], texts={"a": "b"})
+
+
+def test_widget_messages_logged_by_comm_hold_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    """The ``comm`` package logs every widget message at DEBUG; the form's secret is masked."""
+    import box_widget.widget  # noqa: F401 - installs the filter
+
+    secret = "the-client-secret-typed-in-the-form"
+    message = {"header": {"msg_type": "comm_msg"}, "content": {"comm_id": "c1", "data": {
+        "method": "custom", "content": {"type": "secret", "value": secret}}}}
+    other = {"content": {"data": {"method": "custom", "content": {"type": "test"}}}}
+    caplog.set_level(logging.DEBUG, logger="Comm")
+    logging.getLogger("Comm").debug("handle_msg[%s](%s)", "c1", message)
+    logging.getLogger("Comm").debug("handle_msg[%s](%s)", "c1", other)
+    assert secret not in caplog.text
+    assert "'value': '***'" in caplog.text
+    assert "'type': 'test'" in caplog.text
+    assert message["content"]["data"]["content"]["value"] == secret  # the message is untouched
