@@ -198,6 +198,10 @@ class Vault:
                 path.unlink(missing_ok=True)
             self._write(self._pending_path(state), {**record, "created_at": now})
 
+    def has_pending(self, state: str) -> bool:
+        """Whether a pending authorization file exists for ``state`` (no lock, not read)."""
+        return self._pending_path(state).is_file()
+
     def take_pending(self, state: str, *, name: str | None = None) -> dict[str, Any] | None:
         """Remove and return the pending authorization for ``state``; None if unknown or
         expired. Each state can be taken once. With ``name``, one started for another
