@@ -4,6 +4,10 @@ Box refresh tokens work once: two kernels refreshing the same connection at the 
 break it (``invalid_grant``). So a refresh takes the connection's vault lock, re-reads the vault,
 adopts a token another process already refreshed, and only otherwise spends the refresh token,
 saving the new pair before anyone uses the new access token.
+
+Before spending it, the refresh marks itself in the vault (process id and time): that proves the
+vault can be written, and if the answer never comes back (the process is killed, the connection
+drops after Box rotated the token) whoever tries next learns exactly what happened.
 """
 
 from __future__ import annotations
@@ -175,12 +179,15 @@ class TokenKeeper:
 
     def _save_refreshed(self, record: dict[str, Any], spent: str | None) -> None:
         """Save a refreshed token; if the vault cannot take it (a full disk), keep it in memory
-        so that nothing is lost, and save it at the next refresh."""
+        so that nothing is lost, and try again at every use until it is saved."""
         try:
             self.vault.save(self.name, record)
             self._unsaved = None
         except VaultWriteError as exc:
+            first = self._unsaved is None
             self._unsaved = (spent, record)
+            if not first:
+                return
             log.error("connection %r: Box replaced the refresh token, but the vault could not "
                       "save the new one (%s). This process keeps using it and saves it as soon "
                       "as it can; other processes must wait for that.", self.name, exc)

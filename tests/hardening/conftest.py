@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from test_server import (  # noqa: F401 - fixtures, used by name
-    Box,
     allow_unauthenticated,
     box,
     box_app,
@@ -24,7 +23,21 @@ from test_server import (  # noqa: F401 - fixtures, used by name
     redirect_uri,
 )
 
+from box_widget.emulator import BoxEmulator
+from box_widget.vault import Vault
+
 HERE = Path(__file__).parent
+
+
+def expire(emu: BoxEmulator, folder: Path, name: str) -> None:
+    """Make a saved connection's access token due: expired at Box and for the client."""
+    emu.clock.advance(3601)
+    vault = Vault(folder)
+    with vault.lock(name):
+        saved = vault.load(name)
+        assert saved is not None
+        saved["token"]["expires_at"] = 0
+        vault.save(name, saved)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

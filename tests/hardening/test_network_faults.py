@@ -32,20 +32,26 @@ from box_widget.emulator import BoxEmulator
 from box_widget.oauth import AnswerLost
 from box_widget.tokens import REFRESHING
 
+from .conftest import expire
+
 NAME = "work"
 
 
 def due(emu: BoxEmulator, home: Path) -> BoxConnection:
     """A connected connection whose access token has expired at Box and for the client."""
-    conn = connect(emu, home)
-    emu.clock.advance(3601)
-    vault = conn.vault
-    with vault.lock(NAME):
-        saved = vault.load(NAME)
-        assert saved is not None
-        saved["token"]["expires_at"] = 0
-        vault.save(NAME, saved)
+    connect(emu, home)
+    expire(emu, home, NAME)
     return BoxConnection(NAME, home=home)
+
+
+def dropped_after_rotation(emu: BoxEmulator, home: Path, times: int
+                           ) -> tuple[BoxConnection, dict[str, Any]]:
+    """A due connection, its saved record, and the next ``times`` token answers dropped after
+    Box acted."""
+    conn = due(emu, home)
+    before = record(home, NAME)
+    emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=times)
+    return conn, before
 
 
 def refreshes(emu: BoxEmulator) -> int:
@@ -117,9 +123,7 @@ def test_a_lost_refresh_that_box_did_not_process_is_tried_once_more(
 def test_a_refresh_dropped_after_box_rotated_says_to_reconnect_and_why(
         emulator: BoxEmulator, home: Path) -> None:
     emu = emulator
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=1)
+    conn, before = dropped_after_rotation(emu, home, 1)
 
     with raises_clean(emu, ReauthorizationRequired) as info:
         conn.test_connection()
@@ -143,9 +147,7 @@ def test_a_refresh_dropped_after_box_rotated_says_to_reconnect_and_why(
 def test_a_refresh_whose_answers_are_all_lost_keeps_the_token_and_explains_later(
         emulator: BoxEmulator, home: Path) -> None:
     emu = emulator
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=2)
+    conn, before = dropped_after_rotation(emu, home, 2)
 
     with raises_clean(emu, AnswerLost) as info:
         conn.test_connection()

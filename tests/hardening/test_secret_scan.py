@@ -27,6 +27,8 @@ from test_server import NAME, Box, LogTap, query
 
 from box_widget import BoxAPIError, BoxConnection, BoxWidgetError
 
+from .conftest import expire
+
 KERNEL = r"""
 import logging, sys, time
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
@@ -51,16 +53,6 @@ def exception_text(exc: BaseException) -> str:
     return "\n".join([str(exc), repr(exc), *traceback.format_exception(exc)])
 
 
-def expire(box: Box, name: str) -> None:
-    vault = box.vault
-    with vault.lock(name):
-        saved = vault.load(name)
-        assert saved is not None
-        saved["token"]["expires_at"] = 0
-        vault.save(name, saved)
-    box.emu.clock.advance(3601)
-
-
 async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
         box: Box, log_tap: LogTap, monkeypatch: pytest.MonkeyPatch) -> None:
     box.tap = log_tap
@@ -73,7 +65,7 @@ async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
     assert [p.status for p in pages] == [200, 400, 400, 400, 200]
 
     # a kernel in another process, DEBUG logging on everything
-    expire(box, NAME)
+    expire(box.emu, box.home, NAME)
     env = {**os.environ, "BOX_WIDGET_KEYRING": "0"}
     kernel = subprocess.run([sys.executable, "-c", KERNEL, NAME, str(box.home)], env=env,
                             capture_output=True, text=True, timeout=60, check=False)
@@ -84,7 +76,7 @@ async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
     # the fault paths, in this process (the tap sees their log lines)
     errors: list[BaseException] = []
     other = box.connection("other")
-    expire(box, "other")
+    expire(box.emu, box.home, "other")
     box.emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=1)
     with pytest.raises(BoxWidgetError) as lost:
         other.test_connection()
@@ -100,7 +92,7 @@ async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    expire(box, NAME)
+    expire(box.emu, box.home, NAME)
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(BoxWidgetError) as disk:
         BoxConnection(NAME, home=box.home).test_connection()

@@ -26,6 +26,7 @@ from browser.conftest import (  # the browser harness (fixtures used by name)
     emulator_server,
     expect,
     form_at,
+    generate,
     jp_asyncio_loop,
     jp_server_cleanup,
     jupyter,
@@ -69,13 +70,8 @@ def test_no_secret_after_the_browser_flow(debug_server_config: None, jupyter: Ju
         page = open_notebook(context, lab, "scan.ipynb", [DEBUG_CELL, FORM_CELL])
         form = form_at(page)
         form.enter_credentials(emu.app.client_id, emu.app.client_secret)
-        with context.expect_page() as opened:
-            form.hook("generate").click()
-        popup = opened.value
-        popup.wait_for_load_state("domcontentloaded")
-        authorize_url = popup.url
-        popup.click("#grant")
-        popup.locator("#outcome").wait_for()
+        popup = generate(form)  # Generate, then Grant in the window it opened
+        popup.locator("#outcome").wait_for()  # the callback page (it closes itself in 1.5 s)
         callback_url, callback_page = popup.url, popup.content()
         form.expect_state("connected")
 
@@ -98,7 +94,7 @@ def test_no_secret_after_the_browser_flow(debug_server_config: None, jupyter: Ju
     assert "[kernel " in log and "box_widget DEBUG kernel DEBUG logging on" in log
     assert "refreshing the access token: ok" in log  # the kernel's refresh was logged
     assert "[D " in log  # the server logged at DEBUG
-    sign_in = {**parse_qs(urlsplit(authorize_url).query), **parse_qs(urlsplit(callback_url).query)}
+    sign_in = parse_qs(urlsplit(callback_url).query)
     state = sign_in["state"][0]
     secrets = emulator_secrets(emu) | {state, sign_in["code"][0]}
     record = lab.vault().load("work") or {}

@@ -44,6 +44,8 @@ from box_widget.tokens import REFRESHING
 from box_widget.vault import VaultError, VaultWriteError
 from box_widget.widget import ConnectionForm
 
+from .conftest import expire
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -94,24 +96,13 @@ class FullDisk:
         self.full = False
 
 
-def expire(home: Path, emu: BoxEmulator) -> None:
-    """The saved access token is due for a refresh (for Box and for the client)."""
-    emu.clock.advance(3601)
-    conn = BoxConnection(NAME, home=home)
-    with conn.vault.lock(NAME):
-        saved = conn.vault.load(NAME)
-        assert saved is not None
-        saved["token"]["expires_at"] = 0
-        conn.vault.save(NAME, saved)
-
-
 @pytest.mark.parametrize("at", ["write", "fsync"])
 def test_a_full_disk_before_a_refresh_spends_nothing(emulator: BoxEmulator, home: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      at: str) -> None:
     emu = emulator
     connect(emu, home, NAME)
-    expire(home, emu)
+    expire(emu, home, NAME)
     before = snapshot(home)
     conn = BoxConnection(NAME, home=home)
     disk = FullDisk(monkeypatch, home, at)
@@ -137,7 +128,7 @@ def test_a_full_disk_after_box_rotated_keeps_the_new_token(
         caplog: pytest.LogCaptureFixture) -> None:
     emu = emulator
     connect(emu, home, NAME)
-    expire(home, emu)
+    expire(emu, home, NAME)
     spent = record(home, NAME)["token"]["refresh_token"]
     conn = BoxConnection(NAME, home=home)
     disk = FullDisk(monkeypatch, home, "fsync", after=1)  # the refresh mark fits; then full
@@ -282,7 +273,7 @@ def killed_refresher(emulator: BoxEmulator, home: Path) -> Callable[[bool], int]
     the refresh, else it answers 503 to nobody. Returns the child's pid."""
     emu = emulator
     connect(emu, home, NAME)
-    expire(home, emu)
+    expire(emu, home, NAME)
 
     def kill(box_processes: bool) -> int:
         fault = {} if box_processes else {"status": 503}
