@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from . import audit
 from .endpoints import BoxEndpoints
 from .errors import AuthorizationError, BoxAPIError, BoxWidgetError, ConfigurationError
 from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
@@ -41,6 +42,29 @@ def redirect_params(redirected_url: str) -> dict[str, str]:
     return params
 
 
+def _no_state() -> AuthorizationError:
+    msg = ("The address has no 'state': paste the whole address the browser landed on after "
+           "Box (it contains ?code=...&state=...).")
+    return AuthorizationError(msg, error="invalid_request")
+
+
+def _not_pending() -> AuthorizationError:
+    msg = ("This sign-in was already completed, is older than 10 minutes, or was started "
+           "from another vault folder. Click Generate again (or run the login again).")
+    return AuthorizationError(msg, error="invalid_state")
+
+
+def check_pending(vault: Vault, params: dict[str, str]) -> None:
+    """Refuse at once, as ``take_pending`` would, a ``state`` that is missing or has no pending
+    record: one file-existence check, no lock, so that a flood of forged callbacks costs the
+    server almost nothing."""
+    state = params.get("state")
+    if not state:
+        raise _no_state()
+    if not vault.has_pending(state):
+        raise _not_pending()
+
+
 def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = None
                  ) -> dict[str, Any]:
     """The pending authorization named by ``state`` (used up, whatever Box's answer was), or
@@ -49,9 +73,7 @@ def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = Non
     """
     state = params.get("state")
     if not state:
-        msg = ("The address has no 'state': paste the whole address the browser landed on "
-               "after Box (it contains ?code=...&state=...).")
-        raise AuthorizationError(msg, error="invalid_request")
+        raise _no_state()
     try:
         pending = vault.take_pending(state, name=name)
     except PendingForAnotherConnection as exc:
@@ -59,9 +81,7 @@ def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = Non
                "there, or click Generate again on this connection.")
         raise AuthorizationError(msg, error="invalid_state") from None
     if pending is None:
-        msg = ("This sign-in was already completed, is older than 10 minutes, or was started "
-               "from another vault folder. Click Generate again (or run the login again).")
-        raise AuthorizationError(msg, error="invalid_state")
+        raise _not_pending()
     return pending
 
 
@@ -114,8 +134,13 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
         raise ConfigurationError(msg)
     endpoints = BoxEndpoints.from_dict(pending["endpoints"])
     client = TokenClient(endpoints, pending["client_id"], pending["client_secret"])
-    token = normalize(client.exchange_code(code))
     name = pending["name"]
+    try:
+        token = normalize(client.exchange_code(code))
+    except BoxWidgetError as exc:
+        audit.record(vault.home, name, "connect-failed",
+                     error=getattr(exc, "error", None) or type(exc).__name__)
+        raise
     record = {
         "version": RECORD_VERSION, "name": name, "kind": "oauth",
         "client_id": pending["client_id"], "client_secret": pending["client_secret"],
@@ -123,6 +148,7 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
         "token": token, "user": None, "connected_at": time.time(),
     }
     save_connection(vault, name, record)
+    audit.record(vault.home, name, "connect", kind="oauth")
     user = fetch_user(endpoints, token["access_token"])
     with vault.lock(name):
         current = vault.load(name)

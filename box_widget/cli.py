@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_connections import add_commands
 
     add_commands(commands)
+    from .cli_audit import add_command as add_audit_command
+
+    add_audit_command(commands)
     for command in commands.choices.values():
         command.epilog = EXIT_CODES
         command.formatter_class = HelpFormatter

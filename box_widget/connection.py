@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from . import oauth
+from . import audit, oauth
 from .authorize import (
     RECORD_VERSION,
     check_outcome,
@@ -22,7 +22,7 @@ from .errors import BoxWidgetError, ConfigurationError, ReauthorizationRequired
 from .session import BoxSession
 from .tokens import TokenKeeper, normalize
 from .tokens import connected as usable
-from .vault import Vault, check_name
+from .vault import Vault, VaultError, check_name
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,12 @@ class BoxConnection:
         self.name = check_name(name)
         self.vault = Vault(home)
         self._session: BoxSession | None = None
-        self._load(self.vault.load(self.name) or {}, client_id=client_id,
+        try:
+            saved = self.vault.load(self.name) or {}
+        except VaultError as exc:  # still a connection: its form can connect it again
+            log.warning("%s", exc)
+            saved = {}
+        self._load(saved, client_id=client_id,
                    client_secret=client_secret, redirect_uri=redirect_uri, endpoints=endpoints)
 
     def _load(self, saved: dict[str, Any], *, client_id: str | None = None,
@@ -75,7 +80,10 @@ class BoxConnection:
         self.endpoints = endpoints
 
     def __repr__(self) -> str:
-        record = self._record()
+        try:
+            record = self._record()
+        except VaultError:
+            record = None
         user = (record or {}).get("user") or {}
         return (f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
                 f"client_secret={'***' if self._client_secret else None}, "
@@ -105,6 +113,7 @@ class BoxConnection:
             "connected_at": time.time(),
         }
         save_connection(conn.vault, conn.name, record)
+        audit.record(conn.vault.home, conn.name, "connect", kind="client_credentials")
         return conn
 
     # --- state ---------------------------------------------------------------------------------
@@ -200,6 +209,11 @@ class BoxConnection:
             self._session = BoxSession(keeper, endpoints)
         return self._session
 
+    def audit_log(self) -> list[dict[str, Any]]:
+        """This connection's audit trail, oldest first: time, process id, host and event
+        (``connect``, ``refresh``, ``refresh-failed``, ``revoke``...); never token material."""
+        return audit.read(self.vault.home, self.name)
+
     def test_connection(self) -> dict[str, Any]:
         """``GET users/me`` through the session: the Box user, or a clear error."""
         user: dict[str, Any] = self.session.get("users/me").json()
@@ -223,6 +237,7 @@ class BoxConnection:
                     failures.append(str(exc))
         with self.vault.lock(self.name):
             self.vault.delete(self.name)
+        audit.record(self.vault.home, self.name, "revoke", at_box=not failures)
         if failures:
             msg = ("Disconnected on this machine (the tokens are deleted from the vault), but "
                    f"Box could not be told to revoke them: {failures[0]} The access token stops "

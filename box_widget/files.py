@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -15,9 +18,24 @@ FILE_MODE = 0o600
 def private_folder(path: Path) -> Path:
     """Create ``path`` (and parents) if needed, and make it 0700."""
     path.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) != FOLDER_MODE:
-        path.chmod(FOLDER_MODE)
+    _tighten(path, FOLDER_MODE)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """Make an existing file 0600 (FileNotFoundError if there is none)."""
+    _tighten(path, FILE_MODE)
+    return path
+
+
+def _tighten(path: Path, wanted: int) -> None:
+    found = stat.S_IMODE(path.stat().st_mode)
+    if found != wanted:
+        path.chmod(wanted)
+        if found & 0o077:
+            log.warning("%s was open to other users (mode %o); box-widget made it private "
+                        "(%o). If others could read it, revoke and reconnect the connections "
+                        "it holds.", path, found, wanted)
 
 
 def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from .errors import ConfigurationError
-from .files import atomic_write
+from .files import atomic_write, private_file
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,19 @@ KEYRING_SERVICE = "box-widget"
 KEY_FILE = "vault.key"
 
 
-def load_key(home: Path) -> tuple[bytes, str]:
-    """The vault key for ``home`` and where it came from (``env``, ``keyring`` or ``file``)."""
+def load_key(home: Path, *, create: bool = True) -> tuple[bytes, str]:
+    """The vault key for ``home`` and where it came from (``env``, ``keyring`` or ``file``).
+
+    Without ``create`` (the vault already holds connections), no new key is made: a missing one
+    is a ConfigurationError that says how to restore it.
+    """
     configured = os.environ.get(KEY_ENV, "").strip()
     if configured:
         return _checked(configured.encode(), f"the {KEY_ENV} environment variable"), "env"
-    key = _keyring_key(home)
+    key = _keyring_key(home, create)
     if key is not None:
         return key, "keyring"
-    return _file_key(home), "file"
+    return _file_key(home, create), "file"
 
 
 def _checked(key: bytes, where: str) -> bytes:
@@ -54,7 +58,7 @@ def _checked(key: bytes, where: str) -> bytes:
     return key
 
 
-def _keyring_key(home: Path) -> bytes | None:
+def _keyring_key(home: Path, create: bool) -> bytes | None:
     if os.environ.get(KEYRING_ENV, "1").strip().lower() in {"0", "false", "no", "off"}:
         return None
     try:
@@ -69,6 +73,8 @@ def _keyring_key(home: Path) -> bytes | None:
         account = str(home.resolve())
         stored = keyring.get_password(KEYRING_SERVICE, account)
         if stored is None:
+            if not create:
+                return None  # the connections were saved with another key: maybe the file's
             stored = Fernet.generate_key().decode()
             keyring.set_password(KEYRING_SERVICE, account, stored)
         return _checked(stored.encode(), "the OS keyring")
@@ -79,10 +85,18 @@ def _keyring_key(home: Path) -> bytes | None:
         return None
 
 
-def _file_key(home: Path) -> bytes:
+def _file_key(home: Path, create: bool) -> bytes:
     path = home / KEY_FILE
     with contextlib.suppress(FileNotFoundError):
+        private_file(path)
         return _checked(path.read_bytes().strip(), str(path))
+    if not create:
+        msg = (f"The vault {home} holds saved connections, but the key they were encrypted "
+               f"with is missing: {path} is gone, {KEY_ENV} is not set and no OS keyring holds "
+               f"one. Nothing was changed. Restore {path} from a backup (or set {KEY_ENV} to "
+               f"that key); to start over instead, move {home / 'connections'} aside and "
+               "connect again.")
+        raise ConfigurationError(msg)
     key = Fernet.generate_key()
     try:
         atomic_write(path, key, exclusive=True)

@@ -20,6 +20,7 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error, WebApplicationClient
 from oauthlib.oauth2.rfc6749.parameters import parse_token_response
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .endpoints import BoxEndpoints
@@ -40,6 +41,20 @@ HINTS = {
     "invalid_scope": "the app asked for a scope it is not configured for in the Developer "
                      "Console",
 }
+
+
+class AnswerLost(BoxWidgetError):
+    """A token request reached Box, but the connection broke before its answer came back: Box
+    may have acted on it (for a refresh: replaced the refresh token)."""
+
+
+def answer_lost(exc: requests.RequestException) -> bool:
+    """Whether a failed request was sent before it failed (read timeout, connection dropped),
+    as opposed to never reaching Box (refused, no route, connect timeout)."""
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(exc, requests.ReadTimeout) or isinstance(
+        reason, ProtocolError | ReadTimeoutError)
 
 
 def new_state() -> str:
@@ -104,7 +119,8 @@ class TokenClient:
                    f"({exc.error}: {exc.description}): it was used already, revoked, or unused "
                    "for 60 days. Connect again: click Generate in the connection form, or run "
                    f"`box-widget login {name}`.")
-            raise ReauthorizationRequired(msg, error=exc.error) from None
+            raise ReauthorizationRequired(msg, error=exc.error,
+                                          description=exc.description) from None
 
     def client_credentials(self, subject_type: str, subject_id: str) -> dict[str, Any]:
         """The Client Credentials Grant for a service account or a user (no refresh token)."""
@@ -127,6 +143,11 @@ class TokenClient:
                                             "Accept": "application/json"})
         except requests.RequestException as exc:
             host = urlsplit(url).netloc
+            if answer_lost(exc):
+                msg = (f"The connection to Box at {host} broke after the request was sent, "
+                       f"while {doing} ({type(exc).__name__}): Box may have acted on it, but "
+                       "its answer was lost. Nothing stored was changed.")
+                raise AnswerLost(msg) from None
             msg = (f"Could not reach Box at {host} while {doing} ({type(exc).__name__}). Check "
                    "the network or proxy and try again; nothing stored was changed.")
             raise BoxWidgetError(msg) from None

@@ -75,6 +75,17 @@ class VaultError(ConfigurationError):
         )
 
 
+class VaultWriteError(BoxWidgetError):
+    """A vault file cannot be written (a full disk, a read-only folder); the old one is intact."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"box-widget could not write the vault file {path}: {reason}. The previous version "
+            "is intact. Free some disk space (or fix the folder's permissions), then try again."
+        )
+
+
 class PendingForAnotherConnection(BoxWidgetError):
     """A pending authorization exists for this state, but for another connection."""
 
@@ -89,7 +100,12 @@ class Vault:
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = Path(home).expanduser() if home is not None else default_home()
         private_folder(self.home)
-        key, self.key_source = load_key(self.home)
+        for sub in ("connections", "pending", "locks"):  # tighten what a copy left open
+            if (self.home / sub).is_dir():
+                private_folder(self.home / sub)
+        # A vault that holds connections never gets a new key made for it: that would hide the
+        # key that opens them (a deleted vault.key, an unset BOX_WIDGET_KEY).
+        key, self.key_source = load_key(self.home, create=not self.names())
         self._fernet = Fernet(key)
 
     def __repr__(self) -> str:
@@ -182,6 +198,10 @@ class Vault:
                 path.unlink(missing_ok=True)
             self._write(self._pending_path(state), {**record, "created_at": now})
 
+    def has_pending(self, state: str) -> bool:
+        """Whether a pending authorization file exists for ``state`` (no lock, not read)."""
+        return self._pending_path(state).is_file()
+
     def take_pending(self, state: str, *, name: str | None = None) -> dict[str, Any] | None:
         """Remove and return the pending authorization for ``state``; None if unknown or
         expired. Each state can be taken once. With ``name``, one started for another
@@ -225,4 +245,7 @@ class Vault:
         return record
 
     def _write(self, path: Path, record: dict[str, Any]) -> None:
-        atomic_write(path, self._fernet.encrypt(json.dumps(record).encode()))
+        try:
+            atomic_write(path, self._fernet.encrypt(json.dumps(record).encode()))
+        except OSError as exc:
+            raise VaultWriteError(path, exc.strerror or type(exc).__name__) from None

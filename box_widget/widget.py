@@ -24,6 +24,32 @@ log = logging.getLogger(__name__)
 WATCH_SECONDS = 600.0  # as long as a pending authorization lives
 
 
+class _RedactSecretMessages(logging.Filter):
+    """The ``comm`` package logs every widget message at DEBUG, the form's secret message
+    included: put ``***`` in place of the secret in those records (found by the secret scan)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_secret(arg) for arg in record.args)
+        return True
+
+
+def _without_secret(message: Any) -> Any:
+    try:
+        content = message["content"]
+        data = content["data"]
+        inner = data["content"]
+    except (KeyError, TypeError, IndexError):
+        return message
+    if not isinstance(inner, dict) or inner.get("type") != "secret":
+        return message
+    return {**message, "content": {**content, "data": {**data, "content": {
+        **inner, "value": "***"}}}}
+
+
+logging.getLogger("Comm").addFilter(_RedactSecretMessages())
+
+
 def _asset(name: str) -> Path:
     """A browser file: inside the package in a wheel, at the repository's top in a checkout."""
     here = Path(__file__).resolve().parent
@@ -148,7 +174,11 @@ class ConnectionForm(anywidget.AnyWidget):
         self.send({"type": "authorize_url", "url": self.authorize_url})
 
     def _show_saved(self) -> None:
-        record = self._conn.vault.load(self._conn.name) or {}
+        try:
+            record = self._conn.vault.load(self._conn.name) or {}
+        except BoxWidgetError as exc:  # an unreadable record: say so; Generate replaces it
+            self._set(state="error", message=str(exc))
+            return
         token = record.get("token") or {}
         user = record.get("user") or {}
         if not token:

@@ -237,8 +237,9 @@ def test_the_vault_is_private_and_encrypted(emulator: BoxEmulator, home: Path) -
 
     saved = home / "connections" / f"{NAME}.box"
     saved.write_bytes(b"not a vault record")
+    conn = BoxConnection(NAME, home=home)  # made all the same: its form can reconnect it
     with raises_clean(emu, ConfigurationError) as info:
-        BoxConnection(NAME, home=home)
+        conn.test_connection()
     assert str(saved) in str(info.value)
 
 

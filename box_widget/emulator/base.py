@@ -25,6 +25,10 @@ class BaseHandler(RequestHandler):
     """Applies injected faults and turns every failure into Box's answer, never a traceback."""
 
     state: EmulatorState
+    #: Streamed uploads get an injected error status after their body is read, as an HTTP server
+    #: that reads the request first does: answering early and closing with unread bytes makes
+    #: the client's kernel reset the connection, and the client may never see the status.
+    read_body_first = False
     _drop_after = False
     _fault_headers: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never mutated
 
@@ -60,6 +64,10 @@ class BaseHandler(RequestHandler):
                 self.clear()
                 self.set_status(fault.status)
                 self.finish()
+            elif self.read_body_first:  # answer once the body is in (see read_body_first)
+                status = fault.status
+                setattr(self, (self.request.method or "GET").lower(),
+                        lambda *_args, **_kwargs: self.send_fault(status))
             else:
                 self.send_fault(fault.status)
 

@@ -36,6 +36,8 @@ def digest_of(header: str | None) -> str:
 class StreamingApiHandler(ApiHandler):
     """An API route whose body is read in pieces, refused early when too large."""
 
+    read_body_first = True
+
     def max_body(self) -> int:
         raise NotImplementedError
 

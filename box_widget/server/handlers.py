@@ -14,10 +14,16 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._version import __version__
-from ..authorize import check_outcome, complete_pending, redirect_params, take_pending
+from ..authorize import (
+    check_outcome,
+    check_pending,
+    complete_pending,
+    redirect_params,
+    take_pending,
+)
 from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError
 from ..tokens import connected
-from ..vault import VaultError
+from ..vault import VaultError, VaultWriteError
 from .pages import callback_page
 
 if TYPE_CHECKING:
@@ -53,9 +59,11 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
         started = time.perf_counter()
         self._name: str | None = None
         try:
+            params = redirect_params("?" + self._query)
+            check_pending(self.box.vault, params)  # a forged or stale state ends here, cheaply
             # The code dies 30 s after Box issued it: finish now, off the event loop (the vault
             # lock, decryption and the exchange all block).
-            user = await asyncio.get_running_loop().run_in_executor(None, self._finish)
+            user = await asyncio.get_running_loop().run_in_executor(None, self._finish, params)
         except AuthorizationError as exc:
             self._outcome(400, ok=False, name=self._name, error=exc.error or "failed",
                           title=self._failure_title(exc), detail=str(exc))
@@ -64,6 +72,11 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
             self._outcome(400, ok=False, name=self._name, error="configuration",
                           title="This Jupyter server cannot finish the sign-in.",
                           detail=str(exc))
+            return
+        except VaultWriteError as exc:
+            self._outcome(503, ok=False, name=self._name, error="vault_unwritable",
+                          title="box-widget could not save the connection.",
+                          detail=f"{exc} Then click Generate again: this sign-in is used up.")
             return
         except BoxWidgetError as exc:
             self._outcome(502, ok=False, name=self._name, error="box_unavailable",
@@ -76,9 +89,8 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
                       title=f"Connected to Box as {user.get('name')} ({user.get('login')}).",
                       detail="You can close this window.")
 
-    def _finish(self) -> dict[str, Any]:
+    def _finish(self, params: dict[str, str]) -> dict[str, Any]:
         """Take the pending authorization, read Box's answer, exchange the code, save."""
-        params = redirect_params("?" + self._query)
         pending = take_pending(self.box.vault, params)
         self._name = pending.get("name")
         code = check_outcome(params)

@@ -1,0 +1,1 @@
+"""The hardening suite (``pytest -m hardening``)."""

@@ -1,0 +1,209 @@
+"""Network faults from the emulator's switches, against a real connection over real HTTP.
+
+What ``tests/test_connection.py`` already shows (429 and 5xx on API calls, a token endpoint that
+stays down) is not repeated; here:
+
+- 429 bursts, 500 and 503 at the token endpoint while refreshing: retried where Box did not
+  process the request (429, 503), not where it may have (500), and the saved tokens unchanged
+  until a refresh succeeds;
+- a token request that times out, and one whose connection drops before Box processed it: the
+  same refresh token is tried once more and works;
+- a connection dropped *after* Box rotated the refresh token (the one unrecoverable case): the
+  error says to connect again and why, the old token stays in the vault until then, and a
+  later attempt (in any process) says what happened;
+- uploads (POST) are never sent twice after a 5xx or a dropped connection (Box may have stored
+  the file), only after a 429 (Box did not process it): the emulator's counters show it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from test_connection import connect, raises_clean, record
+
+from box_widget import BoxAPIError, BoxConnection, BoxWidgetError, ReauthorizationRequired
+from box_widget.audit import read as audit_events
+from box_widget.emulator import BoxEmulator
+from box_widget.oauth import AnswerLost
+from box_widget.tokens import REFRESHING
+
+from .conftest import expire
+
+NAME = "work"
+
+
+def due(emu: BoxEmulator, home: Path) -> BoxConnection:
+    """A connected connection whose access token has expired at Box and for the client."""
+    connect(emu, home)
+    expire(emu, home, NAME)
+    return BoxConnection(NAME, home=home)
+
+
+def dropped_after_rotation(emu: BoxEmulator, home: Path, times: int
+                           ) -> tuple[BoxConnection, dict[str, Any]]:
+    """A due connection, its saved record, and the next ``times`` token answers dropped after
+    Box acted."""
+    conn = due(emu, home)
+    before = record(home, NAME)
+    emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=times)
+    return conn, before
+
+
+def refreshes(emu: BoxEmulator) -> int:
+    return int(emu.counters()["refreshes"])
+
+
+def events(home: Path) -> list[str]:
+    return [e["event"] for e in audit_events(home, NAME)]
+
+
+# --- 1. 429 bursts, 500, 503 while refreshing -------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "times", "recovers"), [
+    (429, 3, True),    # a burst within the token client's 3 retries
+    (503, 2, True),    # Box did not process it: retried
+    (500, 1, False),   # Box may have: not retried
+    (429, None, False),  # a burst longer than the retries
+])
+def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Path,
+                                                status: int, times: int | None,
+                                                recovers: bool) -> None:
+    emu = emulator
+    conn = due(emu, home)
+    before = record(home, NAME)
+    emu.inject_fault(status=status, retry_after=0, path="/oauth2/token", times=times)
+    if recovers:
+        assert conn.test_connection()["login"] == "ada@example.com"
+        assert refreshes(emu) == 1
+        assert record(home, NAME)["token"]["refresh_token"] != before["token"]["refresh_token"]
+        assert events(home) == ["connect", "refresh"]
+        return
+    with raises_clean(emu, BoxWidgetError, match=f"HTTP {status}") as info:
+        conn.test_connection()
+    assert not isinstance(info.value, ReauthorizationRequired)
+    assert "nothing stored was changed" in str(info.value).lower()
+    assert record(home, NAME) == before  # the refresh mark is gone again, the token kept
+    assert refreshes(emu) == 0
+    assert events(home) == ["connect", "refresh-failed"]
+    emu.clear_faults()
+    assert conn.test_connection()["login"] == "ada@example.com"  # the same refresh token
+    assert refreshes(emu) == 1
+
+
+# --- 2. answers lost before Box acted: retried once, recovered ---------------------------------
+
+
+@pytest.mark.parametrize("fault", ["timeout", "dropped before processing"])
+def test_a_lost_refresh_that_box_did_not_process_is_tried_once_more(
+        emulator: BoxEmulator, home: Path, fault: str) -> None:
+    emu = emulator
+    conn = due(emu, home)
+    if fault == "timeout":
+        # Box answers in 1.5 s, the client waits 0.5 s: it gives up, tries again at once, and
+        # that second try (no delay) is what Box processes first.
+        emu.inject_fault(delay=1.5, path="/oauth2/token", times=1)
+        conn.session.keeper.client.timeout = (5.0, 0.5)
+    else:
+        emu.inject_fault(drop=True, path="/oauth2/token", times=1)
+    assert conn.test_connection()["login"] == "ada@example.com"
+    assert events(home) == ["connect", "refresh-unanswered", "refresh"]
+    assert REFRESHING not in record(home, NAME)
+    assert BoxConnection(NAME, home=home).test_connection()["login"] == "ada@example.com"
+
+
+# --- 3. dropped after Box rotated: the unrecoverable case --------------------------------------
+
+
+def test_a_refresh_dropped_after_box_rotated_says_to_reconnect_and_why(
+        emulator: BoxEmulator, home: Path) -> None:
+    emu = emulator
+    conn, before = dropped_after_rotation(emu, home, 1)
+
+    with raises_clean(emu, ReauthorizationRequired) as info:
+        conn.test_connection()
+
+    message = str(info.value)
+    for words in ("must be connected again", f"process {os.getpid()}",
+                  "its connection to Box broke after the request was sent",
+                  "after Box had already replaced the refresh token",
+                  "Invalid refresh token", "refresh tokens work once", "click Generate",
+                  f"box-widget login {NAME}"):
+        assert words in message, f"{words!r} not in {message!r}"
+    assert refreshes(emu) == 1  # Box did rotate, once
+    assert emu.counters()["failed_refreshes"] == 1  # the one retry with the same token
+    saved = record(home, NAME)
+    assert saved["token"] == before["token"], "the old token left the vault before we knew"
+    assert saved[REFRESHING]["pid"] == os.getpid()
+    assert events(home) == ["connect", "refresh-unanswered", "reauthorization-required"]
+    assert audit_events(home, NAME)[-1]["error"] == "LostRefresh"
+
+
+def test_a_refresh_whose_answers_are_all_lost_keeps_the_token_and_explains_later(
+        emulator: BoxEmulator, home: Path) -> None:
+    emu = emulator
+    conn, before = dropped_after_rotation(emu, home, 2)
+
+    with raises_clean(emu, AnswerLost) as info:
+        conn.test_connection()
+    assert "is kept: try again when the network is back" in str(info.value)
+    assert "connect again" in str(info.value)
+    assert record(home, NAME)["token"] == before["token"]
+
+    # another process tries later: Box refuses the spent token, and the error says what happened
+    later = BoxConnection(NAME, home=home)
+    with raises_clean(emu, ReauthorizationRequired) as info:
+        later.test_connection()
+    assert f"a refresh started by process {os.getpid()}" in str(info.value)
+    assert "never got Box's answer saved" in str(info.value)
+    assert record(home, NAME)["token"] == before["token"]  # still nothing deleted silently
+
+
+# --- 4. uploads are not sent twice -----------------------------------------------------------
+
+
+def upload(conn: BoxConnection, name: str) -> requests.Response:
+    attributes = json.dumps({"name": name, "parent": {"id": "0"}})
+    return conn.session.post(f"{conn.endpoints.upload_url}/files/content",
+                             files=[("attributes", (None, attributes, "application/json")),
+                                    ("file", (name, b"payload", "application/octet-stream"))])
+
+
+def files_named(emu: BoxEmulator, name: str) -> int:
+    _, files = emu.state.content.children(emu.user.id, "0")
+    return sum(f.name == name for f in files)
+
+
+@pytest.mark.parametrize("fault", [
+    {"status": 500}, {"status": 503}, {"status": 502},
+    {"drop": True}, {"drop": True, "after": True},
+])
+def test_an_upload_is_never_retried_blindly(emulator: BoxEmulator, home: Path,
+                                            fault: dict[str, Any]) -> None:
+    emu = emulator
+    conn = connect(emu, home)
+    conn.test_connection()
+    calls = emu.counters()["api_calls"]
+    emu.inject_fault(path="/api/2.0/files/content", method="POST", times=3, **fault)
+    expected: type[Exception] = BoxAPIError if "status" in fault else requests.ConnectionError
+    with pytest.raises(expected):
+        upload(conn, "report.csv")
+    assert emu.counters()["api_calls"] == calls + 1, "the upload was sent more than once"
+    assert files_named(emu, "report.csv") == (1 if fault.get("after") else 0)
+
+
+def test_an_upload_refused_with_429_is_sent_again(emulator: BoxEmulator, home: Path) -> None:
+    emu = emulator
+    conn = connect(emu, home)
+    conn.test_connection()
+    calls = emu.counters()["api_calls"]
+    emu.inject_fault(status=429, retry_after=0, path="/api/2.0/files/content", method="POST",
+                     times=2)
+    assert upload(conn, "report.csv").status_code == 201
+    assert emu.counters()["api_calls"] == calls + 3
+    assert files_named(emu, "report.csv") == 1
