@@ -26,7 +26,8 @@ WORKER = Path(__file__).resolve().with_name("storm_worker.py")
 CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
 NAME = "shared"
 READY_TIMEOUT = 20.0
-FINISH_TIMEOUT = 20.0  # seconds after the end of the calls
+GRACE = 30.0  # seconds a call started before the end may go on (storm_worker's default)
+FINISH_TIMEOUT = 10.0  # seconds more for a worker to report and exit
 START_DELAY = 0.3  # seconds between the go signal and the common start
 
 
@@ -161,7 +162,8 @@ def storm(config: dict[str, Any], processes: int, env: dict[str, str], seconds: 
             child.go(f"{start!r} {end!r}")
         tally = Tally()
         for child in children:
-            lines = child.finish(timeout=max(0.0, end - time.time()) + FINISH_TIMEOUT)
+            lines = child.finish(timeout=max(0.0, end - time.time())
+                                 + config.get("grace", GRACE) + FINISH_TIMEOUT)
             if len(lines) != 1:
                 raise StormError(f"child output: {lines!r}\n{child.stderr[-3000:]}")
             report = json.loads(lines[0])

@@ -3,7 +3,8 @@
 ``python storm_worker.py '<json>'`` with ``{"client": ..., "threads": n, ...}``: import what the
 client needs, print "ready", read "<start> <end>" (epoch seconds) from stdin, open the shared
 connection and run ``threads`` threads that call ``users/me`` from ``start`` until ``end``; print
-one JSON line of counts. Clients:
+one JSON line of counts. A call started before ``end`` may run on for ``grace`` seconds (30 by
+default). Clients:
 
 - ``box-widget``: ``BoxConnection(name).session`` (vault home and key from the environment);
 - ``sdk-file`` / ``sdk-cached``: the official SDK's ``BoxClient`` with ``BoxOAuth`` storing its
@@ -124,7 +125,7 @@ def main() -> None:
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join(max(1.0, end - time.time() + 30))
+        worker.join(max(1.0, end - time.time() + config.get("grace", 30.0)))
     print(json.dumps({
         "calls": counts["calls"], "ok": counts["ok"], "failed": counts["failed"],
         "unauthorized": counts["unauthorized"] if config["client"] == "box-widget" else None,
