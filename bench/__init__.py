@@ -21,6 +21,10 @@ def use_test_helpers() -> None:
         sys.path.insert(0, str(TESTS))
 
 
+class Unavailable(RuntimeError):
+    """A benchmark cannot run on this machine (e.g. no Chromium): why, and what to install."""
+
+
 @dataclass(frozen=True)
 class Options:
     """How much to measure. ``quick()`` is a smoke run; the defaults are the issue's counts."""

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import REPO, Options, machine
+from . import REPO, Options, Unavailable, machine
 from .report import render
 from .results import Section
 
@@ -69,11 +69,19 @@ def run_one(bench: Benchmark, options: Options) -> Section:
     print(f"== {bench.title}", flush=True)
     try:
         outcome = bench.call(importlib.import_module(bench.module), options)
+    except Unavailable as exc:
+        return Section(bench.key, bench.title, pending=f"Not measured on this machine: {exc}")
     except Exception as exc:
         traceback.print_exc()
         return Section(bench.key, bench.title,
                        pending=f"Failed in this run: {type(exc).__name__}: {exc}"[:500])
-    section = outcome if isinstance(outcome, Section) else Section.from_dict(outcome)
+    if isinstance(outcome, Section):
+        section = outcome
+    elif "rows" in outcome:
+        section = Section.from_dict({"key": bench.key, "title": bench.title, **outcome})
+    else:  # a plain dict of figures: shown as they are, until the module returns rows
+        section = Section(bench.key, bench.title, raw=outcome, notes=[
+            f"{name}: {json.dumps(value)}" for name, value in outcome.items()])
     section.title = bench.title
     section.seconds = time.perf_counter() - started
     print(f"   done in {section.seconds:.0f} s", flush=True)

@@ -27,7 +27,7 @@ from box_sdk_gen import BoxClient, BoxOAuth, FileTokenStorage, NetworkSession, O
 from box_widget.connection import BoxConnection
 
 from . import use_test_helpers
-from .results import Figure, Row, Section
+from .results import Figure, Row, Section, method
 from .servers import emulator_and_jupyter
 
 use_test_helpers()
@@ -93,5 +93,5 @@ def measure(flows: int) -> Section:
                      "waits for a core. The server log line 'connected in N ms' splits server "
                      "time from transport.")
     return Section("callback", "1. Callback to tokens saved",
-                   method=(__doc__ or "").split("\n\n", 1)[1].strip(), rows=[row], notes=notes,
+                   method=method(__doc__), rows=[row], notes=notes,
                    raw={"ours_ms": ours, "sdk_ms": peer})

@@ -10,19 +10,20 @@ files exist, as on a kernel's second start.
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 from typing import Any
 
-from .results import Figure, Row, Section
+from .results import Figure, Row, Section, method
 
 PROBE = """
 import json, sys, time
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 exec(sys.argv[1])
-elapsed = time.perf_counter() - started
-print(json.dumps({"seconds": elapsed, "jupyter_server": "jupyter_server" in sys.modules,
+elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "jupyter_server": "jupyter_server" in sys.modules,
                   "modules": len(sys.modules)}))
 """
 #: (label, ours, the peer's equivalent)
@@ -80,9 +81,12 @@ def measure(runs: int) -> Section:
                              f"the {LIMIT} s goal; `python -X importtime -c 'import "
                              "box_widget'` shows which module to defer.")
         rows.append(row)
+    cpu = {s: statistics.median(r["cpu"] for r in seen[s]) for s in statements}
+    notes.append("CPU time of the import (medians; less disturbed by other load than the "
+                 "wall-clock figures above): " + ", ".join(
+                     f"`{s}` {cpu[s]:.3f} s" for s in statements) + ".")
     notes.append("Fresh interpreter per run, the import statement timed inside it "
                  "(no start-up, no baseline subtraction); first run per statement discarded "
                  "(warm-up); statements interleaved.")
-    return Section("imports", "5. Cold import", method=__doc__.split("\n\n", 1)[1].strip()
-                   if __doc__ else "", rows=rows, notes=notes,
-                   raw={s: seen[s] for s in statements})
+    return Section("imports", "5. Cold import", method=method(__doc__), rows=rows,
+                   notes=notes, raw={s: seen[s] for s in statements})

@@ -12,7 +12,6 @@ disturbed by other load on the machine than wall-clock time).
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,9 +32,10 @@ from box_widget.connection import BoxConnection
 
 from . import use_test_helpers
 from .emulator_process import EmulatorProcess
-from .results import Figure, Row, Section
+from .results import Figure, Row, Section, method
 
 use_test_helpers()
+from browser.harness import environment  # noqa: E402
 from emulator_flow import CALLBACK, base_urls, tokens_for  # noqa: E402
 
 WARM_UP = 20
@@ -81,32 +81,24 @@ def measure(requests: int, rounds: int) -> Section:
     per_round = max(1, requests // rounds)
     wall: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
-    saved = {k: os.environ.get(k) for k in ("BOX_WIDGET_KEY", "BOX_WIDGET_KEYRING")}
-    os.environ.update(BOX_WIDGET_KEY=Fernet.generate_key().decode(), BOX_WIDGET_KEYRING="0")
-    try:
-        with tempfile.TemporaryDirectory() as home, EmulatorProcess() as emu:
-            calls = clients(emu, home)
-            users = {name: {call() for _ in range(WARM_UP)} for name, call in calls.items()}
-            assert all(u == {emu.user.id} for u in users.values()), users
-            names = list(calls)
-            for round_ in range(rounds):
-                shift = round_ % len(names)
-                for name in names[shift:] + names[:shift]:
-                    call = calls[name]
-                    started, started_cpu = time.perf_counter(), time.process_time()
-                    for _ in range(per_round):
-                        call()
-                    wall.setdefault(name, []).append(
-                        1e6 * (time.perf_counter() - started) / per_round)
-                    cpu.setdefault(name, []).append(
-                        1e6 * (time.process_time() - started_cpu) / per_round)
-            counted = emu.counters()["api_calls"]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with tempfile.TemporaryDirectory() as home, EmulatorProcess() as emu, \
+            environment(BOX_WIDGET_KEY=Fernet.generate_key().decode(), BOX_WIDGET_KEYRING="0"):
+        calls = clients(emu, home)
+        users = {name: {call() for _ in range(WARM_UP)} for name, call in calls.items()}
+        assert all(u == {emu.user.id} for u in users.values()), users
+        names = list(calls)
+        for round_ in range(rounds):
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                call = calls[name]
+                started, started_cpu = time.perf_counter(), time.process_time()
+                for _ in range(per_round):
+                    call()
+                wall.setdefault(name, []).append(
+                    1e6 * (time.perf_counter() - started) / per_round)
+                cpu.setdefault(name, []).append(
+                    1e6 * (time.process_time() - started_cpu) / per_round)
+        counted = emu.counters()["api_calls"]
 
     expected = len(names) * (WARM_UP + per_round * rounds) + 1  # + the sign-in's users/me
     rows, notes = [], []
@@ -133,7 +125,7 @@ def measure(requests: int, rounds: int) -> Section:
             "the Authorization header per request, goes through urllib3's Retry (status "
             "retries for 429/5xx) and requests-oauthlib's OAuth2Session.request; profiling "
             "`ours.get` (cProfile) shows which of these to trim.")
-    return Section("overhead", "3. Per-request overhead", method=(__doc__ or "").split(
-        "\n\n", 1)[1].strip(), rows=rows, notes=notes,
-        raw={"wall_us": wall, "cpu_us": cpu, "per_round": per_round, "rounds": rounds,
-             "api_calls": counted, "expected_api_calls": expected})
+    return Section("overhead", "3. Per-request overhead", method=method(__doc__), rows=rows,
+                   notes=notes, raw={"wall_us": wall, "cpu_us": cpu, "per_round": per_round,
+                                     "rounds": rounds, "api_calls": counted,
+                                     "expected_api_calls": expected})

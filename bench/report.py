@@ -45,8 +45,9 @@ def table(sections: list[Section]) -> list[str]:
     lines = ["| measure | box-widget | peer (same run) | ours / peer | goal | met |",
              "|---|---|---|---|---|---|"]
     for section in sections:
-        if section.pending:
-            lines.append(f"| {section.title} | {section.pending} | | | | |")
+        if section.pending or not section.rows:
+            shown = section.pending or "figures in its section below"
+            lines.append(f"| {section.title} | {shown} | | | | |")
             continue
         for row in section.rows:
             peer = figure_cell(row.peer, row.peer_text) if (row.peer or row.peer_text) else "n/a"

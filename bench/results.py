@@ -20,6 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def method(doc: str | None) -> str:
+    """How a benchmark measures: its module docstring after the first paragraph."""
+    parts = (doc or "").split("\n\n", 1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
 def quantile(samples: Sequence[float], q: float) -> float:
     """The ``q`` quantile (0..1) of ``samples``, linear between the closest ranks."""
     ordered = sorted(samples)

@@ -26,7 +26,7 @@ from box_widget.emulator import BoxEmulator
 from box_widget.oauth import expiry_margin
 
 from . import REPO, use_test_helpers
-from .results import Figure, Row, Section
+from .results import Figure, Row, Section, method
 
 use_test_helpers()
 from browser.harness import environment  # noqa: E402
@@ -141,5 +141,5 @@ def measure(runs: int, seconds: float) -> Section:
     notes.append("Refresh attempts = refreshes the emulator granted + refresh tokens it "
                  "refused; per expiry: divided by the expiries the run went through (the "
                  "upper count, so a slow machine does not flatter the figure).")
-    return Section("storm", "4. Refresh storm", method=(__doc__ or "").split(
-        "\n\n", 1)[1].strip(), rows=rows, notes=notes, raw=results)
+    return Section("storm", "4. Refresh storm", method=method(__doc__), rows=rows, notes=notes,
+                   raw=results)

@@ -1,10 +1,10 @@
-"""One process of a refresh storm (run as a script by ``storm_flow.Child``, never imported).
+"""One process of a refresh storm (run as a script by ``storm_flow.Child``).
 
 ``python storm_worker.py '<json>'`` with ``{"client": ..., "threads": n, ...}``: import what the
 client needs, print "ready", read "<start> <end>" (epoch seconds) from stdin, open the shared
 connection and run ``threads`` threads that call ``users/me`` from ``start`` until ``end``; print
 one JSON line of counts. A call started before ``end`` may run on for ``grace`` seconds (30 by
-default). Clients:
+default). ``call_until`` (the threads) also serves the in-process storm test. Clients:
 
 - ``box-widget``: ``BoxConnection(name).session`` (vault home and key from the environment);
 - ``sdk-file`` / ``sdk-cached``: the official SDK's ``BoxClient`` with ``BoxOAuth`` storing its
@@ -76,28 +76,15 @@ def describe(exc: Exception) -> str:
 CLIENTS = {"box-widget": box_widget_call, "sdk-file": sdk_call, "sdk-cached": sdk_call}
 
 
-def main() -> None:
-    config = json.loads(sys.argv[1])
-    make_call = CLIENTS[config["client"]]
-    if config["client"] == "box-widget":
-        import box_widget.connection  # noqa: F401  (imports before "ready")
-    else:
-        import box_sdk_gen  # noqa: F401
-    print("ready", flush=True)
-    start, end = (float(x) for x in sys.stdin.readline().split())
-    from_parent = time.time()
-
+def call_until(call: Callable[[], str], threads: int, start: float, end: float,
+               grace: float = 30.0) -> dict[str, Any]:
+    """``threads`` threads calling ``call`` from ``start`` until ``end`` (epoch seconds); what
+    they saw. A call started before ``end`` may go on for ``grace`` seconds."""
     lock = threading.Lock()
     counts: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     users: set[str] = set()
     last_starts: list[float] = []
-
-    def on_401() -> None:
-        with lock:
-            counts["unauthorized"] += 1
-
-    call = make_call(config, on_401)
 
     def work() -> None:
         ok = bad = 0
@@ -121,18 +108,40 @@ def main() -> None:
             counts["failed"] += bad
             last_starts.append(last)
 
-    workers = [threading.Thread(target=work, daemon=True) for _ in range(config["threads"])]
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join(max(1.0, end - time.time() + config.get("grace", 30.0)))
-    print(json.dumps({
-        "calls": counts["calls"], "ok": counts["ok"], "failed": counts["failed"],
-        "unauthorized": counts["unauthorized"] if config["client"] == "box-widget" else None,
-        "failures": dict(failures), "users": sorted(users),
-        "stuck": sum(w.is_alive() for w in workers),
-        "last_start": max(last_starts, default=0.0), "late_start": from_parent - start,
-    }), flush=True)
+        worker.join(max(1.0, end - time.time() + grace))
+    return {"calls": counts["calls"], "ok": counts["ok"], "failed": counts["failed"],
+            "failures": dict(failures), "users": sorted(users),
+            "stuck": sum(w.is_alive() for w in workers),
+            "last_start": max(last_starts, default=0.0)}
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    make_call = CLIENTS[config["client"]]
+    if config["client"] == "box-widget":
+        import box_widget.connection  # noqa: F401  (imports before "ready")
+    else:
+        import box_sdk_gen  # noqa: F401
+    print("ready", flush=True)
+    start, end = (float(x) for x in sys.stdin.readline().split())
+    from_parent = time.time()
+    unauthorized = 0
+    lock = threading.Lock()
+
+    def on_401() -> None:
+        nonlocal unauthorized
+        with lock:
+            unauthorized += 1
+
+    call = make_call(config, on_401)
+    report = call_until(call, config["threads"], start, end, config.get("grace", 30.0))
+    report.update(unauthorized=unauthorized if config["client"] == "box-widget" else None,
+                  late_start=from_parent - start)
+    print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":

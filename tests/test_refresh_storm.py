@@ -29,6 +29,7 @@ from storm_flow import (
     vault_env,
     wait_ready,
 )
+from storm_worker import call_until
 
 from box_widget.connection import BoxConnection
 from box_widget.emulator import BoxEmulator
@@ -112,7 +113,7 @@ def test_refresh_storm_in_one_process(emulator: BoxEmulator, tmp_path: Path,
     conn = connect(emu, home)
     session = conn.session
     lock = threading.Lock()
-    tally = Tally()
+    tally = Tally()  # counts the 401s here, then adds what the threads saw
 
     def count_401(response: Any, *args: Any, **kwargs: Any) -> None:
         if response.status_code == 401:
@@ -122,35 +123,9 @@ def test_refresh_storm_in_one_process(emulator: BoxEmulator, tmp_path: Path,
     session.hooks["response"].append(count_401)
     start = time.time() + 0.1
     end = start + LOCAL_SECONDS
-
-    def work() -> None:
-        ok = bad = 0
-        last = 0.0
-        time.sleep(max(0.0, start - time.time()))
-        while (now := time.time()) < end:
-            last = now
-            try:
-                user = session.get("users/me").json()["id"]
-                ok += 1
-            except Exception as exc:
-                bad += 1
-                with lock:
-                    tally.failures[f"{type(exc).__name__}: {exc}"[:300]] += 1
-            else:
-                with lock:
-                    tally.users.add(user)
-        with lock:
-            tally.calls += ok + bad
-            tally.ok += ok
-            tally.failed += bad
-            tally.last_start = max(tally.last_start, last)
-
-    workers = [threading.Thread(target=work, daemon=True) for _ in range(LOCAL_THREADS)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(max(1.0, end - time.time()) + 30)
-    assert not any(w.is_alive() for w in workers), "a calling thread did not finish"
+    report = call_until(lambda: session.get("users/me").json()["id"], LOCAL_THREADS, start, end)
+    assert report["stuck"] == 0, "a calling thread did not finish"
+    tally.add({**report, "unauthorized": 0, "late_start": 0.0})  # the 401s: counted above
     check_storm(emu, tally, processes=1, threads=LOCAL_THREADS, start=start, end=end)
 
 
