@@ -54,7 +54,7 @@ def table(sections: list[Section]) -> list[str]:
             if row.peer_name and (row.peer or row.peer_text):
                 peer = f"{row.peer_name}: {peer}"
             lines.append(f"| {row.measure} | {figure_cell(row.ours, row.ours_text)} | {peer} | "
-                         f"{ratio_cell(row)} | {row.goal} | {MARK[row.met]} |")
+                         f"{ratio_cell(row)} | {row.goal} | {MARK[row.met] if row.goal else ''} |")
     return lines
 
 
