@@ -114,7 +114,7 @@ def summary(client: str, results: list[dict[str, Any]]) -> str:
             "calls per second.")
     if kinds:
         top = "; ".join(f"{count}× `{text[:200]}`" for text, count in kinds.most_common(3))
-        line += f" Commonest failures: {top}."
+        line += f" Commonest failures over all runs: {top}."
     return line
 
 
