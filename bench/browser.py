@@ -123,8 +123,9 @@ def measure(runs: int) -> Section:
         notes.append(f"Median {mine.median:.2f} s is over the {GOAL} s goal: the path is the "
                      "popup's consent page load, the callback (see 1.), the callback page's "
                      "BroadcastChannel message to the form, and the kernel's reply to the "
-                     "form; on this loaded 2-core machine Chromium, JupyterLab, the kernel and "
-                     "the emulator share the cores.")
+                     "form, and Chromium, JupyterLab, the kernel and the emulator share the "
+                     "cores. The two split rows show which part to work on (the popup, or the "
+                     "path after Grant); a quiet machine may close it alone.")
     return Section("browser", "2. Click to \"Connected\" in a browser",
                    method=method(__doc__), rows=rows, notes=notes,
                    raw={"seconds": times, "to_consent": to_consent, "after_grant": after_grant})
