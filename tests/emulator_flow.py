@@ -6,11 +6,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from box_sdk_gen import BaseUrls
 
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.content import User
 
 CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
+
+
+def base_urls(emu: BoxEmulator) -> BaseUrls:
+    """The emulator's layout in the official SDK's terms (docs/emulator.md, "Layout")."""
+    return BaseUrls(
+        base_url=emu.url, upload_url=emu.url + "/api", oauth_2_url=emu.url + "/api/oauth2"
+    )
 
 
 def authorize_url(emu: BoxEmulator, **params: str) -> str:

@@ -23,7 +23,6 @@ import pytest
 import requests
 from box_sdk_gen import (
     AccessToken,
-    BaseUrls,
     BoxAPIError,
     BoxCCGAuth,
     BoxClient,
@@ -41,6 +40,7 @@ from box_sdk_gen import (
     UploadFileAttributesParentField,
     UploadFileVersionAttributes,
 )
+from emulator_flow import base_urls
 
 from box_widget.emulator import BoxEmulator
 
@@ -82,13 +82,6 @@ class NoRetry(BoxRetryStrategy):
 
     def __init__(self) -> None:
         super().__init__(max_attempts=1, max_retries_on_exception=0)
-
-
-def base_urls(emu: BoxEmulator) -> BaseUrls:
-    """The emulator's layout in the SDK's terms (docs/emulator.md, "Layout")."""
-    return BaseUrls(
-        base_url=emu.url, upload_url=emu.url + "/api", oauth_2_url=emu.url + "/api/oauth2"
-    )
 
 
 def network_session(emu: BoxEmulator, retry: BoxRetryStrategy | None = None) -> NetworkSession:

@@ -1,4 +1,5 @@
-"""The browser harness: a Box emulator, real Jupyter servers, and Chromium driven by Playwright.
+"""The browser harness's fixtures: a Box emulator, real Jupyter servers, and Chromium driven by
+Playwright (the plain parts live in ``harness.py``, which ``bench/`` uses too).
 
 Everything here is module-scoped and bounded in time, and every process is stopped in teardown
 through its own handle: the emulator (in-process, a thread), each Jupyter server (a subprocess in
@@ -16,110 +17,71 @@ its own session; its kernels are shut down through its REST API first), Chromium
   registers the Redirect URI with the emulator and checks that the server extension loaded.
 
 Screenshots go to ``$BOX_WIDGET_ARTIFACTS`` when set, else a pytest temporary folder (printed).
+The harness's names are importable from here too (``from .conftest import Form, ...``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import json
 import os
 import re
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
 import pytest
-import requests
 from conftest import require  # tests/conftest.py (this folder is a package: no name clash)
 
 from box_widget.emulator import BoxEmulator
-from box_widget.endpoints import ENV_VARS
-from box_widget.vault import Vault
 
-try:
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import expect
-except ImportError:  # the fixtures below skip (or, in CI, fail) with a hint
-    PlaywrightError = expect = None  # type: ignore[assignment,misc]
+from .harness import (
+    ARGS,
+    BOX_ENV,
+    CALLBACK,
+    CHROMIUM_CANDIDATES,
+    CHROMIUM_HINT,
+    FORM_TIMEOUT,
+    KERNEL_IDLE_JS,
+    KERNEL_TIMEOUT,
+    RUN_ALL_JS,
+    START_TIMEOUT,
+    STATUS,
+    STEP_TIMEOUT,
+    STOP_TIMEOUT,
+    WIDGET_STATE,
+    WIDGET_VIEW,
+    BrowserLog,
+    Form,
+    HarnessError,
+    Jupyter,
+    JupyterServer,
+    PlaywrightError,
+    Shots,
+    browser_context,
+    chromium_path,
+    consent_in_popup,
+    environment,
+    expect,
+    form_at,
+    free_port,
+    generate,
+    launch,
+    notebook_json,
+    open_notebook,
+    screenshot_pages,
+    wait_until,
+)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import (
-        Browser,
-        BrowserContext,
-        Locator,
-        Page,
-        Playwright,
-    )
+    from playwright.sync_api import Browser, BrowserContext, Playwright
 
-    from box_widget.emulator.content import User
-    from box_widget.emulator.oauth_store import App
-
-# --- constants ---------------------------------------------------------------------------------
-
-CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
-CHROMIUM_HINT = ("Chromium not found: on a laptop, install it (Debian/Ubuntu: `sudo apt-get "
-                 "install chromium`) or set BOX_WIDGET_CHROMIUM to a Chromium binary. Never run "
-                 "`playwright install`; the tests use the system's Chromium.")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CALLBACK = "box-widget/oauth2/callback"
-STATUS = "box-widget/api/status"
-BOX_ENV = ("BOX_CLIENT_ID", "BOX_CLIENT_SECRET", "BOX_REDIRECT_URI", "BOX_WIDGET_KEY",
-           "BOX_WIDGET_HOME", "BOX_WIDGET_KEYRING", *ENV_VARS.values())
-
-START_TIMEOUT = 45.0     # a Jupyter server answering /api/status (2.5 to 3.5 s seen)
-STOP_TIMEOUT = 15.0      # a Jupyter server exiting after SIGTERM
-KERNEL_TIMEOUT = 60_000  # ms: page loaded and kernel idle (JupyterLab's JS, a kernel start)
-FORM_TIMEOUT = 30_000    # ms: cells run and the form rendered
-STEP_TIMEOUT = 15_000    # ms: every other wait (a state change, a popup, a status line)
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-
-
-def chromium_path() -> str | None:
-    """Debian's Chromium (or ``$BOX_WIDGET_CHROMIUM``); None where there is none."""
-    for candidate in (os.environ.get("BOX_WIDGET_CHROMIUM"), *CHROMIUM_CANDIDATES,
-                      shutil.which("chromium")):
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def free_port() -> int:
-    """A port nobody listens on now (the server is started with port_retries=0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def environment(**values: str | None) -> Iterator[None]:
-    """Set (or, with None, unset) environment variables for the duration of the block."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+__all__ = [
+    "ARGS", "BOX_ENV", "CALLBACK", "CHROMIUM_CANDIDATES", "CHROMIUM_HINT", "FORM_TIMEOUT",
+    "KERNEL_IDLE_JS", "KERNEL_TIMEOUT", "RUN_ALL_JS", "START_TIMEOUT", "STATUS", "STEP_TIMEOUT",
+    "STOP_TIMEOUT", "WIDGET_STATE", "WIDGET_VIEW", "BrowserLog", "Form", "HarnessError",
+    "Jupyter", "JupyterServer", "PlaywrightError", "Shots", "browser_context", "chromium_path",
+    "consent_in_popup", "environment", "expect", "form_at", "free_port", "generate", "launch",
+    "notebook_json", "open_notebook", "screenshot_pages", "wait_until",
+]
 
 
 # --- pytest-jupyter's autouse fixtures, off for browser tests ------------------------------------
@@ -160,13 +122,6 @@ def playwright_api(chromium: str) -> Iterator[Playwright]:
         pw.stop()
 
 
-def launch(pw: Playwright, executable: str, *, popup_blocker: bool = False) -> Browser:
-    """Chromium, headless and offline; Playwright turns the popup blocker off unless asked."""
-    extra: dict[str, Any] = {"ignore_default_args": ["--disable-popup-blocking"]} \
-        if popup_blocker else {}
-    return pw.chromium.launch(executable_path=executable, args=ARGS, timeout=30_000, **extra)
-
-
 @pytest.fixture(scope="module")
 def browser(playwright_api: Playwright, chromium: str) -> Iterator[Browser]:
     instance = launch(playwright_api, chromium)
@@ -186,19 +141,6 @@ def blocking_browser(playwright_api: Playwright, chromium: str) -> Iterator[Brow
         instance.close()
 
 
-@dataclass
-class BrowserLog:
-    """Console errors and uncaught exceptions of every page of a context (printed on failure)."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def attach(self, page: Page) -> None:
-        page.on("console", lambda msg: self.lines.append(f"[{msg.type}] {page.url}: {msg.text}")
-                if msg.type in {"error", "warning"} else None)
-        page.on("pageerror", lambda exc: self.lines.append(f"[pageerror] {page.url}: {exc}"))
-        page.on("dialog", lambda dialog: dialog.accept())  # e.g. a confirm() before Disconnect
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Iterator[None]:
@@ -212,41 +154,6 @@ def call_failed(request: pytest.FixtureRequest) -> bool:
     """In a fixture's teardown: whether the test itself failed."""
     report = getattr(request.node, "box_report_call", None)
     return report is None or report.failed
-
-
-def screenshot_pages(context: BrowserContext, stem: Path) -> None:
-    """Every open page of a context, as ``<stem>-<n>.png`` (after a failure)."""
-    for n, page in enumerate(context.pages):
-        with contextlib.suppress(PlaywrightError):
-            path = stem.with_name(f"{stem.name}-{n}.png")
-            page.screenshot(path=str(path), timeout=5_000)
-            print(f"page {page.url} at failure: {path}")
-
-
-@contextlib.contextmanager
-def browser_context(instance: Browser, *, on_failure: Path | None = None,
-                    failed: Callable[[], bool] = lambda: False) -> Iterator[BrowserContext]:
-    """A fresh context (cookies, clipboard permission), closed afterwards; its console log is
-    printed, and on an exception or when ``failed()`` every open page is screenshot to
-    ``on_failure-<n>.png``."""
-    log = BrowserLog()
-    context = instance.new_context(viewport={"width": 1280, "height": 900},
-                                   permissions=["clipboard-read", "clipboard-write"])
-    context.set_default_timeout(STEP_TIMEOUT)
-    context.on("page", log.attach)
-    try:
-        yield context
-    except BaseException:
-        if on_failure is not None:
-            screenshot_pages(context, on_failure)
-        raise
-    else:
-        if on_failure is not None and failed():
-            screenshot_pages(context, on_failure)
-    finally:
-        context.close()
-        if log.lines:
-            print("browser console:\n  " + "\n  ".join(log.lines[-60:]))
 
 
 @pytest.fixture
@@ -276,21 +183,6 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@dataclass
-class Shots:
-    """Numbered screenshots of one test: ``<folder>/<test>-<n>-<label>.png``."""
-
-    folder: Path
-    prefix: str
-    taken: list[Path] = field(default_factory=list)
-
-    def take(self, target: Page | Locator, label: str) -> Path:
-        path = self.folder / f"{self.prefix}-{len(self.taken) + 1:02d}-{label}.png"
-        target.screenshot(path=str(path), timeout=STEP_TIMEOUT)
-        self.taken.append(path)
-        return path
-
-
 @pytest.fixture
 def shots(artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Shots]:
     prefix = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
@@ -300,337 +192,11 @@ def shots(artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Shots]:
         print("screenshots:\n  " + "\n  ".join(map(str, taken.taken)))
 
 
-# --- Jupyter servers -----------------------------------------------------------------------------
-
-
-def notebook_json(sources: list[str]) -> str:
-    """A notebook (nbformat 4.5) of code cells, written directly (nbformat costs 2 s to import)."""
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}", "metadata": {},
-              "outputs": [], "source": source} for i, source in enumerate(sources)]
-    return json.dumps({
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                           "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4, "nbformat_minor": 5,
-    }, indent=1)
-
-
-@dataclass
-class JupyterServer:
-    """One running ``jupyter lab`` / ``jupyter notebook``, its folders and its Box settings."""
-
-    app: str                  # "lab" or "notebook"
-    port: int
-    token: str
-    base_url: str             # "/" or "/user/alice/"
-    root: Path                # the server's root_dir: notebooks go here
-    home: Path                # BOX_WIDGET_HOME of the server and its kernels
-    workspaces: Path          # where JupyterLab saves its layout (emptied between tests)
-    env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen[bytes]
-    box_app: App              # the emulator app whose Redirect URI fits this server
-    with_client: bool         # whether BOX_CLIENT_ID/BOX_CLIENT_SECRET are in the environment
-    extension: bool           # whether box-widget's server extension is enabled
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.base_url}"
-
-    @property
-    def callback(self) -> str:
-        """The Redirect URL the form must compute: origin + base URL + the callback path."""
-        return self.url + CALLBACK
-
-    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(method, self.url + path, timeout=15,
-                                headers={"Authorization": f"token {self.token}"}, **kwargs)
-
-    def notebook_url(self, path: str) -> str:
-        view = "lab/tree" if self.app == "lab" else "notebooks"
-        return f"{self.url}{view}/{quote(path)}?token={self.token}"
-
-    def write_notebook(self, path: str, sources: list[str]) -> Path:
-        target = self.root / path
-        target.write_text(notebook_json(sources), encoding="utf-8")
-        return target
-
-    def vault(self) -> Vault:
-        """The vault the server and its kernels share, opened as they open it."""
-        with environment(BOX_WIDGET_KEYRING="0", BOX_WIDGET_KEY=None):
-            return Vault(self.home)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    # --- lifecycle --------------------------------------------------------------------------------
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"jupyter {self.app} exited with {self.proc.returncode}:\n"
-                            f"{self.log_tail()}")
-            with contextlib.suppress(requests.RequestException):
-                if self.api("GET", "api/status").status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"jupyter {self.app} did not answer /api/status within "
-                            f"{START_TIMEOUT:g} s:\n{self.log_tail()}")
-            time.sleep(0.2)
-        status = self.api("GET", STATUS)
-        if self.extension and status.status_code != 200:
-            pytest.fail(f"box-widget's server extension did not load (GET {STATUS}: "
-                        f"{status.status_code}); is box-widget installed with its "
-                        f"jupyter_server_config.d file?\n{self.log_tail()}")
-        if not self.extension and status.status_code != 404:
-            pytest.fail(f"box-widget's server extension should be off here, but GET {STATUS} "
-                        f"answered {status.status_code}")
-
-    def shutdown_kernels(self) -> None:
-        """Shut down every session and kernel through the REST API (each waits for its exit)."""
-        if self.proc.poll() is not None:
-            return
-        with contextlib.suppress(requests.RequestException):
-            for session in self.api("GET", "api/sessions").json():
-                self.api("DELETE", f"api/sessions/{session['id']}")
-            for kernel in self.api("GET", "api/kernels").json():
-                self.api("DELETE", f"api/kernels/{kernel['id']}")
-
-    def reset(self) -> None:
-        """No kernels, no saved or pending connections, no saved workspace (JupyterLab would
-        reopen the last test's notebooks): each test starts from a new form."""
-        self.shutdown_kernels()
-        for folder in (self.home / "connections", self.home / "pending", self.workspaces):
-            for path in folder.glob("*"):
-                path.unlink(missing_ok=True)
-
-    def stop(self) -> None:
-        self.shutdown_kernels()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                # The server's own process group (start_new_session): it and anything it left.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-
-
-class Jupyter:
-    """``jupyter(app, ...)``: a started server per variant, reused within the module."""
-
-    def __init__(self, tmp: pytest.TempPathFactory, emu: BoxEmulator) -> None:
-        self._tmp = tmp
-        self._emu = emu
-        self._servers: dict[tuple[Any, ...], JupyterServer] = {}
-
-    def __call__(self, app: str = "lab", *, base_url: str = "/", with_client: bool = False,
-                 extension: bool = True, redirect_env: bool = False) -> JupyterServer:
-        """A running server (``app`` is ``lab`` or ``notebook``), reset for a new test.
-
-        ``with_client`` puts the fitting app's BOX_CLIENT_ID/BOX_CLIENT_SECRET into its
-        environment (else the form starts empty); ``extension=False`` disables box-widget's
-        server extension; ``redirect_env`` sets BOX_REDIRECT_URI (for the headless path).
-        """
-        key = (app, base_url, with_client, extension, redirect_env)
-        server = self._servers.get(key)
-        if server is None or server.proc.poll() is not None:
-            server = self._start(app, base_url, with_client, extension, redirect_env)
-            self._servers[key] = server
-        server.reset()
-        return server
-
-    def _start(self, app: str, base_url: str, with_client: bool, extension: bool,
-               redirect_env: bool) -> JupyterServer:
-        module = "jupyterlab" if app == "lab" else "notebook"
-        require(importlib.util.find_spec(module) is not None,
-                f"{module} is not installed (the browser tests need JupyterLab 4 and "
-                "Notebook 7): pip install 'jupyterlab>=4' 'notebook>=7'")
-        tmp = self._tmp.mktemp(f"jupyter-{app}")
-        cfg, data, run, root, workspaces, home = (tmp / d for d in (
-            "cfg", "data", "run", "root", "workspaces", "box_widget"))
-        for folder in (cfg, data, run, root, workspaces):
-            folder.mkdir()
-        settings = cfg / "lab" / "user-settings"
-        notification = settings / "@jupyterlab" / "apputils-extension"
-        notification.mkdir(parents=True)
-        (notification / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false"}))
-        widgets = settings / "@jupyter-widgets" / "jupyterlab-manager"
-        widgets.mkdir(parents=True)  # save widget state into notebooks: what a user may share
-        (widgets / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
-        tracker = settings / "@jupyterlab" / "notebook-extension"
-        tracker.mkdir(parents=True)  # never the "Select Kernel" dialog: the notebook names one
-        (tracker / "tracker.jupyterlab-settings").write_text(
-            json.dumps({"autoStartDefaultKernel": True}))
-        if not extension:  # the user config folder outranks the environment's, which enables it
-            (cfg / "jupyter_server_config.json").write_text(json.dumps(
-                {"ServerApp": {"jpserver_extensions": {"box_widget": False}}}))
-
-        port = free_port()
-        token = secrets.token_hex(16)
-        callback = f"http://127.0.0.1:{port}{base_url}{CALLBACK}"
-        # The demo app accepts any loopback port for /box-widget/oauth2/callback; another base
-        # URL needs its own registration, as in the Box Developer Console.
-        box_app = self._emu.app if base_url == "/" else self._emu.add_app(
-            f"box-widget at {base_url}", [callback])
-
-        env = {k: v for k, v in os.environ.items() if k not in BOX_ENV}
-        env.update(self._emu.endpoints.to_env())
-        env.update(JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(data),
-                   JUPYTER_RUNTIME_DIR=str(run), JUPYTER_PLATFORM_DIRS="1",
-                   BOX_WIDGET_HOME=str(home), BOX_WIDGET_KEYRING="0", PYTHONUNBUFFERED="1")
-        if with_client:
-            env.update(BOX_CLIENT_ID=box_app.client_id, BOX_CLIENT_SECRET=box_app.client_secret)
-        if redirect_env:
-            env["BOX_REDIRECT_URI"] = callback
-
-        app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"
-        cmd = [sys.executable, "-m", module, "--no-browser", "--allow-root",
-               "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               f"--ServerApp.base_url={base_url}", f"--{app_class}.workspaces_dir={workspaces}",
-               f"--{app_class}.expose_app_in_browser=True"]
-        log = tmp / "jupyter.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, env=env, cwd=root, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-        server = JupyterServer(app=app, port=port, token=token, base_url=base_url, root=root,
-                               home=home, workspaces=workspaces, env=env, log=log, proc=proc,
-                               box_app=box_app, with_client=with_client, extension=extension)
-        self._servers[("starting", port)] = server  # stopped in teardown even if it never answers
-        server.wait_ready()
-        del self._servers[("starting", port)]
-        return server
-
-    def stop_all(self) -> None:
-        errors = []
-        for server in self._servers.values():
-            try:
-                server.stop()
-            except Exception as exc:  # stop the others anyway
-                errors.append(f"{server.app} on {server.port}: {exc!r}")
-        self._servers.clear()
-        assert not errors, "could not stop: " + "; ".join(errors)
-
-
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory,
             emulator_server: BoxEmulator) -> Iterator[Jupyter]:
-    servers = Jupyter(tmp_path_factory, emulator_server)
+    servers = Jupyter(tmp_path_factory.mktemp, emulator_server, require=require)
     try:
         yield servers
     finally:
         servers.stop_all()
-
-
-# --- driving notebooks and forms -----------------------------------------------------------------
-
-KERNEL_IDLE_JS = """() => {
-  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const context = widget && widget.context && widget.context.path === PATH
-    && widget.sessionContext;
-  const kernel = context && context.session && context.session.kernel;
-  return !!(kernel && context.isReady && kernel.status === "idle");
-}"""
-
-RUN_ALL_JS = """() => {
-  window.__boxRunAll = "running";
-  window.jupyterapp.commands.execute("notebook:run-all-cells")
-    .then(() => { window.__boxRunAll = "done"; },
-          (e) => { window.__boxRunAll = "failed: " + e; });
-}"""
-
-
-def open_notebook(context: BrowserContext, server: JupyterServer, path: str,
-                  sources: list[str], *, forms: int = 1) -> Page:
-    """Write a notebook, open it, wait for an idle kernel, run all cells, wait for the forms."""
-    server.write_notebook(path, sources)
-    page = context.new_page()
-    page.goto(server.notebook_url(path), wait_until="domcontentloaded", timeout=KERNEL_TIMEOUT)
-    page.wait_for_function("() => !!window.jupyterapp", timeout=KERNEL_TIMEOUT)
-    if server.app == "lab":
-        page.locator("#jp-main-statusbar >> text=Idle").wait_for(timeout=KERNEL_TIMEOUT)
-    # Notebook 7 has no status bar; in both, the current widget must be this notebook, idle.
-    page.wait_for_function(KERNEL_IDLE_JS.replace("PATH", json.dumps(path)),
-                           timeout=KERNEL_TIMEOUT)
-    page.evaluate(RUN_ALL_JS)
-    expect(page.locator(".box-widget")).to_have_count(forms, timeout=FORM_TIMEOUT)
-    return page
-
-
-@dataclass
-class Form:
-    """One connection form (``.box-widget``) and its ``data-testid`` hooks."""
-
-    root: Locator
-
-    @property
-    def page(self) -> Page:
-        return self.root.page
-
-    def hook(self, testid: str) -> Locator:
-        return self.root.locator(f"[data-testid={testid}]")
-
-    def expect_state(self, state: str, timeout: float = STEP_TIMEOUT) -> None:
-        expect(self.root).to_have_attribute("data-state", state, timeout=timeout)
-
-    def enter_credentials(self, client_id: str, client_secret: str) -> None:
-        """Type the Client ID (then leave the field) and the secret (then Enter), as a user does."""
-        field_id = self.hook("client-id")
-        field_id.fill(client_id)
-        field_id.press("Tab")
-        secret = self.hook("client-secret")
-        secret.fill(client_secret)
-        secret.press("Enter")
-        expect(secret).to_have_value("")  # sent to the kernel, then cleared
-
-
-def form_at(page: Page, index: int = 0) -> Form:
-    return Form(page.locator(".box-widget").nth(index))
-
-
-def consent_in_popup(popup: Page, *, user: User | None = None, deny: bool = False,
-                     shots: Shots | None = None, callback_page: bool = True) -> None:
-    """On the emulator's consent page: pick the user, then Grant (or Deny)."""
-    popup.wait_for_load_state("domcontentloaded")
-    expect(popup.locator("#grant")).to_be_visible()
-    if user is not None:
-        popup.select_option("select#user", value=user.id)
-    if shots:
-        shots.take(popup, "consent")
-    popup.click("#deny" if deny else "#grant")
-    if shots and callback_page:  # the callback page closes itself 1.5 s after it loads
-        with contextlib.suppress(PlaywrightError):
-            popup.locator("#outcome").wait_for(timeout=5_000)
-            shots.take(popup, "callback-page")
-
-
-def generate(form: Form, *, user: User | None = None, deny: bool = False,
-             shots: Shots | None = None) -> Page:
-    """Click Generate, catch the window it opens, check the form waits, and answer Box there."""
-    with form.page.context.expect_page(timeout=STEP_TIMEOUT) as opened:
-        form.hook("generate").click()
-    popup = opened.value
-    form.expect_state("waiting")
-    if shots:
-        shots.take(form.root, "waiting")
-    consent_in_popup(popup, user=user, deny=deny, shots=shots)
-    return popup
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.1)

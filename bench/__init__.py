@@ -1,0 +1,47 @@
+"""Benchmarks of box-widget against its peers: ``python -m bench`` writes ``bench/RESULTS.md``.
+
+Speed is shown here, never asserted in the tests. Each module measures one thing and returns a
+``bench.results.Section``; ``bench.__main__`` runs them and renders the table.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
+
+
+def use_test_helpers() -> None:
+    """Make the test suite's plain helper modules (``emulator_flow``, ``storm_flow``,
+    ``browser.harness``) importable under the names pytest gives them."""
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+
+
+class Unavailable(RuntimeError):
+    """A benchmark cannot run on this machine (e.g. no Chromium): why, and what to install."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How much to measure. ``quick()`` is a smoke run; the defaults are the issue's counts."""
+
+    flows: int = 200           # callback: sign-ins
+    browser_runs: int = 10     # click to "Connected"
+    requests: int = 2000       # overhead: GET users/me per client
+    overhead_rounds: int = 10  # ... split into this many interleaved rounds
+    storm_runs: int = 3        # refresh storm: runs per client
+    storm_seconds: float = 11.0  # ... each this long (2 s tokens: >= 5 expiries)
+    import_runs: int = 20      # fresh interpreters per import
+    size_download: int = 1_000_000_000  # file transfers (waits for the file operations)
+    size_upload: int = 200_000_000
+    quick: bool = False
+
+    @classmethod
+    def quick_run(cls) -> Options:
+        return cls(flows=20, browser_runs=2, requests=300, overhead_rounds=3, storm_runs=1,
+                   storm_seconds=4.5, import_runs=5, size_download=50_000_000,
+                   size_upload=25_000_000, quick=True)

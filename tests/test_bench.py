@@ -1,0 +1,50 @@
+"""``python -m bench`` runs and writes a filled-in results table (a smoke run of a few of the
+benchmarks with tiny counts; no timing is asserted: speed is shown in bench/RESULTS.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RUN = ["callback", "overhead", "imports"]
+
+
+@pytest.mark.timeout(180)
+def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
+    results, out = tmp_path / "RESULTS.md", tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", ",".join(RUN), "--flows", "3",
+         "--requests", "30", "--overhead-rounds", "3", "--import-runs", "2",
+         "--results", str(results), "--out", str(out), "--note", "smoke test"],
+        cwd=REPO, capture_output=True, text=True, timeout=170, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = results.read_text()
+    assert "smoke test" in text
+    assert "Python " in text
+    assert "boxsdk " in text
+    [raw] = out.glob("results-*.json")
+    data = json.loads(raw.read_text())
+    sections = {s["key"]: s for s in data["sections"]}
+    assert set(sections) == {"callback", "browser", "overhead", "storm", "imports", "transfers"}
+    for key in RUN:
+        section = sections[key]
+        assert not section["pending"], section["pending"]
+        assert section["rows"], key
+        for row in section["rows"]:
+            assert row["ours"]["n"] >= 2, row
+            assert row["ours"]["median"] > 0, row
+            # a row with a goal says whether it was met; an informative row has neither
+            assert (row["met"] is None) == (row["goal"] == ""), row
+            assert f"| {row['measure']} | **" in text
+    assert "Not run this time" in text
+    assert sections["transfers"]["pending"]
+    # the peer is measured in the same run wherever there is one
+    for key in ("callback", "overhead", "imports"):
+        row = sections[key]["rows"][0]
+        assert row["peer"]["n"] == row["ours"]["n"], row
+        assert row["ratio"] > 0, row
