@@ -36,12 +36,13 @@ class Options:
     storm_runs: int = 3        # refresh storm: runs per client
     storm_seconds: float = 11.0  # ... each this long (2 s tokens: >= 5 expiries)
     import_runs: int = 20      # fresh interpreters per import
-    size_download: int = 1_000_000_000  # file transfers (waits for the file operations)
+    size_download: int = 1_000_000_000  # file transfers: bytes down, bytes up (chunked)
     size_upload: int = 200_000_000
+    transfer_runs: int = 3     # ... rounds
     quick: bool = False
 
     @classmethod
     def quick_run(cls) -> Options:
         return cls(flows=20, browser_runs=2, requests=300, overhead_rounds=3, storm_runs=1,
                    storm_seconds=4.5, import_runs=5, size_download=50_000_000,
-                   size_upload=25_000_000, quick=True)
+                   size_upload=25_000_000, transfer_runs=1, quick=True)
