@@ -334,23 +334,27 @@ class Jupyter:
         self._servers: dict[tuple[Any, ...], JupyterServer] = {}
 
     def __call__(self, app: str = "lab", *, base_url: str = "/", with_client: bool = False,
-                 extension: bool = True, redirect_env: bool = False) -> JupyterServer:
+                 extension: bool = True, redirect_env: bool = False,
+                 admin_app: bool = False) -> JupyterServer:
         """A running server (``app``: ``lab``, ``notebook`` or ``server``), reset for a new test.
 
         ``with_client`` puts the fitting app's BOX_CLIENT_ID/BOX_CLIENT_SECRET into its
         environment (else the form starts empty); ``extension=False`` disables box-widget's
-        server extension; ``redirect_env`` sets BOX_REDIRECT_URI (for the headless path).
+        server extension; ``redirect_env`` sets BOX_REDIRECT_URI (for the headless path);
+        ``admin_app`` configures the app in the server's Jupyter config only
+        (``c.BoxWidgetApp.client_id``/``client_secret``), as a JupyterHub administrator would:
+        kernels get neither.
         """
-        key = (app, base_url, with_client, extension, redirect_env)
+        key = (app, base_url, with_client, extension, redirect_env, admin_app)
         server = self._servers.get(key)
         if server is None or server.proc.poll() is not None:
-            server = self._start(app, base_url, with_client, extension, redirect_env)
+            server = self._start(app, base_url, with_client, extension, redirect_env, admin_app)
             self._servers[key] = server
         server.reset()
         return server
 
     def _start(self, app: str, base_url: str, with_client: bool, extension: bool,
-               redirect_env: bool) -> JupyterServer:
+               redirect_env: bool, admin_app: bool) -> JupyterServer:
         module = MODULES[app]
         self._require(importlib.util.find_spec(module) is not None,
                 f"{module} is not installed (the browser tests need JupyterLab 4 and "
@@ -372,10 +376,6 @@ class Jupyter:
         tracker.mkdir(parents=True)  # never the "Select Kernel" dialog: the notebook names one
         (tracker / "tracker.jupyterlab-settings").write_text(
             json.dumps({"autoStartDefaultKernel": True}))
-        if not extension:  # the user config folder outranks the environment's, which enables it
-            (cfg / "jupyter_server_config.json").write_text(json.dumps(
-                {"ServerApp": {"jpserver_extensions": {"box_widget": False}}}))
-
         port = free_port()
         token = secrets.token_hex(16)
         callback = f"http://127.0.0.1:{port}{base_url}{CALLBACK}"
@@ -383,6 +383,14 @@ class Jupyter:
         # URL needs its own registration, as in the Box Developer Console.
         box_app = self._emu.app if base_url == "/" else self._emu.add_app(
             f"box-widget at {base_url}", [callback])
+        config: dict[str, Any] = {}
+        if not extension:  # the user config folder outranks the environment's, which enables it
+            config["ServerApp"] = {"jpserver_extensions": {"box_widget": False}}
+        if admin_app:
+            config["BoxWidgetApp"] = {"client_id": box_app.client_id,
+                                      "client_secret": box_app.client_secret}
+        if config:
+            (cfg / "jupyter_server_config.json").write_text(json.dumps(config))
 
         env = {k: v for k, v in os.environ.items() if k not in BOX_ENV}
         env.update(self._emu.endpoints.to_env())

@@ -122,6 +122,33 @@ def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer
     shots.take(form.root, "tested")
 
 
+def test_an_administrators_app_needs_only_generate(context: BrowserContext, jupyter: Jupyter,
+                                                  emulator_server: BoxEmulator,
+                                                  shots: Shots) -> None:
+    """JupyterHub style: the Box app is configured on the server (c.BoxWidgetApp.client_id and
+    client_secret) and nowhere else; the user clicks Generate and nothing more."""
+    emu = emulator_server
+    server = jupyter("lab", admin_app=True)
+    assert "BOX_CLIENT_SECRET" not in server.env  # kernels inherit this: no secret for them
+    try:
+        page = open_notebook(context, server, "admin.ipynb", ONE_FORM)
+        form = form_at(page)
+        expect(form.hook("client-id")).to_have_value(emu.app.client_id)  # from the server
+        expect(form.hook("client-secret")).to_have_attribute(
+            "placeholder", re.compile("held by the Jupyter server"))
+        expect(form.hook("status")).to_have_text("Ready: click Generate.")
+        shots.take(form.root, "admin-app-ready")
+        generate(form, shots=shots)
+        form.expect_state("connected")
+        expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+        check_token_shown(form, server, "work")
+        form.hook("test").click()
+        expect(form.hook("status")).to_contain_text("Test Connection: OK")
+        assert emu.app.client_secret not in page.content()
+    finally:
+        server.shutdown_kernels()
+
+
 # --- 2. and 3. errors in plain words -----------------------------------------------------------
 
 
