@@ -357,8 +357,12 @@ def _describe(errors: list[ValidationError], pointer: str) -> str:
     return "\n".join(lines)
 
 
+@functools.cache
 def spec_path() -> Path:
-    """Where Box's ``openapi.json`` is expected: ``$BOX_OPENAPI_SPEC`` or next to the repo."""
+    """Where Box's ``openapi.json`` is expected: ``$BOX_OPENAPI_SPEC`` or next to the repo.
+
+    Read once per session: tests that clear ``BOX_*`` variables for the code under test must
+    not change where the checker looks."""
     configured = os.environ.get(SPEC_ENV_VAR)
     return Path(configured) if configured else DEFAULT_SPEC_PATH
 
