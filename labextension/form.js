@@ -224,6 +224,7 @@ function render({ model, el }) {
       const data = event.data || {};
       if (data.type === "box-widget:oauth" && data.name === model.get("name")) {
         openLink.hidden = true;
+        openLink.removeAttribute("href");  // that sign-in is used up; keep no trace of its state
         model.send({ type: "outcome", ok: Boolean(data.ok), error: data.error || null,
           message: data.message || null });
       }
