@@ -40,14 +40,11 @@ def audit_path(home: Path) -> Path:
 def record(home: Path, name: str, event: str, **details: Any) -> None:
     """Append one event; a failure to write it is logged, never raised (auditing must not break
     the operation it describes)."""
-    entry = {"time": round(time.time(), 3), "pid": os.getpid(), "host": _HOST, "name": name,
-             "event": event, **details}
-    line = json.dumps(entry, sort_keys=False)
-    log.info("box-widget audit: %s", line)
     path = audit_path(home)
     try:
         with FileLock(private_folder(home / "locks") / "~audit.lock", timeout=LOCK_TIMEOUT,
                       mode=FILE_MODE):
+            line = _line(name, event, details)  # stamped under the lock: the file is in order
             _rotate(path)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
             try:
@@ -55,7 +52,14 @@ def record(home: Path, name: str, event: str, **details: Any) -> None:
             finally:
                 os.close(fd)
     except (OSError, Timeout) as exc:
+        line = _line(name, event, details)
         log.warning("box-widget could not write its audit trail %s (%s)", path, exc)
+    log.info("box-widget audit: %s", line)
+
+
+def _line(name: str, event: str, details: dict[str, Any]) -> str:
+    return json.dumps({"time": round(time.time(), 3), "pid": os.getpid(), "host": _HOST,
+                       "name": name, "event": event, **details})
 
 
 def _rotate(path: Path) -> None:

@@ -99,8 +99,7 @@ def test_login_interrupted_exits_130(cli_env: dict[str, str]) -> None:
         assert process.stdout is not None
         while "paste it here" not in process.stdout.readline():
             assert process.poll() is None
-        time.sleep(0.2)  # now waiting for the pasted address
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # while it waits for the pasted address
         _, err = process.communicate(timeout=30)
         assert process.returncode == 130
         assert "interrupted" in err

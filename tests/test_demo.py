@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from demo_process import check_all_gone, demo_command, readme_main_command, start_demo
+from secret_scan import scan
 
 from box_widget.demo import copy_notebooks, shipped_notebooks
 
-pytest.importorskip("jupyterlab")
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -64,11 +64,15 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
         assert env["BOX_CLIENT_SECRET"]
         assert env["BOX_WIDGET_KEYRING"] == "0"
         assert Path(env["JUPYTER_PATH"].split(":")[0]) == Path(sys.prefix) / "share" / "jupyter"
-        assert env["BOX_CLIENT_SECRET"] not in "".join(demo.lines)  # never printed
+        secret = env["BOX_CLIENT_SECRET"]
 
         assert demo.stop(signum) == 0  # a kill, or the terminal closing
-        assert "Stopped." in demo.rest()
+        rest = demo.rest()
+        assert "Stopped." in rest
         check_all_gone(demo, started)
+        # never printed, nor logged by JupyterLab or the kernel
+        assert scan({secret}, texts={"stdout": "".join(demo.lines) + rest},
+                    paths=[demo.log]) == {}
     finally:
         demo.kill()
 

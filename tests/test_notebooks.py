@@ -9,21 +9,20 @@ page answered over HTTP as a seeded user, the address Box redirected to handed t
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+import nbclient
+import nbformat
+import pandas as pd
 import pytest
 from emulator_flow import CALLBACK
+from secret_scan import emulator_secrets, scan
 
 from box_widget import BoxConnection
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.content import User
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pd = pytest.importorskip("pandas")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 BROWSER_ONLY = "browser-only"
@@ -97,17 +96,9 @@ def outputs(nb: Any) -> list[str]:
     return [text(cell) for cell in nb.cells if cell.cell_type == "code"]
 
 
-def no_secrets(nb: Any, home: Path, emu: BoxEmulator) -> None:
-    """Neither the client secret nor any saved token appears in any output."""
-    from box_widget.vault import Vault
-
-    vault = Vault(home)
-    secrets = [emu.app.client_secret]
-    for name in vault.names():
-        token = (vault.load(name) or {}).get("token") or {}
-        secrets += [token[k] for k in ("access_token", "refresh_token") if token.get(k)]
-    shown = json.dumps(nbformat.writes(nb))
-    assert not [s for s in secrets if s in shown]
+def no_secrets(nb: Any, emu: BoxEmulator) -> None:
+    """No secret, token, code or state the emulator ever issued appears in the notebook."""
+    assert scan(emulator_secrets(emu), texts={"notebook": nbformat.writes(nb)}) == {}
 
 
 def seeded_csv(emu: BoxEmulator, name: str) -> Any:
@@ -134,7 +125,7 @@ def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str],
     assert shown[7] == repr(["Reports/q1-totals.csv", "Reports/q1.csv", "Reports/q2.csv"])
     (written,) = [f for f in emulator.state.content.files.values() if f.name == "q1-totals.csv"]
     assert written.data.decode() == totals.to_csv(index=False)  # written back through box://
-    no_secrets(nb, tmp_path / "vault", emulator)
+    no_secrets(nb, emulator)
     assert BoxConnection("demo").user == {"id": emulator.user.id, "name": "Ada Lovelace",
                                           "login": "ada@example.com"}
 
@@ -148,7 +139,7 @@ def test_several_accounts(emulator: BoxEmulator, kernel_env: dict[str, str],
     assert shown[3].splitlines() == ["work: Data, Reports, Welcome.txt",
                                      "personal: Notes.txt"]
     assert shown[4].strip() == "['personal', 'work']"
-    no_secrets(nb, tmp_path / "vault", emulator)
+    no_secrets(nb, emulator)
 
 
 def connect_demo(emu: BoxEmulator) -> None:
@@ -169,7 +160,7 @@ def test_unattended_with_a_saved_connection_and_client_credentials(
     after = emulator.counters()["grants"]
     assert after["client_credentials"] == grants["client_credentials"] + 1
     assert after["authorization_code"] == grants["authorization_code"]  # no new sign-in
-    no_secrets(nb, tmp_path / "vault", emulator)
+    no_secrets(nb, emulator)
 
 
 def test_unattended_without_a_saved_connection_stops_with_a_plain_message(

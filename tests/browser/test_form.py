@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import psutil
 import pytest
 
 from box_widget.emulator import BoxEmulator
@@ -129,10 +130,14 @@ def test_an_administrators_app_needs_only_generate(context: BrowserContext, jupy
     client_secret) and nowhere else; the user clicks Generate and nothing more."""
     emu = emulator_server
     server = jupyter("lab", admin_app=True)
-    assert "BOX_CLIENT_SECRET" not in server.env  # kernels inherit this: no secret for them
     try:
         page = open_notebook(context, server, "admin.ipynb", ONE_FORM)
         form = form_at(page)
+        kernels = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
+                   if "ipykernel" in " ".join(p.cmdline())]
+        assert kernels, "no kernel runs the notebook"
+        for kernel in kernels:  # the app's secret is on the server only
+            assert emu.app.client_secret not in json.dumps(kernel.environ())
         expect(form.hook("client-id")).to_have_value(emu.app.client_id)  # from the server
         expect(form.hook("client-secret")).to_have_attribute(
             "placeholder", re.compile("held by the Jupyter server"))
