@@ -29,15 +29,13 @@ from box_sdk_gen import (
 )
 from cryptography.fernet import Fernet
 
-from box_widget.connection import BoxConnection
-
 from . import use_test_helpers
 from .emulator_process import EmulatorProcess
 from .results import Figure, Row, Section, method
 
 use_test_helpers()
 from browser.harness import environment  # noqa: E402
-from emulator_flow import CALLBACK, base_urls, tokens_for  # noqa: E402
+from emulator_flow import base_urls, connect, tokens_for  # noqa: E402
 
 WARM_UP = 20
 GOAL = 1.05  # within 5 % of plain requests
@@ -45,10 +43,7 @@ GOAL = 1.05  # within 5 % of plain requests
 
 def clients(emu: EmulatorProcess, home: str) -> dict[str, Callable[[], Any]]:
     """One ``GET users/me`` per client, each signed in on its own grant."""
-    conn = BoxConnection("bench", client_id=emu.app.client_id,
-                         client_secret=emu.app.client_secret, redirect_uri=CALLBACK,
-                         endpoints=emu.endpoints, home=home)
-    conn.complete(emu.authorize(conn.authorization_url()))
+    conn = connect(emu, home, "bench")  # type: ignore[arg-type]
     ours = conn.session
 
     plain = requests.Session()

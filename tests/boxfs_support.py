@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import emulator_flow
 import pytest
+from emulator_flow import CALLBACK
 
 from box_widget import BoxConnection, BoxEndpoints
 from box_widget.boxfs import BoxFileSystem
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.content import File
 
-REDIRECT_URI = "http://127.0.0.1:8888/box-widget/oauth2/callback"
+REDIRECT_URI = CALLBACK
 NAME = "work"
 MiB = 1024 * 1024
 
@@ -47,13 +49,7 @@ class Box:
 
 def connect(emu: BoxEmulator, home: Path, name: str = NAME, **overrides: Any) -> BoxConnection:
     """A connection through the headless flow, granted by Ada."""
-    options: dict[str, Any] = {"client_id": emu.app.client_id,
-                               "client_secret": emu.app.client_secret,
-                               "redirect_uri": REDIRECT_URI, "endpoints": emu.endpoints,
-                               "home": home, **overrides}
-    conn = BoxConnection(name, **options)
-    conn.complete(emu.authorize(conn.authorization_url()))
-    return conn
+    return emulator_flow.connect(emu, home, name, **overrides)
 
 
 @pytest.fixture

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from box_sdk_gen import BaseUrls
 
+from box_widget import BoxConnection
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.content import User
 
 CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
+
+
+def new_connection(emu: BoxEmulator, home: Path | str, name: str = "work",
+                   **overrides: Any) -> BoxConnection:
+    """A connection for the emulator's demo app, redirecting to ``CALLBACK`` (not connected
+    yet); ``overrides`` go to ``BoxConnection``."""
+    options: dict[str, Any] = {
+        "client_id": emu.app.client_id, "client_secret": emu.app.client_secret,
+        "redirect_uri": CALLBACK, "endpoints": emu.endpoints, "home": home, **overrides,
+    }
+    return BoxConnection(name, **options)
+
+
+def connect(emu: BoxEmulator, home: Path | str, name: str = "work",
+            **overrides: Any) -> BoxConnection:
+    """A saved connection through the headless flow (authorization_url, Box's consent page
+    answered as Ada, complete): its first token starts living now."""
+    conn = new_connection(emu, home, name, **overrides)
+    conn.complete(emu.authorize(conn.authorization_url()))
+    return conn
 
 
 def base_urls(emu: BoxEmulator) -> BaseUrls:

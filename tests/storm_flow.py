@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import emulator_flow
 from cryptography.fernet import Fernet
 
 from box_widget.connection import BoxConnection
@@ -23,7 +24,6 @@ from box_widget.emulator import BoxEmulator
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).resolve().with_name("storm_worker.py")
-CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
 NAME = "shared"
 READY_TIMEOUT = 20.0
 GRACE = 30.0  # seconds a call started before the end may go on (storm_worker's default)
@@ -72,11 +72,7 @@ def vault_env(home: Path) -> dict[str, str]:
 
 def connect(emu: BoxEmulator, home: Path) -> BoxConnection:
     """The shared connection, authorized as Ada; its first token starts living now."""
-    conn = BoxConnection(NAME, client_id=emu.app.client_id,
-                         client_secret=emu.app.client_secret, redirect_uri=CALLBACK,
-                         endpoints=emu.endpoints, home=home)
-    conn.complete(emu.authorize(conn.authorization_url()))
-    return conn
+    return emulator_flow.connect(emu, home, NAME)
 
 
 class Child:

@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import emulator_flow
 import pytest
 import requests
+from emulator_flow import CALLBACK, new_connection
 
 from box_widget import (
     AuthorizationError,
@@ -44,7 +46,7 @@ from box_widget.emulator import BoxEmulator
 from box_widget.emulator.content import User
 from box_widget.vault import Vault
 
-REDIRECT_URI = "http://127.0.0.1:8888/box-widget/oauth2/callback"
+REDIRECT_URI = CALLBACK
 NAME = "work"
 DAY = 24 * 3600
 TIMEOUT = 10
@@ -75,18 +77,12 @@ def home(tmp_path: Path) -> Path:
 
 def make(emu: BoxEmulator, home: Path, name: str = NAME, **overrides: Any) -> BoxConnection:
     """A connection for the emulator's demo app (not connected yet)."""
-    options: dict[str, Any] = {
-        "client_id": emu.app.client_id, "client_secret": emu.app.client_secret,
-        "redirect_uri": REDIRECT_URI, "endpoints": emu.endpoints, "home": home, **overrides,
-    }
-    return BoxConnection(name, **options)
+    return new_connection(emu, home, name, **overrides)
 
 
 def connect(emu: BoxEmulator, home: Path, name: str = NAME, **overrides: Any) -> BoxConnection:
     """A connection that went through the headless flow, granted by Ada."""
-    conn = make(emu, home, name, **overrides)
-    conn.complete(emu.authorize(conn.authorization_url()))
-    return conn
+    return emulator_flow.connect(emu, home, name, **overrides)
 
 
 def mini(user: dict[str, Any] | User) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_flow import new_connection
 from storm_flow import (
-    CALLBACK,
     NAME,
     REPO,
     Child,
@@ -31,7 +31,6 @@ from storm_flow import (
 )
 from storm_worker import call_until
 
-from box_widget.connection import BoxConnection
 from box_widget.emulator import BoxEmulator
 from box_widget.keys import load_key
 from box_widget.oauth import expiry_margin
@@ -196,9 +195,7 @@ def test_token_expiry_is_counted_to_the_fraction_of_a_second(
     emu.settings.access_token_lifetime = LIFETIME
     home = tmp_path / "home"
     shared_env(monkeypatch, home)
-    conn = BoxConnection(NAME, client_id=emu.app.client_id,
-                         client_secret=emu.app.client_secret, redirect_uri=CALLBACK,
-                         endpoints=emu.endpoints, home=home)
+    conn = new_connection(emu, home, NAME)
     location = emu.authorize(conn.authorization_url())
     time.sleep((fraction - time.time() % 1) % 1)  # receive the token at .3 or .7 of a second
     conn.complete(location)
