@@ -97,15 +97,20 @@ def measure(flows: int) -> Section:
         write = Figure(vault_write_ms(Path(tmp) / "writes"), "ms")
     mine = Figure(ours, "ms")
     row = Row("Callback → tokens saved (p95 is the goal)", mine, Figure(peer, "ms"),
-              "official SDK, in-process exchange + users/me",
+              "official SDK, in-process exchange + users/me (context)",
               goal=f"p95 < {GOAL_P95:.0f} ms", met=mine.p95 < GOAL_P95,
-              ours_text=f", p95 {mine.p95:.1f} ms")
+              ours_text=f", p95 {mine.p95:.1f} ms", compare=False)
     rows = [row]
     if len(inside) == flows:  # the server logs each sign-in's time in its handler
         rows.append(Row("… of which: inside the server's handler (exchange, vault, users/me)",
                         Figure(inside, "ms")))
     notes = [f"{flows} flows (+1 warm-up); {len(saved)} distinct token pairs found in the "
              f"vault; the emulator granted {grants} authorization codes (both clients).",
+             "The official SDK's figure is context, not a like-for-like peer (so no ratio): it "
+             "is the floor of the same exchange and users/me done in-process, with no HTTP hop "
+             "to a server, no Jupyter request handling, no encryption and no fsynced vault "
+             "writes. Our figure includes all of these; the row below it shows how much of it "
+             "is the server's handler.",
              f"Box's codes die 30 s after they are issued: the p95 uses "
              f"{mine.p95 / 30_000:.2%} of that time."]
     notes.append(f"One atomic vault write (temp file, fsync, rename, fsync of the folder) "

@@ -8,6 +8,7 @@ consent page over HTTP.
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ import requests
 from box_widget.emulator.consent import consent
 from box_widget.endpoints import BoxEndpoints
 
+#: How long the child may take to print its address (seconds).
+STARTUP_TIMEOUT = 60.0
 #: Start an emulator on a free port, print its URL, app and users as one JSON line, serve.
 SERVE = r"""
 import json
@@ -53,18 +56,37 @@ class EmulatorProcess:
     def __enter__(self) -> EmulatorProcess:
         self.proc = subprocess.Popen([sys.executable, "-c", SERVE], stdout=subprocess.PIPE,
                                      stdin=subprocess.DEVNULL, text=True)
+        try:
+            info = self._announcement()
+            self.url: str = info["url"]
+            self.endpoints = BoxEndpoints.from_dict(info["endpoints"])
+            self.app = AppCredentials(info["client_id"], info["client_secret"])
+            self.user = UserRef(info["users"][0])
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _announcement(self) -> dict[str, Any]:
+        """The child's first line (its URL, app and users), read within ``STARTUP_TIMEOUT``."""
+        assert self.proc is not None
         assert self.proc.stdout is not None
+        # Nothing is buffered yet, so the pipe's readiness is the line's (printed and flushed
+        # at once, smaller than the pipe's atomic write size).
+        ready, _, _ = select.select([self.proc.stdout], [], [], STARTUP_TIMEOUT)
+        if not ready:
+            msg = f"the emulator process printed nothing in {STARTUP_TIMEOUT:.0f} s"
+            raise RuntimeError(msg)
         line = self.proc.stdout.readline()
         if not line:
-            self.stop()
             msg = "the emulator process exited before it listened"
             raise RuntimeError(msg)
-        info = json.loads(line)
-        self.url: str = info["url"]
-        self.endpoints = BoxEndpoints.from_dict(info["endpoints"])
-        self.app = AppCredentials(info["client_id"], info["client_secret"])
-        self.user = UserRef(info["users"][0])
-        return self
+        try:
+            info: dict[str, Any] = json.loads(line)
+        except ValueError as exc:
+            msg = f"the emulator process printed {line[:200]!r} instead of its address"
+            raise RuntimeError(msg) from exc
+        return info
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -9,6 +9,12 @@ client process of its own (tests/transfer_client.py) so that its peak memory is 
 * the same through the official SDK ``box_sdk_gen`` (``download_file_to_output_stream``,
   ``chunked_uploads.upload_big_file``), with the same access token.
 
+Which client goes first alternates from round to round (warm-up and machine drift fall on both
+sides). Each download's SHA-1 is checked against the file's and each upload's (as Box reports
+it) against the local file's; a mismatch is reported as that run's error, not as throughput.
+The clock stops when the transfer returns: ``box://`` asks for the uploaded file's SHA-1
+afterwards, the SDK takes it from the commit's answer.
+
 ``python -m bench --only transfers`` puts them in the results table (median over
 ``--transfer-runs`` rounds); ``python -m bench.transfers [download_MiB upload_MiB]`` prints one
 round.
@@ -16,6 +22,7 @@ round.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -49,9 +56,11 @@ def _client(env: dict[str, str], *args: str) -> dict[str, Any]:
             "memory_before_mib": round(raw["peak_rss_before"] / MiB, 1), "sha1": raw["sha1"]}
 
 
-def transfer_once(size_download: int, size_upload: int) -> dict[str, Any]:
+def transfer_once(size_download: int, size_upload: int, *,
+                  sdk_first: bool = False) -> dict[str, Any]:
     """One round: a download of ``size_download`` bytes and a chunked upload of ``size_upload``
-    bytes, through ``box://`` and through the SDK, each in its own client process."""
+    bytes, through ``box://`` and through the SDK (first if ``sdk_first``), each in its own
+    client process."""
     with tempfile.TemporaryDirectory() as work, BoxEmulator() as emu:
         home = Path(work) / "vault"
         conn = BoxConnection(NAME, client_id=emu.app.client_id,
@@ -64,31 +73,42 @@ def transfer_once(size_download: int, size_upload: int) -> dict[str, Any]:
         file_id = emu.add_large_file("download.bin", size_download, seed=11)
         expected = emu.state.content.files[file_id].sha1  # computed before any clock starts
         local = Path(work) / "upload.bin"
+        uploaded = hashlib.sha1(usedforsecurity=False)  # Box's content hash, as Box keeps it
         with local.open("wb") as fh:
             for chunk in generated_chunks(size_upload, seed=12):
+                uploaded.update(chunk)
                 fh.write(chunk)
         folder = emu.state.content.add_folder(emu.user.id, "0", "sdk")
-        results: dict[str, Any] = {
-            "boxfs": {"download": _client(env, "download", "boxfs", NAME, "download.bin"),
-                      "upload": _client(env, "upload", "boxfs", NAME, str(local),
-                                        "boxfs/upload.bin")},
-            "sdk": {"download": _client(env, "download", "sdk", emu.url, file_id),
-                    "upload": _client(env, "upload", "sdk", emu.url, str(local), folder.id)},
+        runs = {
+            "boxfs": lambda: {
+                "download": _client(env, "download", "boxfs", NAME, "download.bin"),
+                "upload": _client(env, "upload", "boxfs", NAME, str(local), "boxfs/upload.bin")},
+            "sdk": lambda: {
+                "download": _client(env, "download", "sdk", emu.url, file_id),
+                "upload": _client(env, "upload", "sdk", emu.url, str(local), folder.id)},
         }
+        order = ("sdk", "boxfs") if sdk_first else ("boxfs", "sdk")
+        results: dict[str, Any] = {side: runs[side]() for side in order}
+        results["first"] = order[0]
         for side in ("boxfs", "sdk"):
-            download = results[side]["download"]
-            if "sha1" in download and download["sha1"] != expected:
-                download["error"] = "the downloaded bytes differ from the file"
+            for what, sha1, wrong in (
+                    ("download", expected, "the downloaded bytes differ from the file"),
+                    ("upload", uploaded.hexdigest(), "Box stored other bytes than were sent")):
+                outcome = results[side][what]
+                if "sha1" in outcome and outcome["sha1"] != sha1:
+                    outcome["error"] = wrong
         return results
 
 
 def measure(size_download: int, size_upload: int, runs: int = 3) -> Section:
     """``runs`` rounds of :func:`transfer_once`: throughput and client peak memory, ours
     against the official SDK, as table rows."""
-    rounds = [transfer_once(size_download, size_upload) for _ in range(runs)]
+    rounds = [transfer_once(size_download, size_upload, sdk_first=bool(index % 2))
+              for index in range(runs)]
 
     def figure(side: str, what: str, key: str, unit: str) -> Figure | None:
-        samples = [r[side][what][key] for r in rounds if key in r[side][what]]
+        samples = [r[side][what][key] for r in rounds
+                   if key in r[side][what] and "error" not in r[side][what]]
         return Figure(samples, unit) if samples else None
 
     rows, notes = [], []
@@ -105,10 +125,10 @@ def measure(size_download: int, size_upload: int, runs: int = 3) -> Section:
             row.met = memory is not None and memory.median * MiB / 1e6 < MEMORY_GOAL_MB
         rows.append(row)
         for side in ("boxfs", "sdk"):
-            errors = {r[side][what]["error"] for r in rounds if "error" in r[side][what]}
+            errors = [r[side][what]["error"] for r in rounds if "error" in r[side][what]]
             if errors:
-                notes.append(f"{side} {what} failed in {len(errors)} of {runs} runs: "
-                             + "; ".join(sorted(errors)))
+                notes.append(f"{side} {what} failed in {len(errors)} of {runs} runs (not "
+                             "counted in the figures): " + "; ".join(sorted(set(errors))))
     notes.append("Peak memory is the client process's VmHWM (resident high-water mark), "
                  "including the interpreter and imports; the emulator serves from its own "
                  "thread in the benchmark process, its upload speed bounds both clients.")

@@ -69,6 +69,10 @@ async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
     env = {**os.environ, "BOX_WIDGET_KEYRING": "0"}
     kernel = subprocess.run([sys.executable, "-c", KERNEL, NAME, str(box.home)], env=env,
                             capture_output=True, text=True, timeout=60, check=False)
+    # Scanned before any of it can reach a failure message (and so the CI log).
+    kernel_hits = scan(emulator_secrets(box.emu) | {wrong}, texts={
+        "kernel stdout": kernel.stdout, "kernel log (DEBUG)": kernel.stderr})
+    assert kernel_hits == {}
     assert kernel.returncode == 0, kernel.stderr[-2000:]
     assert "refreshing the access token: ok" in kernel.stderr  # DEBUG/INFO was on
     assert "urllib3.connectionpool DEBUG" in kernel.stderr

@@ -277,16 +277,18 @@ def killed_refresher(emulator: BoxEmulator, home: Path) -> Callable[[bool], int]
 
     def kill(box_processes: bool) -> int:
         fault = {} if box_processes else {"status": 503}
-        emu.inject_fault(delay=1.5, path="/oauth2/token", times=1, **fault)
+        delayed = emu.inject_fault(delay=1.5, path="/oauth2/token", times=1, **fault)
         with child(REFRESHER, NAME, str(home), env=child_env()) as process:
             assert read_line(process, 30) == "refreshing"
-            wait_for(lambda: not emu.state.faults._faults, "the refresh to reach Box")
+            # the fault is used up (its ``times`` down to 0) once the refresh reached Box
+            wait_for(lambda: delayed.times == 0, "the refresh to reach Box")
             assert REFRESHING in record(home, NAME), "the child holds no refresh mark"
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             assert process.returncode == -signal.SIGKILL
             pid = process.pid
-        time.sleep(1.7)  # Box finishes with the dead child's request
+        if box_processes:  # Box finishes with the dead child's request (after its delay)
+            wait_for(lambda: emu.counters()["refreshes"] == 1, "Box's refresh for the dead child")
         return pid
 
     return kill
