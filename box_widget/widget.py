@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 600.0  # as long as a pending authorization lives
+#: A prepared authorize address is replaced by a fresh one after this long while the form waits
+#: for a click (its pending record lives 600 s): whenever Generate is clicked, the sign-in at
+#: Box still has at least 5 minutes.
+RENEW_SECONDS = 300.0
 
 
 class _RedactSecretMessages(logging.Filter):
@@ -93,7 +97,10 @@ class ConnectionForm(anywidget.AnyWidget):
     def __init__(self, connection: BoxConnection, **kwargs: Any) -> None:
         self._conn = connection  # before the traits, whose observers use it
         self._watch: threading.Thread | None = None
+        self._renewal: threading.Timer | None = None
+        self._closed = False
         self.authorize_url = ""
+        self._prepared_for: tuple[Any, ...] | None = None  # the inputs of authorize_url
         super().__init__(name=connection.name, client_id=connection.client_id or "",
                          secret_set=bool(connection._client_secret),
                          key_source=connection.vault.key_source, **kwargs)
@@ -142,7 +149,7 @@ class ConnectionForm(anywidget.AnyWidget):
             self._conn.redirect_uri = self.redirect_uri
         elif self._conn.redirect_uri and self.mode == "headless":
             self.redirect_uri = self._conn.redirect_uri
-        self._prepare()
+        self._prepare(only_if_changed=True)  # one browser update can change several traits
 
     # --- state ----------------------------------------------------------------------------------
     def _set(self, **traits: Any) -> None:
@@ -150,17 +157,47 @@ class ConnectionForm(anywidget.AnyWidget):
             for name, value in traits.items():
                 setattr(self, name, value)
 
-    def _prepare(self) -> None:
-        """A fresh single-use authorize address, once client id, secret and redirect URI exist."""
+    def _prepare(self, *, only_if_changed: bool = False) -> None:
+        """A fresh single-use authorize address, once client id, secret and redirect URI exist
+        (with ``only_if_changed``, only if they differ from those of the current one: each
+        address is a pending record in the vault)."""
         conn = self._conn
-        self.authorize_url = ""
         on_server = self.secret_on_server
+        inputs = (conn.client_id, conn.redirect_uri, on_server, self.mode)
+        if only_if_changed and inputs == self._prepared_for:
+            return
+        self._prepared_for = inputs
+        self.authorize_url = ""
         if conn.client_id and (conn._client_secret or on_server) and conn.redirect_uri:
             try:
                 self.authorize_url = conn.authorization_url(secret_on_server=on_server)
             except BoxWidgetError as exc:
                 self._set(state="error", message=str(exc))
         self._send_url()
+        self._schedule_renewal()
+
+    def _schedule_renewal(self) -> None:
+        """Replace the authorize address before its pending record gets old (see RENEW_SECONDS)."""
+        if self._renewal is not None:
+            self._renewal.cancel()
+            self._renewal = None
+        if self.authorize_url and not self._closed:
+            self._renewal = threading.Timer(RENEW_SECONDS, self._renew)
+            self._renewal.daemon = True
+            self._renewal.start()
+
+    def _renew(self) -> None:
+        if self.state == "waiting":  # the address is in use at Box: keep it
+            self._schedule_renewal()
+        else:
+            self._prepare()
+
+    def close(self) -> None:
+        """Close the form (and stop replacing its authorize address)."""
+        self._closed = True
+        if self._renewal is not None:
+            self._renewal.cancel()
+        super().close()
 
     @property
     def secret_on_server(self) -> bool:

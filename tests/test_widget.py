@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from box_widget import BoxConnection
+from box_widget import BoxConnection, widget
 from box_widget.authorize import check_outcome, complete_pending, redirect_params, take_pending
 from box_widget.emulator import BoxEmulator
 from box_widget.errors import ConfigurationError
@@ -168,3 +168,47 @@ def test_a_different_app_than_the_administrators_still_needs_a_secret(
     form.server_client_id = "the-administrators-app"
     assert form.authorize_url == ""
     assert not form.secret_on_server
+
+
+def test_unchanged_inputs_make_no_new_sign_in(emulator: BoxEmulator, home: Path) -> None:
+    """Each authorize address is a pending record in the vault: the browser's updates that
+    change nothing the address depends on (the same values again, another trait) make none;
+    a new secret or a changed input makes a fresh one."""
+    form = open_form(emulator, home)
+    browser_says(form, type="secret", value=emulator.app.client_secret)
+    url = form.authorize_url
+    pending = home / "pending"
+    assert len(list(pending.glob("*.box"))) == 1
+    form.mode = "server"
+    form.redirect_uri = CALLBACK
+    form.client_id = emulator.app.client_id
+    form.server_client_id = "the-administrators-app"  # not this form's app: no difference
+    assert form.authorize_url == url
+    assert len(list(pending.glob("*.box"))) == 1
+    browser_says(form, type="secret", value=emulator.app.client_secret)
+    assert form.authorize_url not in ("", url)
+    form.redirect_uri = "http://localhost:8888/box-widget/oauth2/callback"
+    assert len(list(pending.glob("*.box"))) == 3
+
+
+def test_an_idle_form_renews_its_address_before_it_gets_old(
+        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A form left open for a while (coffee) still gives Generate a sign-in with time left:
+    its authorize address is replaced every RENEW_SECONDS, except while Box is using it."""
+    monkeypatch.setattr(widget, "RENEW_SECONDS", 0.2)
+    form = open_form(emulator, home)
+    try:
+        browser_says(form, type="secret", value=emulator.app.client_secret)
+        first = form.authorize_url
+        deadline = time.monotonic() + 10
+        while form.authorize_url in ("", first) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        renewed = form.authorize_url
+        assert renewed not in ("", first), "the address was not renewed"
+        browser_says(form, type="generate", opened=True)  # now in use at Box
+        time.sleep(0.6)  # three renewal periods
+        assert form.authorize_url == renewed
+        BoxConnection("work", home=home).complete(emulator.authorize(renewed))  # still valid
+    finally:
+        form.close()
+    assert form._renewal is None or form._renewal.finished.is_set()  # no renewal after close
