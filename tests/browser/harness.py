@@ -22,7 +22,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from urllib.parse import quote
 
 import requests
 
+from box_widget.demo import free_port  # a free loopback port, as the demo picks one
 from box_widget.emulator import BoxEmulator
 from box_widget.endpoints import ENV_VARS
 from box_widget.vault import Vault
@@ -99,13 +99,6 @@ def chromium_path() -> str | None:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
-
-
-def free_port() -> int:
-    """A port nobody listens on now (the server is started with port_retries=0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
