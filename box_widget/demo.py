@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -36,6 +37,7 @@ STATUS_PATH = "box-widget/api/status"
 FIRST_NOTEBOOK = "getting-started.ipynb"
 DEFAULT_PORT = 8888
 START_TIMEOUT = 90.0  # seconds for JupyterLab to answer (a cold start on a slow laptop)
+NO_NEWS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
 STOP_TIMEOUT = 15.0   # seconds for JupyterLab to exit after SIGTERM
 #: What stops the demo: Ctrl-C, a polite kill, and the terminal closing (JupyterLab runs in a
 #: session of its own, so without this a closed terminal would leave it behind).
@@ -133,10 +135,30 @@ def lab_environment(emu: BoxEmulator, home: Path, port: int, token: str) -> dict
     return env
 
 
-def lab_command(port: int, folder: Path) -> list[str]:
+def lab_settings(scratch: Path) -> Path:
+    """JupyterLab's settings folder for the demo: this environment's (its ``overrides``), with
+    Lab's "get notified about Jupyter news?" toast answered no: the demo runs offline, and the
+    toast sits over the notebook a newcomer is reading."""
+    from jupyterlab.commands import get_app_dir
+
+    settings = scratch / "lab-settings"
+    own = Path(get_app_dir()) / "settings"
+    if own.is_dir():
+        shutil.copytree(own, settings)
+    overrides = settings / "overrides.d"
+    overrides.mkdir(parents=True, exist_ok=True)
+    (overrides / "zz-box-widget-demo.json").write_text(json.dumps(NO_NEWS))
+    return settings
+
+
+def lab_command(port: int, folder: Path, settings: Path) -> list[str]:
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--ServerApp.root_dir={folder}", "--log-level=WARN"]
+               f"--ServerApp.root_dir={folder}", "--log-level=WARN",
+               f"--LabApp.app_settings_dir={settings}",
+               # Loopback only: no news feed, no update check reaching for the network.
+               "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # e.g. in a container; JupyterLab refuses root otherwise
     return command
@@ -151,6 +173,7 @@ class Demo:
         self.stopping = threading.Event()
         self.emulator: BoxEmulator | None = None
         self.lab: subprocess.Popen[bytes] | None = None
+        self.scratch: Path | None = None  # the demo vault and Lab's settings; deleted on exit
         self.home: Path | None = None
         self.token = secrets.token_hex(24)
         self.port = 0
@@ -182,7 +205,8 @@ class Demo:
 
     def _start(self) -> None:
         self.copied = copy_notebooks(self.folder)
-        self.home = Path(tempfile.mkdtemp(prefix="box-widget-demo-vault-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="box-widget-demo-"))
+        self.home = self.scratch / "vault"
         callbacks = [f"http://{host}:{self.port}/{CALLBACK_PATH}"
                      for host in ("127.0.0.1", "localhost")]
         self.emulator = BoxEmulator(port=self.options.emulator_port, redirect_uris=callbacks)
@@ -193,8 +217,9 @@ class Demo:
                    f"{exc.strerror}. Pass --emulator-port 0 for any free port.")
             raise ConfigurationError(msg) from None
         env = lab_environment(self.emulator, self.home, self.port, self.token)
+        command = lab_command(self.port, self.folder, lab_settings(self.scratch))
         self.lab = subprocess.Popen(  # noqa: S603 - this Python, arguments built here
-            lab_command(self.port, self.folder), env=env, cwd=self.folder,
+            command, env=env, cwd=self.folder,
             stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno(), stderr=subprocess.STDOUT,
             start_new_session=True)
         self._wait_for_lab()
@@ -278,8 +303,8 @@ class Demo:
             stop_lab(self.lab, self._api)
         if self.emulator is not None:
             self.emulator.stop()
-        if self.home is not None:
-            shutil.rmtree(self.home, ignore_errors=True)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
         if self.lab is not None:
             print("Stopped.", flush=True)
 

@@ -52,14 +52,12 @@ def demo_command(*flags: str) -> list[str]:
 
 
 def isolated_env(tmp: Path) -> dict[str, str]:
-    """This environment without BOX_* settings, with Jupyter's folders in ``tmp``: the news
-    toast off (it can cover the form) and ``window.jupyterapp`` exposed for the browser test
-    (user configuration, as anyone's; the demo's command line stays as the README has it)."""
+    """This environment without BOX_* settings, with Jupyter's folders in ``tmp`` and
+    ``window.jupyterapp`` exposed for the browser test (user configuration, as anyone's; the
+    demo's command line stays as the README has it, and Lab's settings are the demo's own)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOX_")}
     cfg = tmp / "jupyter-config"
-    settings = cfg / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    cfg.mkdir(parents=True)
     (cfg / "jupyter_lab_config.json").write_text(
         json.dumps({"LabApp": {"expose_app_in_browser": True}}))
     env.update(JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),

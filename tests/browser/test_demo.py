@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
 pytestmark = pytest.mark.timeout(240)
+NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
 CELL_TIMEOUT = 30_000  # ms: a cell's output (the first pandas import is the slowest)
 
 
@@ -46,11 +47,17 @@ def form_cell_index(notebook: Path) -> int:
                 if "browser-only" in cell["metadata"].get("tags", []))
 
 
+ACTIVE_CELL_JS = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+
+
 def run_cells(page: Page, count: int) -> None:
-    """Shift+Enter ``count`` times, as a reader going through the notebook does."""
-    for _ in range(count):
+    """Shift+Enter ``count`` times, as a reader going through the notebook does: each time,
+    once JupyterLab has moved on to the next cell."""
+    first = page.evaluate(ACTIVE_CELL_JS)
+    for n in range(1, count + 1):
         page.keyboard.press("Shift+Enter")
-        page.wait_for_timeout(150)  # let JupyterLab move to the next cell
+        page.wait_for_function(f"() => ({ACTIVE_CELL_JS})() >= {first + n}",
+                               timeout=CELL_TIMEOUT)
 
 
 def test_readme_demo_command_connects_in_the_browser(context: BrowserContext,
@@ -113,6 +120,8 @@ def test_readme_demo_command_connects_in_the_browser(context: BrowserContext,
                             ".stderr\"]")).to_have_count(0)  # no cell failed
         totals.scroll_into_view_if_needed()
         shots.take(page, "csv-in-pandas")
+        # The demo answered JupyterLab's news question (it runs offline): no toast over the page.
+        expect(page.get_by_text(NEWS_QUESTION)).to_have_count(0)
 
         started = demo.descendants()
         assert any("ipykernel_launcher" in " ".join(p.cmdline()) for p in started)
