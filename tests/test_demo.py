@@ -8,11 +8,16 @@ from __future__ import annotations
 import hashlib
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from demo_process import check_all_gone, demo_command, readme_main_command, start_demo
+from demo_process import (
+    check_all_gone,
+    demo_command,
+    demo_prefix,
+    readme_main_command,
+    start_demo,
+)
 from secret_scan import scan
 
 from box_widget.demo import copy_notebooks, shipped_notebooks
@@ -63,7 +68,7 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
         assert env["BOX_CLIENT_ID"] == server["client_id"]
         assert env["BOX_CLIENT_SECRET"]
         assert env["BOX_WIDGET_KEYRING"] == "0"
-        assert Path(env["JUPYTER_PATH"].split(":")[0]) == Path(sys.prefix) / "share" / "jupyter"
+        assert Path(env["JUPYTER_PATH"].split(":")[0]) == demo_prefix() / "share" / "jupyter"
         secret = env["BOX_CLIENT_SECRET"]
 
         assert demo.stop(signum) == 0  # a kill, or the terminal closing
