@@ -1,9 +1,11 @@
 """The shipped notebooks, run top to bottom with nbclient against the emulator.
 
-Cells tagged ``browser-only`` (the forms, where a person clicks Generate) are replaced by the
-headless path of the same sign-in: Box's address from ``conn.authorization_url()``, the consent
-page answered over HTTP as a seeded user, the address Box redirected to handed to
-``conn.complete``. Every other cell runs as shipped, and its outputs are checked.
+Cells tagged ``browser-only`` (the forms, where a person clicks Generate) run as shipped and
+must show a widget; a cell added after each does what the person would, by the headless path
+of the same sign-in: Box's address from ``conn.authorization_url()``, the consent page
+answered over HTTP as a seeded user, the address Box redirected to handed to
+``conn.complete``. Every cell runs, its outputs are checked, and no cell writes to stderr (a
+warning, such as a widget layout option ipywidgets does not know, is a defect).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from box_widget.emulator.content import User
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 BROWSER_ONLY = "browser-only"
+SIGN_IN = "test-sign-in"  # the tag of the cells added after each browser-only cell
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -58,26 +62,37 @@ def kernel_env(emulator: BoxEmulator, tmp_path: Path,
     values = {**emulator.endpoints.to_env(), "BOX_CLIENT_ID": emulator.app.client_id,
               "BOX_CLIENT_SECRET": emulator.app.client_secret,
               "BOX_ENTERPRISE_ID": emulator.app.enterprise_id,
-              "BOX_WIDGET_HOME": str(tmp_path / "vault"), "BOX_WIDGET_KEYRING": "0"}
+              "BOX_WIDGET_HOME": str(tmp_path / "vault"), "BOX_WIDGET_KEYRING": "0",
+              # Deprecation warnings shown: an option a library no longer takes (such as a
+              # widget layout's) must not pass unnoticed; run() fails on any stderr.
+              "PYTHONWARNINGS": "default::DeprecationWarning"}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return dict(os.environ)
 
 
 def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator) -> Any:
-    """Run a notebook, its browser-only cells replaced; the executed notebook."""
+    """Run a notebook, a headless sign-in added after each browser-only cell; the executed
+    notebook."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     replacements = sign_ins(emu).get(name, [])
-    for cell in nb.cells:
-        if BROWSER_ONLY in cell.metadata.get("tags", []):
+    for index in reversed(range(len(nb.cells))):
+        if BROWSER_ONLY in nb.cells[index].metadata.get("tags", []):
             assert replacements, f"{name} has a browser-only cell but no headless sign-in here"
-            cell.source = "\n\n".join(headless_sign_in(v, u) for v, u in replacements)
+            source = "\n\n".join(headless_sign_in(v, u) for v, u in replacements)
+            nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
+                source, metadata={"tags": [SIGN_IN]}))
     client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=60,
                                      resources={"metadata": {"path": str(cwd)}})
     client.execute(env=env)
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.execution_count is not None, f"a cell of {name} did not run"
+            stderr = [o.text for o in cell.outputs if o.get("name") == "stderr"]
+            assert not stderr, f"a cell of {name} wrote to stderr: {stderr}"
+        if BROWSER_ONLY in cell.metadata.get("tags", []):
+            assert any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs), \
+                f"a browser-only cell of {name} shows no widget"
     return nb
 
 
@@ -93,7 +108,14 @@ def text(cell: Any) -> str:
 
 
 def outputs(nb: Any) -> list[str]:
-    return [text(cell) for cell in nb.cells if cell.cell_type == "code"]
+    """What each code cell of the shipped notebook showed (the added sign-ins left out)."""
+    return [text(cell) for cell in nb.cells
+            if cell.cell_type == "code" and SIGN_IN not in cell.metadata.get("tags", [])]
+
+
+def signed_in(nb: Any) -> str:
+    """What the added sign-in cells printed: the Box users' names."""
+    return "".join(text(cell) for cell in nb.cells if SIGN_IN in cell.metadata.get("tags", []))
 
 
 def no_secrets(nb: Any, emu: BoxEmulator) -> None:
@@ -112,7 +134,7 @@ def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str],
                          tmp_path: Path) -> None:
     nb = run("getting-started.ipynb", kernel_env, tmp_path, emulator)
     shown = outputs(nb)
-    assert "Ada Lovelace" in shown[1]  # the headless sign-in
+    assert signed_in(nb).strip() == "Ada Lovelace"
     assert shown[2].strip() == "Connected to Box as Ada Lovelace (ada@example.com)"
     for entry in ("Reports", "Data", "Welcome.txt"):
         assert entry in shown[3]
@@ -133,6 +155,7 @@ def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str],
 def test_several_accounts(emulator: BoxEmulator, kernel_env: dict[str, str],
                           tmp_path: Path) -> None:
     nb = run("several-accounts.ipynb", kernel_env, tmp_path, emulator)
+    assert signed_in(nb).splitlines() == ["Ada Lovelace", "Grace Hopper"]
     shown = outputs(nb)
     assert shown[2].splitlines() == ["work: Ada Lovelace (ada@example.com)",
                                      "personal: Grace Hopper (grace@example.com)"]
