@@ -1,5 +1,6 @@
 """``python -m bench [--quick] [--only a,b] [--FIELD N ...]``: run the benchmarks, write
-``bench/RESULTS.md`` and the raw figures as JSON under ``bench/out/``.
+``bench/RESULTS.md`` (a full run at the issue's counts; a partial or quick run writes its table
+under ``bench/out/`` instead) and the raw figures as JSON under ``bench/out/``.
 
 To add a benchmark: a module ``bench/NAME.py`` whose ``measure(...)`` returns a
 ``bench.results.Section`` (or its dict), and one ``Benchmark`` line in ``BENCHMARKS``.
@@ -92,8 +93,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--only", default="", metavar="A,B",
                         help="run only these: " + ", ".join(b.key for b in BENCHMARKS))
-    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
-                        help="where to write the table (default bench/RESULTS.md)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="where to write the table (default: bench/RESULTS.md for a full "
+                             "run of every benchmark at the issue's counts, else "
+                             "bench/out/RESULTS-<time>.md, so a partial run never replaces "
+                             "the committed table)")
     parser.add_argument("--out", type=Path, default=HERE / "out",
                         help="folder for the raw JSON (default bench/out)")
     parser.add_argument("--note", default="", help="a line about the conditions of this run")
@@ -130,14 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
              "options": dataclasses.asdict(options)}
     command = "python -m bench" + (" " + shlex.join(argv if argv is not None else sys.argv[1:])
                                    if (argv if argv is not None else sys.argv[1:]) else "")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(render(about, sections, command), encoding="utf-8")
-    args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    results = args.results or (HERE / "RESULTS.md" if options.complete and not wanted
+                               else args.out / f"RESULTS-{stamp}.md")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(render(about, sections, command), encoding="utf-8")
+    args.out.mkdir(parents=True, exist_ok=True)
     raw = args.out / f"results-{stamp}.json"
     raw.write_text(json.dumps({"machine": about, "sections": [s.to_dict() for s in sections]},
                               indent=1), encoding="utf-8")
-    print(f"wrote {_shown(args.results)} and {_shown(raw)}")
+    print(f"wrote {_shown(results)} and {_shown(raw)}")
     failed = [s.key for s in sections if s.pending.startswith("Failed")]
     return 1 if failed else 0
 

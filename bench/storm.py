@@ -156,8 +156,9 @@ def measure(runs: int, seconds: float) -> Section:
         "available\"), and since that fails without a request, a thread can fail thousands of "
         "times in a second, hence the wide spread of its failure count.")
     notes.append(f"Each run: {seconds:g} s of calls; box-widget went through at least {least} "
-                 "expiries per run" + (" (fewer than the issue's 5: a quick run)."
-                                       if least < 5 else "."))
+                 "expiries per run" + (" (fewer than the issue's 5: a quick run, or a machine "
+                                       "too slow for this length; rerun with a longer "
+                                       "`--storm-seconds`)." if least < 5 else "."))
     if not (met_failures and met_refreshes):
         notes.append("box-widget missed its goal in this run: see the raw figures in "
                      "`bench/out/` (`margins`: how long each replaced token still had to "

@@ -12,6 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from bench import Options
+
 REPO = Path(__file__).resolve().parents[1]
 RUN = ["callback", "overhead", "imports"]
 
@@ -71,3 +73,32 @@ def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
             assert row["ratio"] is None, row
         else:
             assert row["ratio"] > 0, row
+
+
+def test_the_default_run_uses_at_least_the_issues_counts() -> None:
+    """What ``python -m bench`` measures without flags: the counts issue 7 asks for."""
+    options = Options()
+    assert options.complete
+    assert (options.flows, options.browser_runs, options.requests) >= (200, 10, 2000)
+    assert options.storm_seconds >= 12  # 2 s tokens, refreshed 0.2 s early: 5 expiries, and room
+    assert (options.size_download, options.size_upload) == (1_000_000_000, 200_000_000)
+    assert not Options.quick_run().complete
+
+
+def test_a_partial_run_does_not_replace_the_committed_table(tmp_path: Path) -> None:
+    """--only (like --quick, or smaller counts) writes its table under --out, not RESULTS.md."""
+    committed = (REPO / "bench" / "RESULTS.md").read_bytes()
+    out = tmp_path / "out"
+    with subprocess.Popen(
+            [sys.executable, "-m", "bench", "--quick", "--only", "imports", "--import-runs", "1",
+             "--out", str(out)],
+            cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True) as bench:
+        try:
+            stdout, stderr = bench.communicate(timeout=120)
+        finally:
+            stop_with_descendants(bench)
+    assert bench.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    assert (REPO / "bench" / "RESULTS.md").read_bytes() == committed
+    [table] = out.glob("RESULTS-*.md")
+    assert "Not run this time" in table.read_text()
