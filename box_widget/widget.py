@@ -150,7 +150,7 @@ class ConnectionForm(anywidget.AnyWidget):
         except requests.RequestException as exc:  # refused, timed out, no route
             self._failed(UNREACHABLE.format(
                 what="it did not answer in time" if isinstance(exc, requests.Timeout)
-                else "no connection could be made"))
+                else "the connection failed"))
 
     def _failed(self, message: str) -> None:
         """The error state, with the vault's token still shown (it is kept) and a fresh

@@ -341,6 +341,29 @@ def test_disconnect_revokes_at_box(context: BrowserContext, lab: JupyterServer,
     form = form_at(open_notebook(context, lab, "disconnect.ipynb", ONE_FORM))
     connect(form, emu)
     token = check_token_shown(form, lab, "work")
+
+    # Box unreachable (every users/me connection dropped): plain words, the token kept, and
+    # Test Connection can be tried again, which then works.
+    emu.inject_fault(path="/2.0/users/me", drop=True, times=None)
+    try:
+        form.hook("test").click()
+        form.expect_state("error")
+    finally:
+        emu.clear_faults()
+    expect(form.hook("status")).to_contain_text("Box could not be reached")
+    expect(form.hook("status")).to_contain_text(re.compile("network.*try again"))
+    expect(form.hook("token")).to_contain_text(token["access_token"][-4:])
+    shots.take(form.root, "error-unreachable")
+    # Box expired the access token meanwhile: Test Connection refreshes it, and the token line
+    # shows the new token (its last 4 characters), not the old one.
+    refreshes = emu.counters()["refreshes"]
+    emu.clock.advance(3601)
+    form.hook("test").click()
+    expect(form.hook("status")).to_contain_text("Test Connection: OK")
+    form.expect_state("connected")
+    assert emu.counters()["refreshes"] == refreshes + 1
+    old_hint, token = token["access_token"][-4:], check_token_shown(form, lab, "work")
+    assert token["access_token"][-4:] != old_hint
     revocations = emu.counters()["revocations"]
     form.hook("disconnect").click()
     form.expect_state("disconnected")
