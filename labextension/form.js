@@ -152,7 +152,9 @@ function render({ model, el }) {
       line = !model.get("client_id") ? "Enter the Client ID and Client Secret of your Box app."
         : !model.get("secret_set") && !serverSecret ? "Enter the Client Secret, then press Enter."
           : !model.get("redirect_uri") ? "Enter the Redirect URL registered for your Box app."
-            : url ? "Ready: click Generate." : "Preparing…";
+            : !url ? "Preparing…"
+              : mode === "headless" ? "Ready: open Box's sign-in page (the link above)."
+                : "Ready: click Generate.";
     }
     status.textContent = line;
     const where = { env: "the BOX_WIDGET_KEY variable", keyring: "the OS keyring",

@@ -503,6 +503,8 @@ def test_headless_path_without_server_extension(context: BrowserContext, jupyter
         # Only the link and the paste field: no Generate promising a window that reports back.
         expect(form.hook("generate")).to_be_hidden()
         expect(form.hook("paste-address")).to_be_visible()
+        expect(form.hook("status")).to_have_text(re.compile("sign-in page"))
+        expect(form.hook("status")).not_to_contain_text("Generate")
         expect(link).to_have_attribute("href", re.compile(
             "^" + re.escape(emu.endpoints.authorize_url)))
         shots.take(form.root, "headless-new")
