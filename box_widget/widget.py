@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
+import requests
 from traitlets import Bool, Float, Unicode, observe
 
 from .errors import BoxWidgetError
@@ -26,6 +27,9 @@ WATCH_SECONDS = 600.0  # as long as a pending authorization lives
 #: for a click (its pending record lives 600 s): whenever Generate is clicked, the sign-in at
 #: Box still has at least 5 minutes.
 RENEW_SECONDS = 300.0
+#: What the status line says when Box did not answer (refused, timed out, or not JSON).
+UNREACHABLE = ("Box could not be reached ({what}). Check this machine's network connection, then "
+               "try again (nothing saved was lost).")
 
 
 class _RedactSecretMessages(logging.Filter):
@@ -126,8 +130,9 @@ class ConnectionForm(anywidget.AnyWidget):
                 self._outcome(content)
             elif kind == "test":
                 user = self._conn.test_connection()
-                self._set(message=f"Test Connection: OK, Box user {user.get('name')} "
-                                  f"({user.get('login')}).")
+                # The call may have refreshed the token: show the vault's (hint and expiry).
+                self._show_saved(message=f"Test Connection: OK, Box user {user.get('name')} "
+                                         f"({user.get('login')}).")
             elif kind == "disconnect":
                 self._conn.revoke()
                 self._set(state="disconnected", user_name="", user_login="", token_hint="",
@@ -139,8 +144,21 @@ class ConnectionForm(anywidget.AnyWidget):
                 self._show_saved()
                 self._prepare()
         except BoxWidgetError as exc:
-            self._set(state="error", message=str(exc))
-            self._prepare()
+            self._failed(str(exc))
+        except requests.JSONDecodeError:  # (a ValueError) a proxy's error page, a cut body
+            self._failed(UNREACHABLE.format(what="its answer could not be read"))
+        except requests.RequestException as exc:  # refused, timed out, no route
+            self._failed(UNREACHABLE.format(
+                what="it did not answer in time" if isinstance(exc, requests.Timeout)
+                else "the connection failed"))
+
+    def _failed(self, message: str) -> None:
+        """The error state, with the vault's token still shown (it is kept) and a fresh
+        sign-in prepared."""
+        with self.hold_sync():
+            self._show_saved()
+            self._set(state="error", message=message)
+        self._prepare()
 
     @observe("client_id", "redirect_uri", "mode", "server_client_id")
     def _inputs_changed(self, _change: Any) -> None:
@@ -210,7 +228,9 @@ class ConnectionForm(anywidget.AnyWidget):
         self.ready = bool(self.authorize_url)
         self.send({"type": "authorize_url", "url": self.authorize_url})
 
-    def _show_saved(self) -> None:
+    def _show_saved(self, message: str | None = None) -> None:
+        """Show the vault's connection (user, token hint, expiry) as connected; or, without a
+        saved token, no token."""
         try:
             record = self._conn.vault.load(self._conn.name) or {}
         except BoxWidgetError as exc:  # an unreadable record: say so; Generate replaces it
@@ -219,12 +239,13 @@ class ConnectionForm(anywidget.AnyWidget):
         token = record.get("token") or {}
         user = record.get("user") or {}
         if not token:
+            self._set(token_hint="", expires_at=0.0)
             return
         self._set(state="connected", user_name=user.get("name") or "",
                   user_login=user.get("login") or "",
                   token_hint=str(token.get("access_token", ""))[-4:],
                   expires_at=float(token.get("expires_at") or 0.0),
-                  message=f"Connected as {user.get('name')} ({user.get('login')}).")
+                  message=message or f"Connected as {user.get('name')} ({user.get('login')}).")
 
     def _waiting(self, *, opened: bool) -> None:
         where = "in the window that opened" if opened else "after opening the link below"

@@ -55,9 +55,10 @@ function h(tag, attrs = {}, ...children) {
   return node;
 }
 
-function field(label, input, id, hint) {
-  input.id = id;
-  return h("div", { class: "bw-row" }, h("label", { for: id }, label), input,
+/** A labelled row: the label targets ``control`` (shown inside ``shown``, e.g. with a button). */
+function field(label, control, id, hint, shown = control) {
+  control.id = id;
+  return h("div", { class: "bw-row" }, h("label", { for: id }, label), shown,
     hint ? h("div", { class: "bw-hint" }, hint) : "");
 }
 
@@ -84,9 +85,10 @@ function render({ model, el }) {
     placeholder: "the redirect URI registered for your Box app" });
   const copy = h("button", { "data-testid": "copy-redirect", type: "button",
     title: "Copy the Redirect URL" }, "Copy");
-  const token = h("span", { "data-testid": "token", class: "bw-token" });
+  // <output>: a labelable element; not a live region (its countdown changes every second).
+  const token = h("output", { "data-testid": "token", class: "bw-token", "aria-live": "off" });
   const generate = h("button", { "data-testid": "generate", type: "button",
-    class: "bw-primary" }, "Generate");
+    class: "bw-primary", "aria-label": "Generate access token" }, "Generate");
   const openLink = h("a", { "data-testid": "open-link", target: "_blank", rel: "opener",
     hidden: true }, "The browser blocked the Box window: open it here");
   const test = h("button", { "data-testid": "test", type: "button" }, "Test Connection");
@@ -110,15 +112,14 @@ function render({ model, el }) {
       uid + "type"),
     field("Client ID", clientId, uid + "client-id"),
     field("Client Secret", secret, uid + "secret"),
-    field("Redirect URL", h("div", { class: "bw-inline" }, redirect, copy), uid + "redirect",
+    field("Redirect URL", redirect, uid + "redirect",
       "Register exactly this URL in the Box Developer Console (your app, Configuration, " +
-      "OAuth 2.0 Redirect URIs)."),
-    h("div", { class: "bw-row" }, h("span", { class: "bw-label" }, "Access Token"),
+      "OAuth 2.0 Redirect URIs).", h("div", { class: "bw-inline" }, redirect, copy)),
+    field("Access Token", token, uid + "token", "",
       h("div", { class: "bw-inline" }, token, generate)),
     openLink, headless,
     h("div", { class: "bw-buttons" }, test, disconnect),
     status, keySource);
-  redirect.id = uid + "redirect";
   el.append(root);
 
   function sync() {
@@ -135,28 +136,49 @@ function render({ model, el }) {
         : "paste, then press Enter";
     if (document.activeElement !== redirect) redirect.value = model.get("redirect_uri") || "";
     redirect.readOnly = mode !== "headless";
-    const connected = state === "connected";
-    token.textContent = connected
+    const saved = Boolean(model.get("token_hint"));  // also after an error: the token is kept
+    token.textContent = saved
       ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
       : "not connected";
     const url = model.get("ready") ? authorizeUrl : "";
     generate.disabled = !url || mode === "unknown";
+    generate.hidden = mode === "headless";  // there: the link and the paste field instead
     authLink.href = url || "#";
     headless.hidden = mode !== "headless";
-    test.disabled = !connected;
-    disconnect.disabled = !connected;
+    test.disabled = !saved;
+    disconnect.disabled = !saved;
     let line = model.get("message");
     if (!line && state === "new") {
       line = !model.get("client_id") ? "Enter the Client ID and Client Secret of your Box app."
         : !model.get("secret_set") && !serverSecret ? "Enter the Client Secret, then press Enter."
           : !model.get("redirect_uri") ? "Enter the Redirect URL registered for your Box app."
-            : url ? "Ready: click Generate." : "Preparing…";
+            : !url ? "Preparing…"
+              : mode === "headless" ? "Ready: open Box's sign-in page (the link above)."
+                : "Ready: click Generate.";
     }
     status.textContent = line;
     const where = { env: "the BOX_WIDGET_KEY variable", keyring: "the OS keyring",
       file: "a key file next to the vault" }[model.get("key_source")] || "unknown";
     keySource.textContent = "Tokens are stored encrypted; the key is in " + where + ".";
   }
+
+  // Keys pressed in the form are the form's: JupyterLab's and Notebook 7's command-mode
+  // shortcuts ("a", "b", "d d", "m", "x", ...) must not run while one types here
+  // (ipywidgets#3926). Lumino skips its key bindings for events from inside an element with
+  // data-lm-suppress-shortcuts (the focused control itself: ":focus" selectors match it); it
+  // listens on the document (Notebook 7: in the capture phase), so the attribute is set for
+  // each key from the window's capture phase, before it. Keys with Ctrl/Cmd/Alt still reach
+  // the page (Ctrl+S saves), except the text editing ones in a field.
+  function claimKeys(event) {
+    const target = event.target;
+    if (!(target instanceof Element) || target === root || !root.contains(target)) return;
+    const accel = event.ctrlKey || event.metaKey;
+    const editing = target instanceof HTMLInputElement &&
+      ["a", "c", "v", "x", "y", "z"].includes(event.key.toLowerCase());
+    target.toggleAttribute("data-lm-suppress-shortcuts",
+      (!accel && !event.altKey) || (accel && editing));
+  }
+  window.addEventListener("keydown", claimKeys, true);
 
   /** Run ``commit`` when the field is committed: Enter, leaving it, or a change event. */
   function onCommit(input, commit) {
@@ -179,10 +201,21 @@ function render({ model, el }) {
     model.send({ type: "secret", value: secret.value });
     secret.value = "";  // the secret lives in the kernel only
   });
+  /** Show ``text`` on the Copy button for a moment. */
+  function copyFeedback(text, ms) {
+    copy.textContent = text;
+    setTimeout(() => { copy.textContent = "Copy"; }, ms);
+  }
+  function selectRedirect() {
+    // No clipboard API (a plain-http page that is not localhost): the user copies by hand.
+    redirect.focus();
+    redirect.select();
+    copyFeedback("Selected: press Ctrl+C (⌘C) to copy", 6000);
+  }
   copy.addEventListener("click", () => {
-    navigator.clipboard?.writeText(redirect.value).then(
-      () => { copy.textContent = "Copied"; setTimeout(() => { copy.textContent = "Copy"; }, 1500); },
-      () => { redirect.select(); });
+    if (!navigator.clipboard) return selectRedirect();
+    navigator.clipboard.writeText(redirect.value).then(() => copyFeedback("Copied", 1500),
+      selectRedirect);
   });
   generate.addEventListener("click", () => {
     // Open Box's page from the click itself, so that popup blockers let it through.
@@ -248,9 +281,10 @@ function render({ model, el }) {
   });
 
   model.on("change", sync);
-  const timer = setInterval(() => { if (model.get("state") === "connected") sync(); }, 1000);
+  const timer = setInterval(() => { if (model.get("token_hint")) sync(); }, 1000);
   sync();
   return () => {
+    window.removeEventListener("keydown", claimKeys, true);
     clearInterval(timer);
     model.off("change", sync);
     model.off("msg:custom", onKernelMessage);

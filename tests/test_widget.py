@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from box_widget import BoxConnection, widget
 from box_widget.authorize import check_outcome, complete_pending, redirect_params, take_pending
@@ -212,3 +213,66 @@ def test_an_idle_form_renews_its_address_before_it_gets_old(
     finally:
         form.close()
     assert form._renewal is None or form._renewal.finished.is_set()  # no renewal after close
+
+
+def connected_form(emu: BoxEmulator, home: Path) -> ConnectionForm:
+    """A form that went through Generate and Box's consent: connected."""
+    form = open_form(emu, home)
+    browser_says(form, type="secret", value=emu.app.client_secret)
+    browser_says(form, type="generate", opened=True)
+    BoxConnection("work", home=home).complete(emu.authorize(form.authorize_url))
+    browser_says(form, type="outcome", ok=True)
+    assert form.state == "connected"
+    return form
+
+
+def test_test_connection_when_box_cannot_be_reached(emulator: BoxEmulator, home: Path) -> None:
+    """Box down (here: the emulator stopped): the form says so in plain words, keeps the saved
+    connection and still lets the user try again."""
+    form = connected_form(emulator, home)
+    saved = form._conn.vault.load("work")
+    hint = form.token_hint
+    emulator.stop()
+    browser_says(form, type="test")  # refused: no exception escapes the message handler
+    assert form.state == "error"
+    assert "Box could not be reached" in form.message
+    assert "network" in form.message and "try again" in form.message
+    assert form._conn.vault.load("work") == saved  # no stored token lost
+    assert form.token_hint == hint  # still shown: Test Connection can be tried again
+    for secret in (saved["token"]["access_token"], saved["token"]["refresh_token"]):
+        assert secret not in form.message
+
+
+def test_an_answer_that_is_not_json_is_an_error_in_plain_words(
+        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy's HTML page instead of Box's JSON (cannot be produced by the emulator, which
+    answers as Box does: ``Response.json`` is made to fail as it would on such a page)."""
+    form = connected_form(emulator, home)
+
+    real_json = requests.Response.json
+
+    def not_json(response: requests.Response, **kwargs: Any) -> Any:
+        response._content = b"<html>Bad gateway</html>"
+        return real_json(response, **kwargs)
+
+    monkeypatch.setattr(requests.Response, "json", not_json)
+    browser_says(form, type="test")
+    assert form.state == "error"
+    assert "could not be read" in form.message
+    assert (form._conn.vault.load("work") or {}).get("token")
+
+
+def test_test_connection_shows_the_refreshed_token(emulator: BoxEmulator, home: Path) -> None:
+    """Test Connection refreshes a token near its expiry; the token line then shows the new
+    token's last 4 characters and expiry, not the old one's."""
+    emulator.settings.update({"access_token_lifetime": 2})
+    form = connected_form(emulator, home)
+    old_hint, old_expiry = form.token_hint, form.expires_at
+    emulator.settings.update({"access_token_lifetime": 3600})
+    emulator.clock.advance(3)  # Box's clock: the 2 s token has expired there (no sleep)
+    browser_says(form, type="test")
+    assert emulator.counters()["refreshes"] == 1
+    assert "Test Connection: OK" in form.message
+    token = (form._conn.vault.load("work") or {})["token"]
+    assert form.token_hint == token["access_token"][-4:] != old_hint
+    assert form.expires_at == token["expires_at"] > old_expiry + 3000

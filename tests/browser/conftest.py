@@ -57,6 +57,7 @@ from .harness import (
     PlaywrightError,
     Shots,
     browser_context,
+    cell_count,
     chromium_path,
     consent_in_popup,
     environment,
@@ -68,6 +69,7 @@ from .harness import (
     notebook_json,
     open_notebook,
     screenshot_pages,
+    type_into,
     wait_until,
 )
 
@@ -78,9 +80,10 @@ __all__ = [
     "ARGS", "BOX_ENV", "CALLBACK", "CHROMIUM_CANDIDATES", "CHROMIUM_HINT", "FORM_TIMEOUT",
     "KERNEL_IDLE_JS", "KERNEL_TIMEOUT", "RUN_ALL_JS", "START_TIMEOUT", "STATUS", "STEP_TIMEOUT",
     "STOP_TIMEOUT", "WIDGET_STATE", "WIDGET_VIEW", "BrowserLog", "Form", "HarnessError",
-    "Jupyter", "JupyterServer", "PlaywrightError", "Shots", "browser_context", "chromium_path",
+    "Jupyter", "JupyterServer", "PlaywrightError", "Shots", "browser_context", "cell_count",
+    "chromium_path",
     "consent_in_popup", "environment", "expect", "form_at", "free_port", "generate", "launch",
-    "notebook_json", "open_notebook", "screenshot_pages", "wait_until",
+    "notebook_json", "open_notebook", "screenshot_pages", "type_into", "wait_until",
 ]
 
 

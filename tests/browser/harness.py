@@ -478,15 +478,30 @@ class Form:
     def expect_state(self, state: str, timeout: float = STEP_TIMEOUT) -> None:
         expect(self.root).to_have_attribute("data-state", state, timeout=timeout)
 
-    def enter_credentials(self, client_id: str, client_secret: str) -> None:
-        """Type the Client ID (then leave the field) and the secret (then Enter), as a user does."""
-        field_id = self.hook("client-id")
-        field_id.fill(client_id)
+    def enter_credentials(self, client_id: str, client_secret: str, *,
+                          typed: bool = False) -> None:
+        """Enter the Client ID (then leave the field) and the secret (then Enter), as a user
+        does; ``typed``: key by key, each a keydown the notebook could take for a shortcut."""
+        field_id, secret = self.hook("client-id"), self.hook("client-secret")
+        type_into(field_id, client_id, typed=typed)
         field_id.press("Tab")
-        secret = self.hook("client-secret")
-        secret.fill(client_secret)
+        type_into(secret, client_secret, typed=typed)
         secret.press("Enter")
         expect(secret).to_have_value("")  # sent to the kernel, then cleared
+
+
+def type_into(field_: Locator, text: str, *, typed: bool) -> None:
+    """Replace a field's text: at once (``fill``) or key by key (``press_sequentially``)."""
+    if typed:
+        field_.fill("")
+        field_.press_sequentially(text)
+    else:
+        field_.fill(text)
+
+
+def cell_count(page: Page) -> int:
+    """How many cells the page's current notebook has."""
+    return int(page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length"))
 
 
 def form_at(page: Page, index: int = 0) -> Form:
@@ -510,10 +525,15 @@ def consent_in_popup(popup: Page, *, user: User | None = None, deny: bool = Fals
 
 
 def generate(form: Form, *, user: User | None = None, deny: bool = False,
-             shots: Shots | None = None) -> Page:
-    """Click Generate, catch the window it opens, check the form waits, and answer Box there."""
+             shots: Shots | None = None, keyboard: bool = False) -> Page:
+    """Click Generate (``keyboard``: focus it and press Enter), catch the window it opens, check
+    the form waits, and answer Box there."""
     with form.page.context.expect_page(timeout=STEP_TIMEOUT) as opened:
-        form.hook("generate").click()
+        if keyboard:
+            form.hook("generate").focus()
+            form.page.keyboard.press("Enter")
+        else:
+            form.hook("generate").click()
     popup = opened.value
     form.expect_state("waiting")
     if shots:

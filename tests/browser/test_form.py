@@ -26,11 +26,13 @@ from .conftest import (
     JupyterServer,
     Shots,
     browser_context,
+    cell_count,
     consent_in_popup,
     expect,
     form_at,
     generate,
     open_notebook,
+    type_into,
     wait_until,
 )
 
@@ -47,6 +49,12 @@ def show(name: str, variable: str = "conn") -> str:
 ONE_FORM = [show("work")]
 CONNECTED_ADA = re.compile(r"Connected (to Box )?as Ada Lovelace")
 CONNECTED_GRACE = re.compile(r"Connected (to Box )?as Grace Hopper")
+#: Command-mode shortcuts of JupyterLab and Notebook 7: insert above/below, delete (d d),
+#: markdown, cut, copy, paste, undo, change to code/raw, move.
+SHORTCUT_KEYS = "abddmxcvzyrjk"
+#: Each visible label of the form, and the control it must name.
+LABELS = {"Connection Type": "input", "Client ID": "client-id", "Client Secret": "client-secret",
+          "Redirect URL": "redirect-uri", "Access Token": "token"}
 
 
 @pytest.fixture
@@ -64,6 +72,18 @@ def connect(form: Form, emu: BoxEmulator, *, shots: Shots | None = None,
     generate(form, shots=shots)
     form.expect_state("connected")
     expect(form.hook("status")).to_contain_text(user_name)
+
+
+def press_shortcut_keys(form: Form) -> None:
+    """Type notebook command-mode shortcut keys into a field and on a button of the form: none
+    may reach the notebook (its cells stay as they are)."""
+    cells = cell_count(form.page)
+    type_into(form.hook("client-id"), SHORTCUT_KEYS, typed=True)
+    form.hook("copy-redirect").focus()
+    for key in SHORTCUT_KEYS:
+        form.page.keyboard.press(key)
+    assert cell_count(form.page) == cells, "a key typed in the form ran a notebook shortcut"
+    expect(form.hook("client-id")).to_be_visible()  # the form's cell was not cut or deleted
 
 
 def check_token_shown(form: Form, server: JupyterServer, name: str) -> dict[str, str]:
@@ -89,6 +109,12 @@ def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer
     form = form_at(page)
     form.expect_state("new")
     shots.take(form.root, "new")
+    for label, testid in LABELS.items():  # each label names exactly its own control
+        control = page.get_by_label(label, exact=True)
+        expect(control).to_have_count(1)
+        if testid != "input":
+            assert control.get_attribute("data-testid") == testid, label
+    expect(page.get_by_role("button", name="Generate access token", exact=True)).to_have_count(1)
     expect(form.hook("name")).to_contain_text("work")
     expect(form.hook("client-id")).to_have_value("")  # no BOX_CLIENT_ID in this server's env
     expect(form.hook("client-secret")).to_have_attribute("type", "password")
@@ -99,8 +125,22 @@ def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer
     expect(redirect).not_to_be_editable()
     form.hook("copy-redirect").click()
     assert page.evaluate("() => navigator.clipboard.readText()") == lab.callback
+    # Without the clipboard API (a plain-http page that is not localhost): the URL is selected
+    # for the user to copy, and the button says so.
+    page.evaluate("() => Object.defineProperty(navigator, 'clipboard', "
+                  "{value: undefined, configurable: true})")
+    form.hook("copy-redirect").click()
+    expect(redirect).to_be_focused()
+    selected = page.evaluate("() => { const f = document.activeElement; "
+                             "return f.value.slice(f.selectionStart, f.selectionEnd); }")
+    assert selected == lab.callback
+    expect(form.hook("copy-redirect")).to_contain_text(re.compile(r"Selected.*copy", re.I))
 
-    form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    cells = cell_count(page)
+    press_shortcut_keys(form)
+    form.enter_credentials(emu.app.client_id, emu.app.client_secret, typed=True)
+    assert cell_count(page) == cells
+    expect(form.hook("client-id")).to_have_value(emu.app.client_id)
     assert emu.app.client_secret not in page.content()
     shots.take(form.root, "filled")
 
@@ -108,6 +148,7 @@ def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer
     form.expect_state("connected")
     expect(form.hook("status")).to_have_text(CONNECTED_ADA)
     expect(form.root).to_contain_text("ada@example.com")
+    assert cell_count(page) == cells
     check_token_shown(form, lab, "work")
     shots.take(form.root, "connected")
     shots.take(page, "connected-page")
@@ -246,6 +287,51 @@ def test_blocked_window_falls_back_to_a_link(context: BrowserContext, lab: Jupyt
     expect(link).to_be_hidden()
 
 
+# --- a busy kernel -----------------------------------------------------------------------------
+
+#: A new cell below the form that keeps the kernel busy, run as a user would (not awaited).
+RUN_BUSY_CELL_JS = """async () => {
+  const app = window.jupyterapp;
+  const notebook = app.shell.currentWidget.content;
+  notebook.activeCellIndex = notebook.widgets.length - 1;
+  await app.commands.execute("notebook:insert-cell-below");
+  notebook.activeCell.model.sharedModel.setSource("import time\\ntime.sleep(12)");
+  app.commands.execute("notebook:run-cell");
+}"""
+
+
+def kernel_state(server: JupyterServer) -> str:
+    """The execution state of the server's only kernel, as the server sees it."""
+    kernels = server.api("GET", "api/kernels").json()
+    assert len(kernels) == 1, f"expected one kernel, found {len(kernels)}"
+    return str(kernels[0]["execution_state"])
+
+
+def test_a_busy_kernel_still_gets_its_tokens(context: BrowserContext, lab: JupyterServer,
+                                             emulator_server: BoxEmulator,
+                                             shots: Shots) -> None:
+    """Generate, then run a 12 s cell, then grant: the server saves the tokens while the kernel
+    is busy, and the form shows the connection once it is idle, with nothing re-run."""
+    emu = emulator_server
+    page = open_notebook(context, lab, "busy.ipynb", ONE_FORM)
+    form = form_at(page)
+    form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+    with context.expect_page() as opened:
+        form.hook("generate").click()
+    form.expect_state("waiting")
+    page.evaluate(RUN_BUSY_CELL_JS)
+    wait_until(lambda: kernel_state(lab) == "busy", "the kernel busy with time.sleep(12)")
+    consent_in_popup(opened.value, shots=shots, callback_page=False)
+    wait_until(lambda: bool((lab.vault().load("work") or {}).get("token")),
+               "the server to save the tokens", timeout=8)
+    assert kernel_state(lab) == "busy", "the kernel was idle before the tokens were saved"
+    shots.take(form.root, "busy-kernel-tokens-saved")
+    wait_until(lambda: kernel_state(lab) == "idle", "the kernel idle again", timeout=20)
+    form.expect_state("connected")
+    expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+    check_token_shown(form, lab, "work")
+
+
 # --- 5. Disconnect -------------------------------------------------------------------------------
 
 
@@ -255,6 +341,29 @@ def test_disconnect_revokes_at_box(context: BrowserContext, lab: JupyterServer,
     form = form_at(open_notebook(context, lab, "disconnect.ipynb", ONE_FORM))
     connect(form, emu)
     token = check_token_shown(form, lab, "work")
+
+    # Box unreachable (every users/me connection dropped): plain words, the token kept, and
+    # Test Connection can be tried again, which then works.
+    emu.inject_fault(path="/2.0/users/me", drop=True, times=None)
+    try:
+        form.hook("test").click()
+        form.expect_state("error")
+    finally:
+        emu.clear_faults()
+    expect(form.hook("status")).to_contain_text("Box could not be reached")
+    expect(form.hook("status")).to_contain_text(re.compile("network.*try again"))
+    expect(form.hook("token")).to_contain_text(token["access_token"][-4:])
+    shots.take(form.root, "error-unreachable")
+    # Box expired the access token meanwhile: Test Connection refreshes it, and the token line
+    # shows the new token (its last 4 characters), not the old one.
+    refreshes = emu.counters()["refreshes"]
+    emu.clock.advance(3601)
+    form.hook("test").click()
+    expect(form.hook("status")).to_contain_text("Test Connection: OK")
+    form.expect_state("connected")
+    assert emu.counters()["refreshes"] == refreshes + 1
+    old_hint, token = token["access_token"][-4:], check_token_shown(form, lab, "work")
+    assert token["access_token"][-4:] != old_hint
     revocations = emu.counters()["revocations"]
     form.hook("disconnect").click()
     form.expect_state("disconnected")
@@ -279,14 +388,17 @@ def test_main_flow_in_other_frontends(variant: str, context: BrowserContext, jup
         page = open_notebook(context, server, f"{variant}.ipynb", ONE_FORM)
         form = form_at(page)
         expect(form.hook("redirect-uri")).to_have_value(server.callback)
+        cells = cell_count(page)
         if server.with_client:
             expect(form.hook("client-id")).to_have_value(server.box_app.client_id)
-        else:
-            form.enter_credentials(emu.app.client_id, emu.app.client_secret)
+        else:  # key by key: Notebook 7's command-mode shortcuts must not fire
+            press_shortcut_keys(form)
+            form.enter_credentials(emu.app.client_id, emu.app.client_secret, typed=True)
         shots.take(form.root, "new")
-        generate(form, shots=shots)
+        generate(form, shots=shots, keyboard=True)
         form.expect_state("connected")
         expect(form.hook("status")).to_have_text(CONNECTED_ADA)
+        assert cell_count(page) == cells
         shots.take(page, "connected-page")
         record = server.vault().load("work") or {}
         assert record.get("client_id") == server.box_app.client_id
@@ -388,6 +500,11 @@ def test_headless_path_without_server_extension(context: BrowserContext, jupyter
         form.enter_credentials(emu.app.client_id, emu.app.client_secret)
         link = form.hook("auth-link")
         expect(link).to_be_visible()
+        # Only the link and the paste field: no Generate promising a window that reports back.
+        expect(form.hook("generate")).to_be_hidden()
+        expect(form.hook("paste-address")).to_be_visible()
+        expect(form.hook("status")).to_have_text(re.compile("sign-in page"))
+        expect(form.hook("status")).not_to_contain_text("Generate")
         expect(link).to_have_attribute("href", re.compile(
             "^" + re.escape(emu.endpoints.authorize_url)))
         shots.take(form.root, "headless-new")
