@@ -3,9 +3,12 @@
 What ``tests/test_connection.py`` already shows (429 and 5xx on API calls, a token endpoint that
 stays down) is not repeated; here:
 
-- 429 bursts, 500 and 503 at the token endpoint while refreshing: retried where Box did not
-  process the request (429, 503), not where it may have (500), and the saved tokens unchanged
-  until a refresh succeeds;
+- 429 bursts and 503 at the token endpoint while refreshing: retried (Box did not process the
+  request), and the saved tokens unchanged until a refresh succeeds;
+- 500, 502 and 504 while refreshing, whether Box rotated the refresh token first or not: Box
+  may have acted, so the refresh mark stays (saying which status) and the same refresh token is
+  tried once more, as for a lost answer; if Box had rotated, this process and the next one are
+  told to connect again and why;
 - a token request that times out, and one whose connection drops before Box processed it: the
   same refresh token is tried once more and works;
 - a connection dropped *after* Box rotated the refresh token (the one unrecoverable case): the
@@ -29,7 +32,7 @@ from test_connection import connect, raises_clean, record
 from box_widget import BoxAPIError, BoxConnection, BoxWidgetError, ReauthorizationRequired
 from box_widget.audit import read as audit_events
 from box_widget.emulator import BoxEmulator
-from box_widget.oauth import AnswerLost
+from box_widget.oauth import AnswerInDoubt, AnswerLost
 from box_widget.tokens import REFRESHING
 
 from .conftest import expire
@@ -62,13 +65,13 @@ def events(home: Path) -> list[str]:
     return [e["event"] for e in audit_events(home, NAME)]
 
 
-# --- 1. 429 bursts, 500, 503 while refreshing -------------------------------------------------
+# --- 1. 429 bursts, 503 while refreshing --------------------------------------------------------
 
 
 @pytest.mark.parametrize(("status", "times", "recovers"), [
     (429, 3, True),    # a burst within the token client's 3 retries
     (503, 2, True),    # Box did not process it: retried
-    (500, 1, False),   # Box may have: not retried
+    (503, None, False),  # Box stays unavailable: the mark is taken back
     (429, None, False),  # a burst longer than the retries
 ])
 def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Path,
@@ -94,6 +97,74 @@ def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Pat
     emu.clear_faults()
     assert conn.test_connection()["login"] == "ada@example.com"  # the same refresh token
     assert refreshes(emu) == 1
+
+
+# --- 1b. 500, 502, 504 while refreshing: Box may have acted -----------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_refresh_failing_with_a_server_error_after_box_rotated_says_so(
+        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emu = emulator
+    conn = due(emu, home)
+    before = record(home, NAME)
+    emu.inject_fault(status=status, after=True, path="/oauth2/token", times=1)
+
+    with raises_clean(emu, ReauthorizationRequired) as info:
+        conn.test_connection()
+    for words in ("must be connected again", f"process {os.getpid()}",
+                  f"Box answered it with a server error, HTTP {status}",
+                  "after Box had already replaced the refresh token", "click Generate"):
+        assert words in str(info.value), f"{words!r} not in {str(info.value)!r}"
+    assert refreshes(emu) == 1  # Box did rotate; the retry with the same token was refused
+    saved = record(home, NAME)
+    assert saved["token"] == before["token"]
+    assert saved[REFRESHING]["pid"] == os.getpid()
+    assert saved[REFRESHING]["status"] == status  # the mark stays, saying what happened
+    assert events(home) == ["connect", "refresh-unanswered", "reauthorization-required"]
+    assert audit_events(home, NAME)[1]["status"] == status
+
+    later = BoxConnection(NAME, home=home)  # whoever tries next gets the accurate message
+    with raises_clean(emu, ReauthorizationRequired) as info:
+        later.test_connection()
+    assert f"Box answered it with a server error, HTTP {status}" in str(info.value)
+    assert record(home, NAME)["token"] == before["token"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_refresh_failing_twice_with_a_server_error_keeps_the_mark(
+        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emu = emulator
+    conn = due(emu, home)
+    before = record(home, NAME)
+    emu.inject_fault(status=status, path="/oauth2/token", times=2)  # Box did not act
+
+    with raises_clean(emu, AnswerInDoubt, match=f"HTTP {status}") as info:
+        conn.test_connection()
+    assert "Box may have acted on it" in str(info.value)
+    assert "is kept: try again when Box is back" in str(info.value)
+    saved = record(home, NAME)
+    assert saved["token"] == before["token"]
+    assert saved[REFRESHING] == {**saved[REFRESHING], "pid": os.getpid(), "lost": True,
+                                 "status": status}
+    assert events(home) == ["connect", "refresh-unanswered", "refresh-failed"]
+
+    # Box had not acted: the next process's refresh works and takes the mark away
+    later = BoxConnection(NAME, home=home)
+    assert later.test_connection()["login"] == "ada@example.com"
+    assert refreshes(emu) == 1
+    assert REFRESHING not in record(home, NAME)
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_refresh_failing_once_with_a_server_error_is_tried_once_more(
+        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emu = emulator
+    conn = due(emu, home)
+    emu.inject_fault(status=status, path="/oauth2/token", times=1)
+    assert conn.test_connection()["login"] == "ada@example.com"
+    assert events(home) == ["connect", "refresh-unanswered", "refresh"]
+    assert REFRESHING not in record(home, NAME)
 
 
 # --- 2. answers lost before Box acted: retried once, recovered ---------------------------------
