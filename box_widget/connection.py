@@ -222,22 +222,17 @@ class BoxConnection:
         return user
 
     def revoke(self) -> None:
-        """Revoke the tokens at Box and delete the connection from the vault."""
-        record = self._record()
+        """Revoke the tokens at Box and delete the connection from the vault.
+
+        Under the connection's lock from reading the tokens to deleting them: a refresh by
+        another thread or process cannot slip in between and leave a new pair live at Box.
+        """
         self._session = None
-        if record is None:
-            return
-        token = record.get("token") or {}
-        client = oauth.TokenClient(BoxEndpoints.from_dict(record["endpoints"]),
-                                   record["client_id"], record["client_secret"])
-        failures = []
-        for kind in ("refresh_token", "access_token"):
-            if token.get(kind):
-                try:
-                    client.revoke(token[kind])
-                except BoxWidgetError as exc:
-                    failures.append(str(exc))
         with self.vault.lock(self.name):
+            record = self._record()
+            if record is None:
+                return
+            failures = _revoke_at_box(record)
             self.vault.delete(self.name)
         audit.record(self.vault.home, self.name, "revoke", at_box=not failures)
         if failures:
@@ -246,3 +241,18 @@ class BoxConnection:
                    "working within the hour; revoke the app's access in Box's account settings "
                    "to be sure.")
             raise BoxWidgetError(msg)
+
+
+def _revoke_at_box(record: dict[str, Any]) -> list[str]:
+    """Revoke a saved connection's tokens at Box; the failures, in words."""
+    token = record.get("token") or {}
+    client = oauth.TokenClient(BoxEndpoints.from_dict(record["endpoints"]),
+                               record["client_id"], record["client_secret"])
+    failures = []
+    for kind in ("refresh_token", "access_token"):
+        if token.get(kind):
+            try:
+                client.revoke(token[kind])
+            except BoxWidgetError as exc:
+                failures.append(str(exc))
+    return failures

@@ -15,13 +15,17 @@ stays down) is not repeated; here:
   error says to connect again and why, the old token stays in the vault until then, and a
   later attempt (in any process) says what happened;
 - uploads (POST) are never sent twice after a 5xx or a dropped connection (Box may have stored
-  the file), only after a 429 (Box did not process it): the emulator's counters show it.
+  the file), only after a 429 (Box did not process it): the emulator's counters show it;
+- a revoke racing a refresh of the same connection (two threads, as two kernels): no token is
+  left live at Box, whichever starts first.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from box_widget.audit import read as audit_events
 from box_widget.emulator import BoxEmulator
 from box_widget.oauth import AnswerInDoubt, AnswerLost
 from box_widget.tokens import REFRESHING
+from box_widget.vault import Vault
 
 from .conftest import expire
 
@@ -278,3 +283,53 @@ def test_an_upload_refused_with_429_is_sent_again(emulator: BoxEmulator, home: P
     assert upload(conn, "report.csv").status_code == 201
     assert emu.counters()["api_calls"] == calls + 3
     assert files_named(emu, "report.csv") == 1
+
+
+# --- 5. a revoke racing a refresh ----------------------------------------------------------------
+
+
+def live_tokens(emu: BoxEmulator) -> int:
+    """How many access and refresh tokens Box would still accept."""
+    oauth, now = emu.state.oauth, emu.clock.now()
+    with oauth.lock:
+        return (sum(not t.revoked and now < t.expires_at for t in oauth.access_tokens.values())
+                + sum(not (t.used or t.revoked) and now < t.expires_at
+                      for t in oauth.refresh_tokens.values()))
+
+
+@pytest.mark.parametrize("first", ["revoke", "refresh"])
+def test_a_refresh_racing_a_revoke_never_leaves_a_live_token(
+        emulator: BoxEmulator, home: Path, first: str) -> None:
+    """One thread revokes while another refreshes the same due connection (each its own
+    BoxConnection, as two kernels). Box takes 1 s to answer the first revoke, so the refresh
+    comes while the revoke is under way (or, the other way round, the revoke while the refresh
+    waits 1 s for Box)."""
+    emu = emulator
+    due(emu, home)
+    slow = "/oauth2/revoke" if first == "revoke" else "/oauth2/token"
+    emu.inject_fault(delay=1.0, path=slow, times=1)
+    outcomes: dict[str, str] = {}
+
+    def run(what: str) -> None:
+        conn = BoxConnection(NAME, home=home)
+        try:
+            conn.revoke() if what == "revoke" else conn.test_connection()
+            outcomes[what] = "ok"
+        except BoxWidgetError as exc:
+            outcomes[what] = type(exc).__name__
+
+    threads = {what: threading.Thread(target=run, args=(what,))
+               for what in ("revoke", "refresh")}
+    second = "refresh" if first == "revoke" else "revoke"
+    threads[first].start()
+    time.sleep(0.3)  # the first is waiting for Box's answer
+    threads[second].start()
+    for thread in threads.values():
+        thread.join(timeout=60)
+
+    assert outcomes["revoke"] == "ok"
+    assert outcomes["refresh"] == ("ReauthorizationRequired" if first == "revoke" else "ok")
+    assert live_tokens(emu) == 0, "a token is still live at Box after the revoke"
+    assert Vault(home).load(NAME) is None
+    revokes = [e for e in audit_events(home, NAME) if e["event"] == "revoke"]
+    assert [e["at_box"] for e in revokes] == [True]
