@@ -43,6 +43,8 @@ from box_widget.vault import Vault
 from .conftest import expire
 
 NAME = "work"
+#: The statuses after which Box may have processed a token request.
+SERVER_ERRORS = pytest.mark.parametrize("status", [500, 502, 504])
 
 
 def due(emu: BoxEmulator, home: Path) -> BoxConnection:
@@ -52,14 +54,20 @@ def due(emu: BoxEmulator, home: Path) -> BoxConnection:
     return BoxConnection(NAME, home=home)
 
 
+def due_with_fault(emu: BoxEmulator, home: Path, **fault: Any
+                   ) -> tuple[BoxConnection, dict[str, Any]]:
+    """A due connection, its saved record, and ``fault`` injected at the token endpoint."""
+    conn = due(emu, home)
+    before = record(home, NAME)
+    emu.inject_fault(path="/oauth2/token", **fault)
+    return conn, before
+
+
 def dropped_after_rotation(emu: BoxEmulator, home: Path, times: int
                            ) -> tuple[BoxConnection, dict[str, Any]]:
     """A due connection, its saved record, and the next ``times`` token answers dropped after
     Box acted."""
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=times)
-    return conn, before
+    return due_with_fault(emu, home, drop=True, after=True, times=times)
 
 
 def refreshes(emu: BoxEmulator) -> int:
@@ -83,9 +91,7 @@ def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Pat
                                                 status: int, times: int | None,
                                                 recovers: bool) -> None:
     emu = emulator
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(status=status, retry_after=0, path="/oauth2/token", times=times)
+    conn, before = due_with_fault(emu, home, status=status, retry_after=0, times=times)
     if recovers:
         assert conn.test_connection()["login"] == "ada@example.com"
         assert refreshes(emu) == 1
@@ -107,13 +113,11 @@ def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Pat
 # --- 1b. 500, 502, 504 while refreshing: Box may have acted -----------------------------------
 
 
-@pytest.mark.parametrize("status", [500, 502, 504])
+@SERVER_ERRORS
 def test_a_refresh_failing_with_a_server_error_after_box_rotated_says_so(
         emulator: BoxEmulator, home: Path, status: int) -> None:
     emu = emulator
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(status=status, after=True, path="/oauth2/token", times=1)
+    conn, before = due_with_fault(emu, home, status=status, after=True, times=1)
 
     with raises_clean(emu, ReauthorizationRequired) as info:
         conn.test_connection()
@@ -136,13 +140,11 @@ def test_a_refresh_failing_with_a_server_error_after_box_rotated_says_so(
     assert record(home, NAME)["token"] == before["token"]
 
 
-@pytest.mark.parametrize("status", [500, 502, 504])
+@SERVER_ERRORS
 def test_a_refresh_failing_twice_with_a_server_error_keeps_the_mark(
         emulator: BoxEmulator, home: Path, status: int) -> None:
     emu = emulator
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(status=status, path="/oauth2/token", times=2)  # Box did not act
+    conn, before = due_with_fault(emu, home, status=status, times=2)  # Box did not act
 
     with raises_clean(emu, AnswerInDoubt, match=f"HTTP {status}") as info:
         conn.test_connection()
@@ -161,7 +163,7 @@ def test_a_refresh_failing_twice_with_a_server_error_keeps_the_mark(
     assert REFRESHING not in record(home, NAME)
 
 
-@pytest.mark.parametrize("status", [500, 502, 504])
+@SERVER_ERRORS
 def test_a_refresh_failing_once_with_a_server_error_is_tried_once_more(
         emulator: BoxEmulator, home: Path, status: int) -> None:
     emu = emulator
