@@ -227,7 +227,7 @@ def test_failed_client_credentials_connects_are_audited(
         {"event": "connect-failed", "kind": "client_credentials", "step": "token",
          "error": "invalid_grant"},
         {"event": "connect-failed", "kind": "client_credentials", "step": "token",
-         "error": "BoxWidgetError"},
+         "error": "AnswerInDoubt"},
         {"event": "connect-failed", "kind": "client_credentials", "step": "save",
          "error": "VaultWriteError", "tokens": TOKENS_DROPPED}]
     robot(emu.app.client_secret)
