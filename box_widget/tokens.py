@@ -170,7 +170,7 @@ class TokenKeeper:
             except AnswerLost as lost:
                 what = _what_happened(lost)
                 audit.record(self.vault.home, self.name, "refresh-unanswered",
-                             **{k: v for k, v in what.items() if k == "status"})
+                             status=what.get("status"))
                 unfinished = {"pid": os.getpid(), "at": time.time(), **what}
                 # Box may never have processed it: the same refresh token once more.
                 try:
