@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 FILE_NAME = "audit.log"
 MAX_BYTES = 1024 * 1024
 LOCK_TIMEOUT = 5.0
+#: An error code longer than this is cut (Box's are short; a forged redirect's may not be).
+ERROR_LENGTH = 64
 _HOST = socket.gethostname()
 
 
@@ -55,6 +57,14 @@ def record(home: Path, name: str, event: str, **details: Any) -> None:
         line = _line(name, event, details)
         log.warning("box-widget could not write its audit trail %s (%s)", path, exc)
     log.info("box-widget audit: %s", line)
+
+
+def failure(home: Path, name: str, event: str, exc: BaseException, **details: Any) -> None:
+    """Append a failure: its OAuth error code (cut short: it may come from a request), else the
+    kind of error; never the message (it may quote a request)."""
+    error = getattr(exc, "error", None)
+    record(home, name, event, error=str(error)[:ERROR_LENGTH] if error else type(exc).__name__,
+           **details)
 
 
 def _line(name: str, event: str, details: dict[str, Any]) -> str:

@@ -19,10 +19,12 @@ from .errors import AuthorizationError, BoxAPIError, BoxWidgetError, Configurati
 from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
 from .tokens import normalize
 from .transport import require_secure
-from .vault import PendingForAnotherConnection, Vault
+from .vault import PendingForAnotherConnection, Vault, VaultWriteError
 
 RECORD_VERSION = 1
 USER_FIELDS = ("id", "name", "login")
+#: The audit trail's word on tokens Box issued that the vault could not save.
+TOKENS_DROPPED = "issued by Box, not saved (the vault could not be written), dropped"
 
 
 def redirect_params(redirected_url: str) -> dict[str, str]:
@@ -85,6 +87,19 @@ def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = Non
     return pending
 
 
+def finish_pending(vault: Vault, pending: dict[str, Any], params: dict[str, str]
+                   ) -> dict[str, Any]:
+    """Read Box's answer to a taken sign-in (``check_outcome``) and complete it; a refusal by
+    Box (``error``, e.g. the user declined) is audited for the connection. The Box user."""
+    try:
+        code = check_outcome(params)
+    except AuthorizationError as exc:
+        audit.failure(vault.home, pending["name"], "connect-failed", exc, kind="oauth",
+                      step="authorize")
+        raise
+    return complete_pending(vault, pending, code)
+
+
 def check_outcome(params: dict[str, str]) -> str:
     """The authorization code Box sent, or an AuthorizationError for Box's ``error``."""
     error = params.get("error")
@@ -121,25 +136,39 @@ def save_connection(vault: Vault, name: str, record: dict[str, Any]) -> None:
         vault.save(name, record)
 
 
+def save_new_connection(vault: Vault, record: dict[str, Any]) -> None:
+    """Save a connection Box just issued tokens for, and audit it: ``connect``, or
+    ``connect-failed`` saying that Box's tokens were dropped (the vault could not take them)."""
+    name, kind = record["name"], record["kind"]
+    try:
+        save_connection(vault, name, record)
+    except VaultWriteError as exc:
+        audit.failure(vault.home, name, "connect-failed", exc, kind=kind, step="save",
+                      tokens=TOKENS_DROPPED)
+        raise
+    audit.record(vault.home, name, "connect", kind=kind)
+
+
 def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[str, Any]:
     """Exchange ``code`` now, save the connection with its tokens and Box user; the user.
 
     The tokens are saved before ``users/me`` is asked, so a failure there loses nothing.
     """
+    name = pending["name"]
     if not pending.get("client_secret"):
         msg = ("This sign-in was started without the Box app's Client Secret, for the Jupyter "
                "server to fill in, and nothing here holds it: enter the Client Secret in the "
                "form and click Generate again, or ask your Jupyter administrator to set "
                "c.BoxWidgetApp.client_secret for this Client ID.")
+        audit.record(vault.home, name, "connect-failed", kind="oauth", step="exchange",
+                     error="no client secret")
         raise ConfigurationError(msg)
     endpoints = BoxEndpoints.from_dict(pending["endpoints"])
     client = TokenClient(endpoints, pending["client_id"], pending["client_secret"])
-    name = pending["name"]
     try:
         token = normalize(client.exchange_code(code))
     except BoxWidgetError as exc:
-        audit.record(vault.home, name, "connect-failed",
-                     error=getattr(exc, "error", None) or type(exc).__name__)
+        audit.failure(vault.home, name, "connect-failed", exc, kind="oauth", step="exchange")
         raise
     record = {
         "version": RECORD_VERSION, "name": name, "kind": "oauth",
@@ -147,8 +176,7 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
         "redirect_uri": pending.get("redirect_uri"), "endpoints": endpoints.to_dict(),
         "token": token, "user": None, "connected_at": time.time(),
     }
-    save_connection(vault, name, record)
-    audit.record(vault.home, name, "connect", kind="oauth")
+    save_new_connection(vault, record)
     user = fetch_user(endpoints, token["access_token"])
     with vault.lock(name):
         current = vault.load(name)

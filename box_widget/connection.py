@@ -10,11 +10,10 @@ from typing import Any
 from . import audit, oauth
 from .authorize import (
     RECORD_VERSION,
-    check_outcome,
-    complete_pending,
     fetch_user,
+    finish_pending,
     redirect_params,
-    save_connection,
+    save_new_connection,
     take_pending,
 )
 from .endpoints import BoxEndpoints
@@ -103,17 +102,20 @@ class BoxConnection:
         conn = cls(name, client_id=client_id, client_secret=client_secret, endpoints=endpoints,
                    home=home)
         client = oauth.TokenClient(conn.endpoints, client_id, client_secret)
-        token = normalize(client.client_credentials(subject_type, subject_id))
-        record = {
+        try:
+            token = normalize(client.client_credentials(subject_type, subject_id))
+            user = fetch_user(conn.endpoints, token["access_token"])
+        except BoxWidgetError as exc:
+            audit.failure(conn.vault.home, conn.name, "connect-failed", exc,
+                          kind="client_credentials", step="token")
+            raise
+        save_new_connection(conn.vault, {
             "version": RECORD_VERSION, "name": conn.name, "kind": "client_credentials",
             "client_id": client_id, "client_secret": client_secret,
             "subject_type": subject_type, "subject_id": subject_id,
-            "endpoints": conn.endpoints.to_dict(), "token": token,
-            "user": fetch_user(conn.endpoints, token["access_token"]),
+            "endpoints": conn.endpoints.to_dict(), "token": token, "user": user,
             "connected_at": time.time(),
-        }
-        save_connection(conn.vault, conn.name, record)
-        audit.record(conn.vault.home, conn.name, "connect", kind="client_credentials")
+        })
         return conn
 
     # --- state ---------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ class BoxConnection:
         state, exchange the code, save the tokens; the Box user (id, name, login)."""
         params = redirect_params(redirected_url)
         pending = take_pending(self.vault, params, name=self.name)
-        user = complete_pending(self.vault, pending, check_outcome(params))
+        user = finish_pending(self.vault, pending, params)
         self._load(self.vault.load(self.name) or {})
         self._session = None
         return user
@@ -220,22 +222,17 @@ class BoxConnection:
         return user
 
     def revoke(self) -> None:
-        """Revoke the tokens at Box and delete the connection from the vault."""
-        record = self._record()
+        """Revoke the tokens at Box and delete the connection from the vault.
+
+        Under the connection's lock from reading the tokens to deleting them: a refresh by
+        another thread or process cannot slip in between and leave a new pair live at Box.
+        """
         self._session = None
-        if record is None:
-            return
-        token = record.get("token") or {}
-        client = oauth.TokenClient(BoxEndpoints.from_dict(record["endpoints"]),
-                                   record["client_id"], record["client_secret"])
-        failures = []
-        for kind in ("refresh_token", "access_token"):
-            if token.get(kind):
-                try:
-                    client.revoke(token[kind])
-                except BoxWidgetError as exc:
-                    failures.append(str(exc))
         with self.vault.lock(self.name):
+            record = self._record()
+            if record is None:
+                return
+            failures = _revoke_at_box(record)
             self.vault.delete(self.name)
         audit.record(self.vault.home, self.name, "revoke", at_box=not failures)
         if failures:
@@ -244,3 +241,18 @@ class BoxConnection:
                    "working within the hour; revoke the app's access in Box's account settings "
                    "to be sure.")
             raise BoxWidgetError(msg)
+
+
+def _revoke_at_box(record: dict[str, Any]) -> list[str]:
+    """Revoke a saved connection's tokens at Box; the failures, in words."""
+    token = record.get("token") or {}
+    client = oauth.TokenClient(BoxEndpoints.from_dict(record["endpoints"]),
+                               record["client_id"], record["client_secret"])
+    failures = []
+    for kind in ("refresh_token", "access_token"):
+        if token.get(kind):
+            try:
+                client.revoke(token[kind])
+            except BoxWidgetError as exc:
+                failures.append(str(exc))
+    return failures

@@ -48,6 +48,20 @@ class AnswerLost(BoxWidgetError):
     may have acted on it (for a refresh: replaced the refresh token)."""
 
 
+class AnswerInDoubt(AnswerLost):
+    """Box answered a token request with a server error (500, 502, 504): the request reached
+    Box, which may have acted on it before failing (for a refresh: replaced the refresh token)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        #: The HTTP status Box answered.
+        self.status = status
+
+
+#: Statuses after which Box may have processed a token request (429 and 503: it did not).
+IN_DOUBT_STATUSES = frozenset({500, 502, 504})
+
+
 def answer_lost(exc: requests.RequestException) -> bool:
     """Whether a failed request was sent before it failed (read timeout, connection dropped),
     as opposed to never reaching Box (refused, no route, connect timeout)."""
@@ -170,6 +184,10 @@ class TokenClient:
     @staticmethod
     def _failure(response: requests.Response, doing: str) -> BoxWidgetError:
         status = response.status_code
+        if status in IN_DOUBT_STATUSES:
+            msg = (f"Box's server failed while {doing} (HTTP {status}): Box may have acted on "
+                   "it, but its answer was lost. Nothing stored was changed.")
+            return AnswerInDoubt(msg, status=status)
         if status == 429 or status >= 500:
             msg = (f"Box's server could not answer while {doing} (HTTP {status}). Nothing "
                    "stored was changed; try again in a minute.")

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import audit
 from .errors import BoxWidgetError, ReauthorizationRequired
-from .oauth import AnswerLost, TokenClient, expiry_margin
+from .oauth import AnswerInDoubt, AnswerLost, TokenClient, expiry_margin
 from .vault import Vault, VaultWriteError
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,20 @@ def expiring(token: dict[str, Any], now: float | None = None) -> bool:
     return now >= float(token["expires_at"]) - expiry_margin(float(token["expires_in"]))
 
 
+def _what_happened(exc: AnswerLost) -> dict[str, Any]:
+    """For a refresh mark: Box's answer was lost, and the status Box failed with, if any."""
+    status = exc.status if isinstance(exc, AnswerInDoubt) else None
+    return {"lost": True, **({"status": status} if status else {})}
+
+
 class LostRefresh(ReauthorizationRequired):
     """Box refuses the saved refresh token because an earlier refresh's answer was lost."""
+
+    def __init__(self, message: str, *, mark: dict[str, Any], error: str | None = None,
+                 description: str = "") -> None:
+        super().__init__(message, error=error, description=description)
+        #: The refresh mark of the refresh whose answer was lost (process, time, what happened).
+        self.mark = mark
 
 
 class TokenKeeper:
@@ -115,7 +127,7 @@ class TokenKeeper:
             try:
                 new = normalize(self._grant(stored, record.get(REFRESHING)))
             except BaseException as exc:
-                self._failed(record, exc)
+                self._failed(record, started, exc)
                 raise
             record = {k: v for k, v in record.items() if k != REFRESHING}
             record.update(token=new, refreshed_at=time.time())
@@ -125,10 +137,17 @@ class TokenKeeper:
             self._adopt(record)
             return self._token
 
-    def _failed(self, record: dict[str, Any], exc: BaseException) -> None:
+    def _failed(self, record: dict[str, Any], started: dict[str, Any],
+                exc: BaseException) -> None:
         """After a failed refresh: take the mark back (Box said no, or never got it), unless
-        Box's answer was lost, so that whoever tries next learns what happened; audit it."""
-        if not isinstance(exc, AnswerLost | LostRefresh):
+        Box may have acted on it (its answer lost, or a 500/502/504): then the mark stays, saying
+        what happened, so that whoever tries next learns it; audit it."""
+        if isinstance(exc, AnswerLost | LostRefresh):
+            mark = exc.mark if isinstance(exc, LostRefresh) else \
+                {**started, **_what_happened(exc)}
+            with contextlib.suppress(VaultWriteError):
+                self.vault.save(self.name, {**record, REFRESHING: mark})
+        else:
             with contextlib.suppress(VaultWriteError):
                 self.vault.save(self.name, record)
         if isinstance(exc, BoxWidgetError):
@@ -148,27 +167,35 @@ class TokenKeeper:
         try:
             try:
                 return self.client.refresh(stored["refresh_token"], name=self.name)
-            except AnswerLost:
-                audit.record(self.vault.home, self.name, "refresh-unanswered")
-                unfinished = {"pid": os.getpid(), "at": time.time(), "lost": True}
+            except AnswerLost as lost:
+                what = _what_happened(lost)
+                audit.record(self.vault.home, self.name, "refresh-unanswered",
+                             status=what.get("status"))
+                unfinished = {"pid": os.getpid(), "at": time.time(), **what}
                 # Box may never have processed it: the same refresh token once more.
                 try:
                     return self.client.refresh(stored["refresh_token"], name=self.name)
                 except AnswerLost as again:
-                    msg = (f"{again} The saved refresh token of connection {self.name!r} is "
-                           "kept: try again when the network is back. If Box then refuses it "
-                           "(it had replaced it already), connect again.")
-                    raise AnswerLost(msg) from None
+                    back = "Box is back" if isinstance(again, AnswerInDoubt) else \
+                        "the network is back"
+                    again.args = (f"{again} The saved refresh token of connection "
+                                  f"{self.name!r} is kept: try again when {back}. If Box then "
+                                  "refuses it (it had replaced it already), connect again.",)
+                    raise again from None
         except ReauthorizationRequired as exc:
             if unfinished is None:
                 raise
-            raise LostRefresh(self._lost_message(unfinished, exc), error=exc.error,
-                              description=exc.description) from None
+            raise LostRefresh(self._lost_message(unfinished, exc), mark=unfinished,
+                              error=exc.error, description=exc.description) from None
 
     def _lost_message(self, unfinished: dict[str, Any], exc: ReauthorizationRequired) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(unfinished["at"])))
-        how = ("its connection to Box broke after the request was sent" if unfinished.get("lost")
-               else "the process was stopped, or its connection to Box broke")
+        if unfinished.get("status"):
+            how = f"Box answered it with a server error, HTTP {unfinished['status']}"
+        elif unfinished.get("lost"):
+            how = "its connection to Box broke after the request was sent"
+        else:
+            how = "the process was stopped, or its connection to Box broke"
         return (f"Connection {self.name!r} must be connected again: a refresh started by "
                 f"process {unfinished['pid']} at {when} never got Box's answer saved ({how}, "
                 "after Box had already replaced the refresh token), and Box no longer accepts "

@@ -42,6 +42,8 @@ LOCK_TIMEOUT = 60.0
 _PENDING_LOCK = "~pending"
 _thread_locks: dict[tuple[str, str], threading.RLock] = {}
 _thread_locks_guard = threading.Lock()
+#: How many times the thread holding each connection's lock has taken it (0: not held).
+_depths: dict[tuple[str, str], int] = {}
 
 
 def default_home() -> Path:
@@ -159,6 +161,13 @@ class Vault:
         if not thread_lock.acquire(timeout=timeout):
             raise self._busy(name, timeout)
         try:
+            if _depths.get(key):  # this thread holds the file lock already: enter again
+                _depths[key] += 1
+                try:
+                    yield
+                finally:
+                    _depths[key] -= 1
+                return
             locks = private_folder(self.home / "locks")
             remaining = max(0.0, deadline - time.monotonic())
             file_lock = FileLock(locks / f"{name}.lock", timeout=remaining, mode=FILE_MODE)
@@ -166,9 +175,11 @@ class Vault:
                 file_lock.acquire()
             except Timeout:
                 raise self._busy(name, timeout) from None
+            _depths[key] = 1
             try:
                 yield
             finally:
+                _depths[key] = 0
                 file_lock.release()
         finally:
             thread_lock.release()

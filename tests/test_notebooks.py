@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import nbclient
 import nbformat
@@ -71,9 +71,16 @@ def kernel_env(emulator: BoxEmulator, tmp_path: Path,
     return dict(os.environ)
 
 
-def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator) -> Any:
+def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator, *,
+        first: str | None = None, last: str | None = None,
+        kernel_log: IO[bytes] | None = None) -> Any:
     """Run a notebook, a headless sign-in added after each browser-only cell; the executed
-    notebook."""
+    notebook.
+
+    ``first``, ``last``: cells to run before and after the notebook's own. ``kernel_log``:
+    where the kernel process's own output goes (its standard output and error), with its DEBUG
+    log on.
+    """
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     replacements = sign_ins(emu).get(name, [])
     for index in reversed(range(len(nb.cells))):
@@ -82,9 +89,15 @@ def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator) -> Any:
             source = "\n\n".join(headless_sign_in(v, u) for v, u in replacements)
             nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
                 source, metadata={"tags": [SIGN_IN]}))
+    if first is not None:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(first))
+    if last is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(last))
     client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=60,
-                                     resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=env)
+                                     resources={"metadata": {"path": str(cwd)}},
+                                     extra_arguments=["--debug"] if kernel_log else [])
+    output = {"stdout": kernel_log, "stderr": kernel_log} if kernel_log else {}
+    client.execute(env=env, **output)
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.execution_count is not None, f"a cell of {name} did not run"

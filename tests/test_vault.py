@@ -893,6 +893,30 @@ def test_lock_held_by_another_thread_times_out(home: Path, env_key: str) -> None
         pass
 
 
+def test_lock_is_reentrant_in_its_thread_only(home: Path, env_key: str) -> None:
+    vault = Vault(home)
+    outcome: list[str] = []
+
+    def other_thread() -> None:
+        try:
+            with Vault(home).lock("c", timeout=0.3):
+                outcome.append("got it")
+        except BoxWidgetError:
+            outcome.append("busy")
+
+    with vault.lock("c"):
+        with Vault(home).lock("c", timeout=0.5), vault.lock("c", timeout=0.5):
+            pass  # the same thread takes it again (a file lock alone would wait for itself)
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join(timeout=10)
+        assert outcome == ["busy"]  # leaving the inner blocks did not release it
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join(timeout=10)
+    assert outcome == ["busy", "got it"]
+
+
 def test_lock_is_released_when_the_block_raises(home: Path, env_key: str) -> None:
     vault = Vault(home)
     with pytest.raises(KeyError), vault.lock("c"):

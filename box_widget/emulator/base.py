@@ -30,6 +30,7 @@ class BaseHandler(RequestHandler):
     #: the client's kernel reset the connection, and the client may never see the status.
     read_body_first = False
     _drop_after = False
+    _status_after: int | None = None
     _fault_headers: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never mutated
 
     def initialize(self, state: EmulatorState) -> None:
@@ -57,6 +58,8 @@ class BaseHandler(RequestHandler):
             self.drop()
         elif fault.drop:
             self._drop_after = True
+        elif fault.status is not None and fault.after:  # do the work, then fail
+            self._status_after = fault.status
         elif fault.status is not None:
             if fault.retry_after is not None:
                 self._fault_headers = {"Retry-After": str(fault.retry_after)}
@@ -83,8 +86,13 @@ class BaseHandler(RequestHandler):
         self._finished = True  # tornado's own flag: nothing more is written
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Future[None]:
-        if self._drop_after:
-            self.drop()
+        status = self._status_after
+        if self._drop_after or status is not None:
+            if status is not None:  # the work is done: its answer is replaced by the error
+                self._status_after = None
+                self.send_fault(status)
+            else:
+                self.drop()
             done: Future[None] = Future()
             done.set_result(None)
             return done

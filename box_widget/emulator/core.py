@@ -124,8 +124,8 @@ class Fault:
         if self.delay < 0 or (self.times is not None and self.times < 1):
             msg = "delay must be >= 0 and times >= 1 (or None for always)"
             raise ValueError(msg)
-        if self.after and not self.drop:
-            msg = "after=True only goes with drop=True"
+        if self.after and not (self.drop or self.status):
+            msg = "after=True only goes with drop=True or a status"
             raise ValueError(msg)
 
     def matches(self, method: str, path: str) -> bool:

@@ -13,6 +13,7 @@ from .._version import __version__
 from ..endpoints import ENV_VARS, BoxEndpoints
 from ..vault import Vault, default_home
 from .handlers import CallbackHandler, StatusHandler
+from .log_mask import mask_secret_config
 
 CALLBACK_PATH = "box-widget/oauth2/callback"
 STATUS_PATH = "box-widget/api/status"
@@ -28,7 +29,8 @@ class BoxWidgetApp(ExtensionApp):
 
     The secret never travels through a notebook or the browser: the server adds it to the
     sign-in at the callback. It is then saved, encrypted, in the user's vault, because kernels
-    need it to refresh tokens; a user who decrypts their own vault can read it.
+    need it to refresh tokens; a user who decrypts their own vault can read it. Settings tagged
+    ``secret`` are masked in the server's log (see ``log_mask``).
     """
 
     name = "box_widget"
@@ -41,7 +43,7 @@ class BoxWidgetApp(ExtensionApp):
                              "(default: $BOX_CLIENT_ID).").tag(config=True)
     client_secret = Unicode(help="The secret of client_id, used by the server at the callback "
                                  "when a kernel did not supply one (default: "
-                                 "$BOX_CLIENT_SECRET).").tag(config=True)
+                                 "$BOX_CLIENT_SECRET).").tag(config=True, secret=True)
     # Endpoint overrides: empty means $BOX_*_URL, else Box's own (see ``endpoints``).
     authorize_url = Unicode(help="Box's authorize page.").tag(config=True)
     token_url = Unicode(help="Box's token endpoint.").tag(config=True)
@@ -86,3 +88,7 @@ class BoxWidgetApp(ExtensionApp):
                 pending.get("client_id") == self.client_id:
             return {**pending, "client_secret": self.client_secret}
         return pending
+
+
+# Before any extension app logs the server's configuration (see ``log_mask``).
+mask_secret_config(BoxWidgetApp.class_trait_names(secret=True))

@@ -14,13 +14,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._version import __version__
-from ..authorize import (
-    check_outcome,
-    check_pending,
-    complete_pending,
-    redirect_params,
-    take_pending,
-)
+from ..authorize import check_pending, finish_pending, redirect_params, take_pending
 from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError
 from ..tokens import connected
 from ..vault import VaultError, VaultWriteError
@@ -93,8 +87,7 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
         """Take the pending authorization, read Box's answer, exchange the code, save."""
         pending = take_pending(self.box.vault, params)
         self._name = pending.get("name")
-        code = check_outcome(params)
-        return complete_pending(self.box.vault, self.box.fill_in(pending), code)
+        return finish_pending(self.box.vault, self.box.fill_in(pending), params)
 
     @staticmethod
     def _failure_title(exc: AuthorizationError) -> str:

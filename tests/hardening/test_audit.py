@@ -4,7 +4,10 @@ Several processes share one connection whose access token lives 1 second: every 
 shows up once in the trail, with the process that did it, in time order. Then one process
 revokes the connection from the command line and another finds it gone: ``box-widget audit``
 answers "who broke my token". The trail holds no token material, is private (0600), survives
-concurrent writers without a torn line, and is capped by rotation.
+concurrent writers without a torn line, and is capped by rotation. Every failed connect is in it
+once, under the connection's name: Box's refusal (the user declined), a sign-in with no client
+secret anywhere, tokens Box issued that a full disk kept the vault from saving (said to be
+dropped), and a client-credentials connect Box refused or the vault could not save.
 """
 
 from __future__ import annotations
@@ -19,12 +22,25 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from emulator_flow import new_connection
 from secret_scan import emulator_secrets, scan
 from test_connection import connect, raises_clean
+from test_server import Box
 from test_vault import child, child_env, finish, read_line
 
-from box_widget import ReauthorizationRequired, audit
+from box_widget import (
+    AuthorizationError,
+    BoxConnection,
+    BoxWidgetError,
+    ReauthorizationRequired,
+    audit,
+)
+from box_widget.authorize import TOKENS_DROPPED
 from box_widget.emulator import BoxEmulator
+from box_widget.oauth import authorization_url, new_state
+from box_widget.vault import VaultWriteError
+
+from .test_vault_faults import FullDisk
 
 NAME = "shared"
 KERNEL = r"""
@@ -129,3 +145,90 @@ def test_an_unwritable_trail_never_breaks_the_operation(
     assert conn.test_connection()["login"] == "ada@example.com"
     assert "could not write its audit trail" in caplog.text
     assert conn.audit_log() == []
+
+
+# --- failed connects -------------------------------------------------------------------------
+
+
+def failures(home: Path, name: str) -> list[dict[str, object]]:
+    """A connection's audit events, without time, host and process id."""
+    return [{k: v for k, v in event.items() if k not in {"time", "host", "pid", "name"}}
+            for event in audit.read(home, name)]
+
+
+async def test_every_failed_sign_in_at_the_callback_is_audited_once(
+        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Box's refusal: the user declined
+    page = await box.callback(box.consent(box.start("declined"), grant=False))
+    assert page.status == 400
+    assert failures(box.home, "declined") == [
+        {"event": "connect-failed", "kind": "oauth", "step": "authorize",
+         "error": "access_denied"}]
+
+    # a sign-in started for the server to fill in its secret, and the server has none
+    state = new_state()
+    box.vault.add_pending(state, {
+        "name": "no-secret", "client_id": box.app.client_id, "client_secret": None,
+        "redirect_uri": box.redirect_uri, "endpoints": box.emu.endpoints.to_dict()})
+    url = authorization_url(box.emu.endpoints, box.app.client_id, box.redirect_uri, state)
+    page = await box.callback(box.consent(url))
+    assert page.status == 400
+    assert failures(box.home, "no-secret") == [
+        {"event": "connect-failed", "kind": "oauth", "step": "exchange",
+         "error": "no client secret"}]
+
+    # Box issued tokens, and a full disk kept the vault from saving them
+    location = box.consent(box.start("full"))
+    disk = FullDisk(monkeypatch, box.home, "write")
+    page = await box.callback(location)
+    disk.free()
+    assert page.status == 503
+    assert box.emu.counters()["grants"]["authorization_code"] == 1
+    assert box.vault.names() == []
+    assert failures(box.home, "full") == [
+        {"event": "connect-failed", "kind": "oauth", "step": "save", "error": "VaultWriteError",
+         "tokens": TOKENS_DROPPED}]
+    assert "dropped" in TOKENS_DROPPED
+    assert scan(emulator_secrets(box.emu) | {box.app.client_secret},
+                paths=[audit.audit_path(box.home)]) == {}
+
+
+def test_a_sign_in_declined_in_a_kernel_is_audited_once(emulator: BoxEmulator,
+                                                        home: Path) -> None:
+    conn = new_connection(emulator, home, NAME)
+    location = emulator.authorize(conn.authorization_url(), grant=False)
+    with raises_clean(emulator, AuthorizationError, match="declined"):
+        conn.complete(location)
+    assert failures(home, NAME) == [
+        {"event": "connect-failed", "kind": "oauth", "step": "authorize",
+         "error": "access_denied"}]
+
+
+def test_failed_client_credentials_connects_are_audited(
+        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = emulator
+
+    def robot(secret: str) -> BoxConnection:
+        return BoxConnection.from_client_credentials(
+            "robot", client_id=emu.app.client_id, client_secret=secret,
+            subject_type="enterprise", subject_id=emu.app.enterprise_id,
+            endpoints=emu.endpoints, home=home)
+
+    with raises_clean(emu, BoxWidgetError, match="Grant credentials are invalid"):
+        robot("wrong-secret-" + "w" * 20)
+    emu.inject_fault(status=500, path="/oauth2/token")
+    with raises_clean(emu, BoxWidgetError, match="HTTP 500"):
+        robot(emu.app.client_secret)
+    disk = FullDisk(monkeypatch, home, "write")
+    with raises_clean(emu, VaultWriteError):
+        robot(emu.app.client_secret)
+    disk.free()
+    assert failures(home, "robot") == [
+        {"event": "connect-failed", "kind": "client_credentials", "step": "token",
+         "error": "invalid_grant"},
+        {"event": "connect-failed", "kind": "client_credentials", "step": "token",
+         "error": "AnswerInDoubt"},
+        {"event": "connect-failed", "kind": "client_credentials", "step": "save",
+         "error": "VaultWriteError", "tokens": TOKENS_DROPPED}]
+    robot(emu.app.client_secret)
+    assert failures(home, "robot")[-1] == {"event": "connect", "kind": "client_credentials"}

@@ -4,7 +4,11 @@
    (64 KiB), non-UTF-8 and control-character parameters, forged and real-but-mismatched
    ``state``, ``error`` with HTML in ``error_description``. Never a 500 or a traceback, never a
    stored connection, never attacker-supplied markup or quotes back unescaped: the page is always
-   the callback page's template, with only escaped text in its slots.
+   the callback page's template, with only escaped text in its slots. Half the queries carry a
+   live ``state`` (a pending sign-in made for that one query), so that they get past
+   ``check_pending`` to ``check_outcome``, half of those with Box's ``error`` and an attacker's
+   ``error_description``: the one path where request text lands in the page. The counts are
+   printed and bounded from below.
 2. 500 callbacks with unknown states held open at once, while a second client polls the status
    API. Judged only on the polls that overlap the flood (from the attacker's first byte sent
    to its last answer read): at least one such poll, every poll answered 200 and none over
@@ -35,12 +39,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_from_bytes
+from urllib.parse import parse_qs, quote_from_bytes, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jupyter_server.utils import url_path_join
 from test_server import CALLBACK, STATUS, Box, LogTap
@@ -152,8 +157,15 @@ HUGE = st.sampled_from([b"A" * 65536, b"A" * 40000, b"<" * 16000, b"\x00" * 4096
                         b"%" * 8192])
 
 
+#: Stands for a live ``state`` in a drawn query: each example that has one gets a pending sign-in
+#: of its own, made just before its request (the strategies stay free of side effects).
+LIVE = "LIVE0STATE"
+#: What lands in the page when Box's ``error`` reaches ``check_outcome``.
+DECLINED = "Box did not authorize the connection ("
+
+
 @st.composite
-def raw_values(draw: st.DrawFn, pending: list[str]) -> bytes:
+def raw_values(draw: st.DrawFn) -> bytes:
     """One attacker-chosen value, as bytes."""
     kind = draw(st.sampled_from(["text", "html", "control", "non-utf8", "huge", "state",
                                  "mixed"]))
@@ -168,18 +180,16 @@ def raw_values(draw: st.DrawFn, pending: list[str]) -> bytes:
     if kind == "huge":
         return draw(HUGE)
     if kind == "state":
-        return draw(st.sampled_from(pending)).encode() if pending else b"forged"
+        return draw(st.sampled_from([LIVE.encode(), b"forged"]))
     return draw(HTML).encode() + draw(NON_UTF8) + draw(CONTROL)
 
 
-@st.composite
-def queries(draw: st.DrawFn, pending: list[str]) -> tuple[str, list[str]]:
-    """A raw query string (percent-encoded bytes, repeated and odd separators included) and the
-    texts the server may decode from it."""
-    pairs = draw(st.lists(st.tuples(NAMES, raw_values(pending)), max_size=6))
+def build(pairs: list[tuple[str, bytes]], styles: list[str], separator: str
+          ) -> tuple[str, list[str]]:
+    """A raw query from name/value pairs (each a ``pair``, ``bare`` or ``empty``) and the texts
+    the server may decode from it."""
     pieces, sent = [], []
-    for name, value in pairs:
-        style = draw(st.sampled_from(["pair", "pair", "pair", "bare", "empty"]))
+    for (name, value), style in zip(pairs, styles, strict=True):
         sent.append(value.decode("utf-8", "replace"))
         if style == "bare":
             pieces.append(name)
@@ -187,8 +197,33 @@ def queries(draw: st.DrawFn, pending: list[str]) -> tuple[str, list[str]]:
             pieces.append(f"{name}=")
         else:
             pieces.append(f"{name}={quote_from_bytes(value, safe='')}")
-    separator = draw(st.sampled_from(["&", "&", ";", "&&"]))
     return separator.join(pieces), sent
+
+
+def declined(description: bytes, error: bytes = b"access_denied") -> tuple[str, list[str]]:
+    """Box's redirect for a live sign-in that Box refused, with an attacker's description."""
+    pairs = [("state", LIVE.encode()), ("error", error), ("error_description", description)]
+    return build(pairs, ["pair"] * 3, "&")
+
+
+@st.composite
+def queries(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A raw query string (percent-encoded bytes, repeated and odd separators included) and the
+    texts the server may decode from it. One in four carries a live state and Box's ``error``
+    with an attacker's ``error_description``, one in four a live state and anything else."""
+    shape = draw(st.sampled_from(["any", "any", "live", "declined"]))
+    pairs = draw(st.lists(st.tuples(NAMES, raw_values()), max_size=6 if shape == "any" else 2))
+    if shape == "declined":
+        error = draw(st.sampled_from([b"access_denied", b"server_error"]) | raw_values())
+        description = draw(HTML.map(str.encode) | raw_values())
+        pairs += [("error", error), ("error_description", description)]
+    if shape != "any":
+        pairs = draw(st.permutations([("state", LIVE.encode()), *pairs]))
+    styles = draw(st.lists(st.sampled_from(["pair", "pair", "pair", "bare", "empty"]),
+                           min_size=len(pairs), max_size=len(pairs)))
+    if shape != "any":  # the state stays a pair: the server must find it
+        styles[[name for name, _ in pairs].index("state")] = "pair"
+    return build(pairs, styles, draw(st.sampled_from(["&", "&", ";", "&&"])))
 
 
 # --- 1. fuzzing ---------------------------------------------------------------------------------
@@ -198,6 +233,10 @@ def queries(draw: st.DrawFn, pending: list[str]) -> tuple[str, list[str]]:
 class Tally:
     statuses: dict[int, int] = field(default_factory=dict)
     inputs: int = 0
+    live: int = 0  # examples sent with a live state
+    taken: int = 0  # ... that got past check_pending (their sign-in was used up)
+    declined: int = 0  # ... whose page shows Box's error and the attacker's description
+    markup: int = 0  # ... and that description held markup or quotes
 
     def count(self, status: int) -> None:
         self.inputs += 1
@@ -209,34 +248,64 @@ def in_thread(work: Callable[[], Any]) -> Any:
     return asyncio.get_running_loop().run_in_executor(None, work)
 
 
+@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(query=queries())
+@example(query=declined(b"<script>alert(1)</script>"))
+@example(query=declined(b"\"'><img src=x onerror=alert(1)>", b"<b>access_denied</b>"))
+@example(query=declined(b"\x00\x1b[31m\r\n</title>\x07'\x7f", b"invalid_request"))
+@example(query=declined("\u2028</p><h1>&amp;&#x27;".encode(), b"server_error"))
+@example(query=declined(b"</script><script>alert(document.cookie)</script>"))
+@example(query=declined(b"\xff\xfe<svg/onload=alert(1)>\xc3\x28", b"\"onmouseover=\""))
+def attack(box: Box, wire: Wire, tally: Tally, sign_in: Callable[[], str],
+           query: tuple[str, list[str]]) -> None:
+    raw, sent = query
+    state = sign_in() if LIVE in raw else None
+    if state:
+        raw = raw.replace(LIVE, state)
+        sent = [text.replace(LIVE, state) for text in sent]
+    status, body = wire.get(CALLBACK, raw)
+    tally.count(status)
+    check_page(status, body, sent, len(raw))
+    assert box.vault.names() == [], "a fuzzed callback stored a connection"
+    if state is None:
+        return
+    tally.live += 1
+    if box.vault.has_pending(state):
+        return
+    tally.taken += 1
+    if DECLINED in unescape(body):
+        tally.declined += 1
+        description = (parse_qs(raw).get("error_description") or [""])[0]
+        tally.markup += bool(SPECIAL.search(description))
+
+
 async def test_fuzzed_callback_queries_never_fail_store_or_reflect(
         box: Box, wire: Wire, log_tap: LogTap) -> None:
-    pending = [box.start(f"n{i}").split("state=")[1] for i in range(4)]
     tally = Tally()
+    kernel = box.connection("fuzzed")
 
-    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(queries(pending))
-    def attack(query: tuple[str, list[str]]) -> None:
-        raw, sent = query
-        status, body = wire.get(CALLBACK, raw)
-        tally.count(status)
-        check_page(status, body, sent, len(raw))
-        assert box.vault.names() == [], "a fuzzed callback stored a connection"
+    def sign_in() -> str:
+        """A fresh pending sign-in (a kernel's Generate): its state."""
+        return parse_qs(urlsplit(kernel.authorization_url()).query)["state"][0]
 
-    await in_thread(attack)
+    await in_thread(lambda: attack(box, wire, tally, sign_in))
     status, body = await in_thread(lambda: wire.get(STATUS))
     assert status == 200
     assert json.loads(body)["connections"] == []
     assert box.emu.counters()["grants"]["authorization_code"] == 0
-    left = len(list((box.home / "pending").glob("*.box")))
-    assert left < len(pending), "no fuzzed query reached a real pending sign-in"
     errors = [line for line in log_tap.lines if " ERROR " in line or "Traceback" in line]
     assert not errors, errors[:3]
+    print(f"\nfuzzed callback: {tally.inputs} inputs, statuses {sorted(tally.statuses.items())} "
+          f"({CLOSED}: a request head over {HEAD_LIMIT} bytes, closed by tornado unanswered); "
+          f"{tally.live} with a live state, {tally.taken} past check_pending (to "
+          f"check_outcome), {tally.declined} with Box's error on the page, {tally.markup} of "
+          "them with markup or quotes in error_description")
     assert tally.inputs >= EXAMPLES
     assert tally.statuses.get(400, 0) > EXAMPLES // 2
-    print(f"\nfuzzed callback: {tally.inputs} inputs, statuses {sorted(tally.statuses.items())} "
-          f"({CLOSED}: a request head over {HEAD_LIMIT} bytes, closed by tornado unanswered)")
+    assert tally.taken >= 50
+    assert tally.declined >= 20
+    assert tally.markup >= 6  # the explicit examples at least
 
 
 # --- 2. a flood of callbacks --------------------------------------------------------------------

@@ -3,22 +3,29 @@
 What ``tests/test_connection.py`` already shows (429 and 5xx on API calls, a token endpoint that
 stays down) is not repeated; here:
 
-- 429 bursts, 500 and 503 at the token endpoint while refreshing: retried where Box did not
-  process the request (429, 503), not where it may have (500), and the saved tokens unchanged
-  until a refresh succeeds;
+- 429 bursts and 503 at the token endpoint while refreshing: retried (Box did not process the
+  request), and the saved tokens unchanged until a refresh succeeds;
+- 500, 502 and 504 while refreshing, whether Box rotated the refresh token first or not: Box
+  may have acted, so the refresh mark stays (saying which status) and the same refresh token is
+  tried once more, as for a lost answer; if Box had rotated, this process and the next one are
+  told to connect again and why;
 - a token request that times out, and one whose connection drops before Box processed it: the
   same refresh token is tried once more and works;
 - a connection dropped *after* Box rotated the refresh token (the one unrecoverable case): the
   error says to connect again and why, the old token stays in the vault until then, and a
   later attempt (in any process) says what happened;
 - uploads (POST) are never sent twice after a 5xx or a dropped connection (Box may have stored
-  the file), only after a 429 (Box did not process it): the emulator's counters show it.
+  the file), only after a 429 (Box did not process it): the emulator's counters show it;
+- a revoke racing a refresh of the same connection (two threads, as two kernels): no token is
+  left live at Box, whichever starts first.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +36,15 @@ from test_connection import connect, raises_clean, record
 from box_widget import BoxAPIError, BoxConnection, BoxWidgetError, ReauthorizationRequired
 from box_widget.audit import read as audit_events
 from box_widget.emulator import BoxEmulator
-from box_widget.oauth import AnswerLost
+from box_widget.oauth import AnswerInDoubt, AnswerLost
 from box_widget.tokens import REFRESHING
+from box_widget.vault import Vault
 
 from .conftest import expire
 
 NAME = "work"
+#: The statuses after which Box may have processed a token request.
+SERVER_ERRORS = pytest.mark.parametrize("status", [500, 502, 504])
 
 
 def due(emu: BoxEmulator, home: Path) -> BoxConnection:
@@ -44,14 +54,20 @@ def due(emu: BoxEmulator, home: Path) -> BoxConnection:
     return BoxConnection(NAME, home=home)
 
 
+def due_with_fault(emu: BoxEmulator, home: Path, **fault: Any
+                   ) -> tuple[BoxConnection, dict[str, Any]]:
+    """A due connection, its saved record, and ``fault`` injected at the token endpoint."""
+    conn = due(emu, home)
+    before = record(home, NAME)
+    emu.inject_fault(path="/oauth2/token", **fault)
+    return conn, before
+
+
 def dropped_after_rotation(emu: BoxEmulator, home: Path, times: int
                            ) -> tuple[BoxConnection, dict[str, Any]]:
     """A due connection, its saved record, and the next ``times`` token answers dropped after
     Box acted."""
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=times)
-    return conn, before
+    return due_with_fault(emu, home, drop=True, after=True, times=times)
 
 
 def refreshes(emu: BoxEmulator) -> int:
@@ -62,22 +78,20 @@ def events(home: Path) -> list[str]:
     return [e["event"] for e in audit_events(home, NAME)]
 
 
-# --- 1. 429 bursts, 500, 503 while refreshing -------------------------------------------------
+# --- 1. 429 bursts, 503 while refreshing --------------------------------------------------------
 
 
 @pytest.mark.parametrize(("status", "times", "recovers"), [
     (429, 3, True),    # a burst within the token client's 3 retries
     (503, 2, True),    # Box did not process it: retried
-    (500, 1, False),   # Box may have: not retried
+    (503, None, False),  # Box stays unavailable: the mark is taken back
     (429, None, False),  # a burst longer than the retries
 ])
 def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Path,
                                                 status: int, times: int | None,
                                                 recovers: bool) -> None:
     emu = emulator
-    conn = due(emu, home)
-    before = record(home, NAME)
-    emu.inject_fault(status=status, retry_after=0, path="/oauth2/token", times=times)
+    conn, before = due_with_fault(emu, home, status=status, retry_after=0, times=times)
     if recovers:
         assert conn.test_connection()["login"] == "ada@example.com"
         assert refreshes(emu) == 1
@@ -94,6 +108,70 @@ def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Pat
     emu.clear_faults()
     assert conn.test_connection()["login"] == "ada@example.com"  # the same refresh token
     assert refreshes(emu) == 1
+
+
+# --- 1b. 500, 502, 504 while refreshing: Box may have acted -----------------------------------
+
+
+@SERVER_ERRORS
+def test_a_refresh_failing_with_a_server_error_after_box_rotated_says_so(
+        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emu = emulator
+    conn, before = due_with_fault(emu, home, status=status, after=True, times=1)
+
+    with raises_clean(emu, ReauthorizationRequired) as info:
+        conn.test_connection()
+    for words in ("must be connected again", f"process {os.getpid()}",
+                  f"Box answered it with a server error, HTTP {status}",
+                  "after Box had already replaced the refresh token", "click Generate"):
+        assert words in str(info.value), f"{words!r} not in {str(info.value)!r}"
+    assert refreshes(emu) == 1  # Box did rotate; the retry with the same token was refused
+    saved = record(home, NAME)
+    assert saved["token"] == before["token"]
+    assert saved[REFRESHING]["pid"] == os.getpid()
+    assert saved[REFRESHING]["status"] == status  # the mark stays, saying what happened
+    assert events(home) == ["connect", "refresh-unanswered", "reauthorization-required"]
+    assert audit_events(home, NAME)[1]["status"] == status
+
+    later = BoxConnection(NAME, home=home)  # whoever tries next gets the accurate message
+    with raises_clean(emu, ReauthorizationRequired) as info:
+        later.test_connection()
+    assert f"Box answered it with a server error, HTTP {status}" in str(info.value)
+    assert record(home, NAME)["token"] == before["token"]
+
+
+@SERVER_ERRORS
+def test_a_refresh_failing_twice_with_a_server_error_keeps_the_mark(
+        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emu = emulator
+    conn, before = due_with_fault(emu, home, status=status, times=2)  # Box did not act
+
+    with raises_clean(emu, AnswerInDoubt, match=f"HTTP {status}") as info:
+        conn.test_connection()
+    assert "Box may have acted on it" in str(info.value)
+    assert "is kept: try again when Box is back" in str(info.value)
+    saved = record(home, NAME)
+    assert saved["token"] == before["token"]
+    assert saved[REFRESHING] == {**saved[REFRESHING], "pid": os.getpid(), "lost": True,
+                                 "status": status}
+    assert events(home) == ["connect", "refresh-unanswered", "refresh-failed"]
+
+    # Box had not acted: the next process's refresh works and takes the mark away
+    later = BoxConnection(NAME, home=home)
+    assert later.test_connection()["login"] == "ada@example.com"
+    assert refreshes(emu) == 1
+    assert REFRESHING not in record(home, NAME)
+
+
+@SERVER_ERRORS
+def test_a_refresh_failing_once_with_a_server_error_is_tried_once_more(
+        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emu = emulator
+    conn = due(emu, home)
+    emu.inject_fault(status=status, path="/oauth2/token", times=1)
+    assert conn.test_connection()["login"] == "ada@example.com"
+    assert events(home) == ["connect", "refresh-unanswered", "refresh"]
+    assert REFRESHING not in record(home, NAME)
 
 
 # --- 2. answers lost before Box acted: retried once, recovered ---------------------------------
@@ -207,3 +285,53 @@ def test_an_upload_refused_with_429_is_sent_again(emulator: BoxEmulator, home: P
     assert upload(conn, "report.csv").status_code == 201
     assert emu.counters()["api_calls"] == calls + 3
     assert files_named(emu, "report.csv") == 1
+
+
+# --- 5. a revoke racing a refresh ----------------------------------------------------------------
+
+
+def live_tokens(emu: BoxEmulator) -> int:
+    """How many access and refresh tokens Box would still accept."""
+    oauth, now = emu.state.oauth, emu.clock.now()
+    with oauth.lock:
+        return (sum(not t.revoked and now < t.expires_at for t in oauth.access_tokens.values())
+                + sum(not (t.used or t.revoked) and now < t.expires_at
+                      for t in oauth.refresh_tokens.values()))
+
+
+@pytest.mark.parametrize("first", ["revoke", "refresh"])
+def test_a_refresh_racing_a_revoke_never_leaves_a_live_token(
+        emulator: BoxEmulator, home: Path, first: str) -> None:
+    """One thread revokes while another refreshes the same due connection (each its own
+    BoxConnection, as two kernels). Box takes 1 s to answer the first revoke, so the refresh
+    comes while the revoke is under way (or, the other way round, the revoke while the refresh
+    waits 1 s for Box)."""
+    emu = emulator
+    due(emu, home)
+    slow = "/oauth2/revoke" if first == "revoke" else "/oauth2/token"
+    emu.inject_fault(delay=1.0, path=slow, times=1)
+    outcomes: dict[str, str] = {}
+
+    def run(what: str) -> None:
+        conn = BoxConnection(NAME, home=home)
+        try:
+            conn.revoke() if what == "revoke" else conn.test_connection()
+            outcomes[what] = "ok"
+        except BoxWidgetError as exc:
+            outcomes[what] = type(exc).__name__
+
+    threads = {what: threading.Thread(target=run, args=(what,))
+               for what in ("revoke", "refresh")}
+    second = "refresh" if first == "revoke" else "revoke"
+    threads[first].start()
+    time.sleep(0.3)  # the first is waiting for Box's answer
+    threads[second].start()
+    for thread in threads.values():
+        thread.join(timeout=60)
+
+    assert outcomes["revoke"] == "ok"
+    assert outcomes["refresh"] == ("ReauthorizationRequired" if first == "revoke" else "ok")
+    assert live_tokens(emu) == 0, "a token is still live at Box after the revoke"
+    assert Vault(home).load(NAME) is None
+    revokes = [e for e in audit_events(home, NAME) if e["event"] == "revoke"]
+    assert [e["at_box"] for e in revokes] == [True]

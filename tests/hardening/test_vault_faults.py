@@ -13,6 +13,9 @@ key and kills a writer mid-write; here the faults that reach a user through a co
   restore it, and no new key made over the connections;
 - a flipped byte in a saved connection, seen through the session, the status API and a new
   sign-in (moved aside, never deleted);
+- a truncated connection file and a wrong key, through a connection: the error names the file
+  and what to do, a revoke touches nothing, the bytes stay; the right key back, the same tokens
+  work; a truncated file is moved aside when connecting again;
 - a process SIGKILLed while it holds the connection's lock and waits for Box's refresh answer:
   the lock is free again; if Box never processed the refresh, the vault's token still works;
   if Box did, the error names the process and says what happened.
@@ -245,6 +248,48 @@ async def test_a_flipped_byte_is_reported_everywhere_and_kept(box: Box) -> None:
     aside = [p for p in path.parent.iterdir() if p.name.startswith(f"{NAME}.box.unreadable-")]
     assert len(aside) == 1
     assert aside[0].read_bytes() == bytes(data)
+
+
+# --- a truncated file, a wrong key, through a connection -------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["truncated", "wrong key"])
+def test_a_truncated_file_or_a_wrong_key_is_explained_and_nothing_is_lost(
+        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    emu = emulator
+    good_key = Fernet.generate_key().decode()
+    monkeypatch.setenv("BOX_WIDGET_KEY", good_key)
+    connect(emu, home, NAME)
+    path = home / "connections" / f"{NAME}.box"
+    good = path.read_bytes()
+    if fault == "truncated":  # a copy or a crash cut it (atomic writes never leave one)
+        path.write_bytes(good[: len(good) // 2])
+    else:  # another key in the environment: a new machine, a changed secret store
+        monkeypatch.setenv("BOX_WIDGET_KEY", Fernet.generate_key().decode())
+    kept = path.read_bytes()
+
+    conn = BoxConnection(NAME, home=home)  # still made: its form can connect it again
+    with raises_clean(emu, VaultError) as info:
+        conn.test_connection()
+    message = str(info.value)
+    reason = ("it does not decrypt with the current key, or it was damaged")
+    for words in (f"The vault file {path} cannot be read", reason, "Nothing was changed",
+                  "BOX_WIDGET_KEY", "restore it", "move the file aside and connect again"):
+        assert words in message, f"{words!r} not in {message!r}"
+    assert "connected=False" in repr(conn)
+    with raises_clean(emu, VaultError):
+        conn.revoke()  # nothing revoked or deleted on an unreadable record
+    assert path.read_bytes() == kept
+    assert emu.counters()["revocations"] == 0
+
+    if fault == "wrong key":  # the right key back: the same tokens work, none was lost
+        monkeypatch.setenv("BOX_WIDGET_KEY", good_key)
+        assert BoxConnection(NAME, home=home).test_connection()["login"] == "ada@example.com"
+        return
+    connect(emu, home, NAME)  # connecting again moves the damaged file aside, bytes intact
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(f"{NAME}.box.unreadable-")]
+    assert [p.read_bytes() for p in aside] == [kept]
+    assert BoxConnection(NAME, home=home).test_connection()["login"] == "ada@example.com"
 
 
 # --- a process killed mid-refresh -----------------------------------------------------------
