@@ -30,20 +30,24 @@ def stop_with_descendants(process: subprocess.Popen[str]) -> None:
         process.wait(10)
 
 
-@pytest.mark.timeout(180)
-def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
-    results, out = tmp_path / "RESULTS.md", tmp_path / "out"
-    with subprocess.Popen(
-            [sys.executable, "-m", "bench", "--quick", "--only", ",".join(RUN), "--flows", "3",
-             "--requests", "30", "--overhead-rounds", "3", "--import-runs", "2",
-             "--results", str(results), "--out", str(out), "--note", "smoke test"],
-            cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True) as bench:
+def run_bench(*args: str, timeout: float) -> None:
+    """``python -m bench ARGS`` from the repository, which must succeed within ``timeout``."""
+    with subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=REPO,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as bench:
         try:
-            stdout, stderr = bench.communicate(timeout=170)
+            stdout, stderr = bench.communicate(timeout=timeout)
         finally:
             stop_with_descendants(bench)
     assert bench.returncode == 0, stdout[-3000:] + stderr[-3000:]
+
+
+@pytest.mark.timeout(180)
+def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
+    results, out = tmp_path / "RESULTS.md", tmp_path / "out"
+    run_bench("--quick", "--only", ",".join(RUN), "--flows", "3", "--requests", "30",
+              "--overhead-rounds", "3", "--import-runs", "2", "--results", str(results),
+              "--out", str(out), "--note", "smoke test", timeout=170)
     text = results.read_text()
     assert "smoke test" in text
     assert "Python " in text
@@ -89,16 +93,8 @@ def test_a_partial_run_does_not_replace_the_committed_table(tmp_path: Path) -> N
     """--only (like --quick, or smaller counts) writes its table under --out, not RESULTS.md."""
     committed = (REPO / "bench" / "RESULTS.md").read_bytes()
     out = tmp_path / "out"
-    with subprocess.Popen(
-            [sys.executable, "-m", "bench", "--quick", "--only", "imports", "--import-runs", "1",
-             "--out", str(out)],
-            cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True) as bench:
-        try:
-            stdout, stderr = bench.communicate(timeout=120)
-        finally:
-            stop_with_descendants(bench)
-    assert bench.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    run_bench("--quick", "--only", "imports", "--import-runs", "1", "--out", str(out),
+              timeout=120)
     assert (REPO / "bench" / "RESULTS.md").read_bytes() == committed
     [table] = out.glob("RESULTS-*.md")
     assert "Not run this time" in table.read_text()
