@@ -104,20 +104,19 @@ def chromium_path() -> str | None:
 @contextlib.contextmanager
 def environment(**values: str | None) -> Iterator[None]:
     """Set (or, with None, unset) environment variables for the duration of the block."""
+    def apply(settings: dict[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
     saved = {name: os.environ.get(name) for name in values}
     try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        apply(values)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        apply(saved)
 
 
 def launch(pw: Playwright, executable: str, *, popup_blocker: bool = False) -> Browser:
