@@ -80,7 +80,7 @@ def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = Non
         pending = vault.take_pending(state, name=name)
     except PendingForAnotherConnection as exc:
         msg = (f"This sign-in was started for connection {exc.name!r}, not {name!r}; finish it "
-               "there, or click Generate again on this connection.")
+               "there, or click Generate again (or run the login again) on this connection.")
         raise AuthorizationError(msg, error="invalid_state") from None
     if pending is None:
         raise _not_pending()
@@ -105,12 +105,13 @@ def check_outcome(params: dict[str, str]) -> str:
     error = params.get("error")
     if error:
         detail = params.get("error_description") or error
-        hint = HINTS.get(error, "try again with Generate")
+        hint = HINTS.get(error, "click Generate again (or run the login again)")
         msg = f"Box did not authorize the connection ({error}: {detail}): {hint}."
         raise AuthorizationError(msg, error=error, description=detail)
     code = params.get("code")
     if not code:
-        msg = "The address has no authorization code; click Generate again."
+        msg = ("The address has no authorization code; click Generate again (or run the login "
+               "again).")
         raise AuthorizationError(msg, error="invalid_request")
     return code
 

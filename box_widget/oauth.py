@@ -36,8 +36,8 @@ HINTS = {
                       "Developer Console (your app, Configuration tab)",
     "unauthorized_client": "your Box enterprise has not authorized this app. Ask a Box admin to "
                            "authorize it in the Admin Console (Apps, Custom Apps Manager)",
-    "access_denied": "the Box user declined access. Click Generate again and choose "
-                     "'Grant access to Box'",
+    "access_denied": "the Box user declined access. Click Generate again (or run the login "
+                     "again) and choose 'Grant access to Box'",
     "invalid_scope": "the app asked for a scope it is not configured for in the Developer "
                      "Console",
 }

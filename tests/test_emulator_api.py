@@ -135,6 +135,9 @@ def test_unknown_route_and_method_answer_box_errors(emulator: BoxEmulator) -> No
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     wrong = requests.delete(api(emulator, "users/me"), headers=bearer(emulator), timeout=T)
     assert wrong.status_code == 405 and wrong.json()["code"] == "method_not_allowed"
+    # A browser asks every host for its icon: no 404 in the console of the consent page.
+    icon = requests.get(f"{emulator.url}/favicon.ico", timeout=T)
+    assert icon.status_code == 204 and icon.content == b""
 
 
 def seeded_csv(emu: BoxEmulator) -> tuple[str, bytes]:

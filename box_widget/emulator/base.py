@@ -200,6 +200,14 @@ class PageHandler(BaseHandler):
         self.fail(self.status_error(status))
 
 
+class FaviconHandler(RequestHandler):
+    """``/favicon.ico``: no icon, and no 404 in the browser's console on every emulator page."""
+
+    def get(self) -> None:
+        self.set_status(204)
+        self.finish()
+
+
 class NotFoundHandler(BaseHandler):
     """Any route the emulator does not serve: Box's 404 body."""
 

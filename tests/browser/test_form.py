@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 import pytest
+import requests
 
 from box_widget.emulator import BoxEmulator
 
@@ -371,6 +372,14 @@ def test_disconnect_revokes_at_box(context: BrowserContext, lab: JupyterServer,
     assert lab.vault().load("work") is None
     expect(form.hook("token")).not_to_contain_text(token["access_token"][-4:])
     shots.take(form.root, "disconnected")
+    # Revoked at Box, not only forgotten here: Box refuses both tokens from now on.
+    me = requests.get(f"{emu.endpoints.api_url}/users/me", timeout=10,
+                      headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert me.status_code == 401
+    refresh = requests.post(emu.endpoints.token_url, timeout=10, data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+        "client_id": emu.app.client_id, "client_secret": emu.app.client_secret})
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
 
 
 # --- 6. Notebook 7 and a JupyterHub-like base URL ----------------------------------------------

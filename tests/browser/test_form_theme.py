@@ -96,6 +96,8 @@ def check_state(form: Form, state: str, theme: str, shots: Shots,
     ratios = contrasts(form)
     low = {name: round(ratio, 2) for name, ratio in ratios.items() if ratio < AA}
     assert not low, f"{theme}, {state}: below {AA}:1: {low}"
+    lowest = min(ratios, key=ratios.__getitem__)
+    print(f"{theme}, {state}: lowest contrast {ratios[lowest]:.2f}:1 ({lowest})")
     looks[state] = tuple(form.root.evaluate(LOOK_JS))
     return ratios
 
