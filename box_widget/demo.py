@@ -173,6 +173,7 @@ class Demo:
         self.stopping = threading.Event()
         self.emulator: BoxEmulator | None = None
         self.lab: subprocess.Popen[bytes] | None = None
+        self.watchdog: subprocess.Popen[bytes] | None = None  # ends Lab if this process dies
         self.scratch: Path | None = None  # the demo vault and Lab's settings; deleted on exit
         self.home: Path | None = None
         self.token = secrets.token_hex(24)
@@ -222,6 +223,7 @@ class Demo:
             command, env=env, cwd=self.folder,
             stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno(), stderr=subprocess.STDOUT,
             start_new_session=True)
+        self.watchdog = start_watchdog(self.lab.pid, self.scratch)
         self._wait_for_lab()
 
     def _api(self, method: str, path: str, timeout: float = 5) -> requests.Response:
@@ -305,13 +307,31 @@ class Demo:
             self.emulator.stop()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.watchdog is not None:  # nothing is left for it to end: let it exit
+            assert self.watchdog.stdin is not None
+            self.watchdog.stdin.close()
+            self.watchdog.wait(STOP_TIMEOUT)
         if self.lab is not None:
             print("Stopped.", flush=True)
+
+
+def start_watchdog(lab_pid: int, scratch: Path) -> subprocess.Popen[bytes]:
+    """A process that ends Lab, its kernels and ``scratch`` once this process has exited, in
+    whatever way (see ``demo_watchdog``): its own session, so Ctrl-C does not reach it."""
+    import psutil
+
+    created = psutil.Process(lab_pid).create_time()
+    return subprocess.Popen(  # noqa: S603 - this Python, arguments built here
+        [sys.executable, "-m", "box_widget.demo_watchdog", str(lab_pid), repr(created),
+         str(scratch)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        start_new_session=True)
 
 
 def stop_lab(lab: subprocess.Popen[bytes], api: Any) -> None:
     """Shut down Lab's kernels, then Lab (SIGTERM, then SIGKILL), then any child left behind."""
     import psutil
+
+    from .demo_watchdog import end_processes  # psutil: the demo extra
 
     try:
         children = psutil.Process(lab.pid).children(recursive=True)
@@ -327,10 +347,4 @@ def stop_lab(lab: subprocess.Popen[bytes], api: Any) -> None:
         except subprocess.TimeoutExpired:
             lab.kill()
             lab.wait(5)
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=5)
-    for child in alive:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
+    end_processes(children, grace=5)

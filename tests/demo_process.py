@@ -149,7 +149,9 @@ class DemoProcess:
                                 headers={"Authorization": f"token {self.token}"})
 
     def descendants(self) -> list[psutil.Process]:
-        return psutil.Process(self.proc.pid).children(recursive=True)
+        """What the demo started and is still running (not the zombies nobody reaped yet)."""
+        return [p for p in psutil.Process(self.proc.pid).children(recursive=True)
+                if command_line(p)]
 
     def stop(self, signum: signal.Signals) -> int:
         """Send ``signum`` to the demo (by its pid) and wait for it to exit."""
@@ -165,6 +167,14 @@ class DemoProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+def command_line(process: psutil.Process) -> str:
+    """The process's command line, or "" once it has exited (or is a zombie)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
 
 
 def start_demo(cwd: Path, *flags: str) -> DemoProcess:
@@ -194,7 +204,7 @@ def refuses(port: int) -> bool:
 def check_all_gone(demo: DemoProcess, started: list[psutil.Process]) -> None:
     """JupyterLab, its kernels and the emulator are gone, and so is the demo vault."""
     _, alive = psutil.wait_procs(started, timeout=10)
-    assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+    assert alive == [], f"left running: {[command_line(p) for p in alive]}"
     assert refuses(demo.port), "JupyterLab still answers"
     emulator_port = int(demo.emulator_url.rsplit(":", 1)[1])
     assert refuses(emulator_port), "the emulator still answers"

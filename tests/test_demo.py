@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from demo_process import (
     check_all_gone,
+    command_line,
     demo_command,
     demo_prefix,
     readme_main_command,
@@ -57,8 +58,8 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
 
         kernel = demo.api("POST", "api/kernels").json()
         started = demo.descendants()
-        kernels = [p for p in started if "ipykernel_launcher" in " ".join(p.cmdline())]
-        assert len(kernels) == 1, [p.cmdline() for p in started]
+        kernels = [p for p in started if "ipykernel_launcher" in command_line(p)]
+        assert len(kernels) == 1, [command_line(p) for p in started]
         env = kernels[0].environ()
         apps = demo.api("GET", "api/kernels").json()
         assert [k["id"] for k in apps] == [kernel["id"]]
@@ -78,6 +79,24 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
         # never printed, nor logged by JupyterLab or the kernel
         assert scan({secret}, texts={"stdout": "".join(demo.lines) + rest},
                     paths=[demo.log]) == {}
+    finally:
+        demo.kill()
+
+
+def test_a_killed_demo_leaves_nothing_running(tmp_path: Path) -> None:
+    """SIGKILL (or the out-of-memory killer) gives the demo no chance to stop what it started:
+    its watchdog process does it, JupyterLab and its kernel end, the demo vault is deleted."""
+    demo = start_demo(tmp_path, "--no-browser", "--port", "0")
+    try:
+        scratch = demo.vault.parent
+        assert demo.api("POST", "api/kernels").status_code == 201
+        started = demo.descendants()
+        assert any("ipykernel_launcher" in command_line(p) for p in started)
+        assert any("box_widget.demo_watchdog" in command_line(p) for p in started)
+        assert scratch.is_dir()
+        assert demo.stop(signal.SIGKILL) == -signal.SIGKILL
+        check_all_gone(demo, started)  # the watchdog too: it ends after its work
+        assert not scratch.exists(), "the demo's scratch folder was left behind"
     finally:
         demo.kill()
 
@@ -103,7 +122,7 @@ def test_a_folder_it_cannot_use_is_a_usage_error(tmp_path: Path) -> None:
 def test_demo_exits_1_when_jupyterlab_dies(tmp_path: Path) -> None:
     demo = start_demo(tmp_path, "--no-browser", "--port", "0")
     try:
-        (lab,) = [p for p in demo.descendants() if "jupyterlab" in p.cmdline()]
+        (lab,) = [p for p in demo.descendants() if " -m jupyterlab " in command_line(p)]
         lab.kill()
         assert demo.proc.wait(45) == 1
         demo.rest()

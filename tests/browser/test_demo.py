@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from demo_process import check_all_gone, start_demo
+from demo_process import check_all_gone, command_line, start_demo
 
 from box_widget.demo import FIRST_NOTEBOOK, shipped_notebooks
 
@@ -124,7 +124,7 @@ def test_readme_demo_command_connects_in_the_browser(context: BrowserContext,
         expect(page.get_by_text(NEWS_QUESTION)).to_have_count(0)
 
         started = demo.descendants()
-        assert any("ipykernel_launcher" in " ".join(p.cmdline()) for p in started)
+        assert any("ipykernel_launcher" in command_line(p) for p in started)
         assert demo.stop(signal.SIGINT) == 0  # Ctrl-C
         assert "Stopped." in demo.rest()
         check_all_gone(demo, started)
