@@ -201,9 +201,10 @@ def refuses(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def check_all_gone(demo: DemoProcess, started: list[psutil.Process]) -> None:
-    """JupyterLab, its kernels and the emulator are gone, and so is the demo vault."""
-    _, alive = psutil.wait_procs(started, timeout=10)
+def check_all_gone(demo: DemoProcess, started: list[psutil.Process], wait: float = 10) -> None:
+    """JupyterLab, its kernels and the emulator are gone (within ``wait`` seconds), and so is
+    the demo vault."""
+    _, alive = psutil.wait_procs(started, timeout=wait)
     assert alive == [], f"left running: {[command_line(p) for p in alive]}"
     assert refuses(demo.port), "JupyterLab still answers"
     emulator_port = int(demo.emulator_url.rsplit(":", 1)[1])

@@ -95,7 +95,8 @@ def test_a_killed_demo_leaves_nothing_running(tmp_path: Path) -> None:
         assert any("box_widget.demo_watchdog" in command_line(p) for p in started)
         assert scratch.is_dir()
         assert demo.stop(signal.SIGKILL) == -signal.SIGKILL
-        check_all_gone(demo, started)  # the watchdog too: it ends after its work
+        # the watchdog too, once done; it gives Lab up to 10 s to exit on SIGTERM
+        check_all_gone(demo, started, wait=30)
         assert not scratch.exists(), "the demo's scratch folder was left behind"
     finally:
         demo.kill()

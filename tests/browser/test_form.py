@@ -290,7 +290,6 @@ def test_blocked_window_falls_back_to_a_link(context: BrowserContext, lab: Jupyt
 
 # --- a busy kernel -----------------------------------------------------------------------------
 
-#: A new cell below the form that keeps the kernel busy, run as a user would (not awaited).
 #: A cell that keeps the kernel busy until the test says so: it marks that it started, waits
 #: for a release file (a minute at most), then marks that it finished. While it runs, the
 #: kernel handles no other message (widget messages wait in its queue), which is the point.
@@ -304,6 +303,7 @@ while not release.exists() and time.monotonic() < deadline:
     time.sleep(0.05)
 finished.touch()"""
 
+#: A new cell below the form with ``source``, run as a user would (not awaited).
 RUN_CELL_JS = """async (source) => {
   const app = window.jupyterapp;
   const notebook = app.shell.currentWidget.content;
