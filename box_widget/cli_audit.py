@@ -1,4 +1,5 @@
-"""``box-widget audit [NAME]``: who connected, refreshed or revoked a connection, and when."""
+"""``box-widget audit [NAME]``: who connected, refreshed, revoked or failed a connection, and
+when."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def _line(event: dict[str, Any]) -> str:
 def add_command(commands: Any) -> None:
     """Register ``audit`` on the top-level subparsers."""
     parser = commands.add_parser(
-        "audit", help="show who connected, refreshed or revoked a connection, and when",
+        "audit", help="show who connected, refreshed, revoked or failed a connection, and when",
         description="Show the audit trail of the vault (time, host, process id, connection, "
                     "event), oldest first. It never holds tokens or secrets.")
     parser.add_argument("name", nargs="?", help="only this connection (default: all)")

@@ -111,7 +111,8 @@ def revoke(args: argparse.Namespace) -> int:
     """Revoke a connection's tokens at Box and delete it from the vault."""
     conn = _connection(args)
     if not conn.connected and args.name not in connections(args.home):
-        print(f"box-widget: there is no saved connection {args.name!r}.", file=sys.stderr)
+        print(f"box-widget: there is no saved connection {args.name!r}; `box-widget list` "
+              "shows the saved ones.", file=sys.stderr)
         return 1
     conn.revoke()
     print(f"Revoked and deleted connection {args.name!r}.")

@@ -76,7 +76,7 @@ def test_login_list_revoke(emulator: BoxEmulator, cli_env: dict[str, str]) -> No
     assert "No saved connections." in run(cli_env, "list").stdout
     again = run(cli_env, "revoke", "work")
     assert again.returncode == 1
-    assert "no saved connection 'work'" in again.stderr
+    assert "no saved connection 'work'; `box-widget list` shows the saved ones" in again.stderr
 
 
 def test_login_too_late_says_the_code_expired(emulator: BoxEmulator,

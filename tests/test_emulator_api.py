@@ -140,6 +140,23 @@ def test_unknown_route_and_method_answer_box_errors(emulator: BoxEmulator) -> No
     assert icon.status_code == 204 and icon.content == b""
 
 
+def test_the_front_page_says_what_the_emulator_is(emulator: BoxEmulator) -> None:
+    """Someone who opens the emulator's address (the demo prints it) learns what it is, which
+    apps and users it has, and nothing secret."""
+    page = requests.get(f"{emulator.url}/", timeout=T)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "A local Box emulator" in page.text
+    assert "Generate" in page.text
+    assert emulator.app.name in page.text
+    assert "Ada Lovelace (ada@example.com)" in page.text
+    robots = {app.service_account_id for app in emulator.state.oauth.apps.values()}
+    for user in emulator.state.content.users.values():
+        assert (user.login in page.text) == (user.id not in robots), user
+    for secret in (emulator.app.client_id, emulator.app.client_secret):
+        assert secret not in page.text
+
+
 def seeded_csv(emu: BoxEmulator) -> tuple[str, bytes]:
     file = next(f for f in emu.state.content.files.values() if f.name == "q1.csv")
     return file.id, file.data

@@ -14,7 +14,7 @@ from tornado.web import HTTPError, RequestHandler
 
 from .core import request_id
 from .errors import STATUS_CODES, BoxError, OAuthError, PageError, Unauthorized
-from .pages import error_page
+from .pages import error_page, index_page
 from .state import EmulatorState
 
 log = logging.getLogger(__name__)
@@ -206,6 +206,19 @@ class FaviconHandler(RequestHandler):
     def get(self) -> None:
         self.set_status(204)
         self.finish()
+
+
+class IndexHandler(RequestHandler):
+    """``/``: a page that says what this server is, its apps and its users."""
+
+    def initialize(self, state: EmulatorState) -> None:
+        self.state = state
+
+    def get(self) -> None:
+        apps = [app.name for app in self.state.oauth.apps.values()]
+        users = [(user.name, user.login) for user in self.state.people()]
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(index_page(apps, users))
 
 
 class NotFoundHandler(BaseHandler):

@@ -51,9 +51,7 @@ class AuthorizeHandler(PageHandler):
         consent_id = self.state.oauth.begin_consent(
             Consent(app.client_id, redirect_uri, state, scopes, self.state.clock.now())
         )
-        robots = {a.service_account_id for a in self.state.oauth.apps.values()}
-        users = [(u.id, u.name, u.login) for u in self.state.content.users.values()
-                 if u.id not in robots]
+        users = [(u.id, u.name, u.login) for u in self.state.people()]
         self.finish(consent_page(app.name, consent_id, users, scopes))
 
     def post(self) -> None:

@@ -1,4 +1,5 @@
-"""The authorize pages a browser sees: consent and errors. Every value is HTML-escaped."""
+"""The pages a browser sees: the emulator's front page, consent and errors. Every value is
+HTML-escaped."""
 
 from __future__ import annotations
 
@@ -65,3 +66,19 @@ def error_page(error: str, description: str) -> str:
         f"</code></p><p id=description>{escape(description)}</p>"
     )
     return _page(f"Box: {error}", body)
+
+
+def index_page(apps: list[str], users: list[tuple[str, str]]) -> str:
+    """``/``: what this server is, for someone who opens its address (no ids, no secrets)."""
+    app_items = "".join(f"<li>{escape(name)}</li>" for name in apps)
+    user_items = "".join(f"<li>{escape(name)} ({escape(login)})</li>" for name, login in users)
+    body = (
+        "<h1>A local Box emulator</h1>"
+        "<p>box-widget's stand-in for Box on this machine, for the demo and the tests. It "
+        "speaks Box's API (<code>/2.0/...</code>) and OAuth 2.0 (<code>/api/oauth2/authorize"
+        "</code>, <code>/oauth2/token</code>); nothing here reaches the real Box.</p>"
+        "<p>To sign in, click <b>Generate</b> in a notebook's Box connection form: it opens this "
+        "emulator's consent page.</p>"
+        f"<p>Apps:</p><ul id=apps>{app_items}</ul><p>Users:</p><ul id=users>{user_items}</ul>"
+    )
+    return _page("Box emulator", body)

@@ -19,7 +19,7 @@ from ..transport import is_loopback
 from . import api_handlers as api
 from . import chunked_upload as chunked
 from . import control, download, items
-from .base import FaviconHandler, NotFoundHandler
+from .base import FaviconHandler, IndexHandler, NotFoundHandler
 from .consent import consent
 from .content import User
 from .core import Fault, PartFault
@@ -71,7 +71,7 @@ def routes(state: EmulatorState, *, control_api: bool) -> list[tuple[str, Any, d
             (r"/_emulator/apps", control.AppsHandler),
         ]
     return [(pattern, handler, {"state": state}) for pattern, handler in table] + [
-        (r"/favicon.ico", FaviconHandler, {})]
+        (r"/", IndexHandler, {"state": state}), (r"/favicon.ico", FaviconHandler, {})]
 
 
 class BoxEmulator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .blobs import GeneratedBlob
-from .content import ContentStore
+from .content import ContentStore, User
 from .core import Clock, Counters, Faults, Settings, random_token
 from .oauth_store import App, OAuthStore
 
@@ -24,6 +24,12 @@ class EmulatorState:
     def __post_init__(self) -> None:
         self.oauth = OAuthStore(self.clock, self.settings, self.counters)
         self.content = ContentStore(self.clock)
+
+    def people(self) -> list[User]:
+        """The users someone can sign in as on the consent page: not the apps' service
+        accounts."""
+        robots = {app.service_account_id for app in self.oauth.apps.values()}
+        return [user for user in self.content.users.values() if user.id not in robots]
 
     def add_app(
         self,
