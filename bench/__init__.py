@@ -40,6 +40,7 @@ class Options:
     size_download: int = 1_000_000_000  # file transfers: bytes down, bytes up (chunked)
     size_upload: int = 200_000_000
     transfer_runs: int = 3     # ... rounds
+    floods: int = 10           # 500 callbacks at once, while the status API is polled
     quick: bool = False
 
     #: The issue's minimum counts: a run with fewer is partial (it does not replace RESULTS.md).
@@ -56,4 +57,4 @@ class Options:
     def quick_run(cls) -> Options:
         return cls(flows=20, browser_runs=2, requests=300, overhead_rounds=3, storm_runs=1,
                    storm_seconds=4.5, import_runs=5, size_download=50_000_000,
-                   size_upload=25_000_000, transfer_runs=1, quick=True)
+                   size_upload=25_000_000, transfer_runs=1, floods=2, quick=True)

@@ -56,6 +56,8 @@ BENCHMARKS = [
               lambda m, o: m.measure(runs=o.import_runs)),
     Benchmark("transfers", "6. File transfers", "bench.transfers",
               lambda m, o: m.measure(o.size_download, o.size_upload, o.transfer_runs)),
+    Benchmark("flood", "7. Status API during a callback flood", "bench.flood",
+              lambda m, o: m.measure(floods=o.floods)),
 ]
 
 

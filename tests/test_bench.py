@@ -15,7 +15,7 @@ import pytest
 from bench import Options
 
 REPO = Path(__file__).resolve().parents[1]
-RUN = ["callback", "overhead", "imports"]
+RUN = ["callback", "overhead", "imports", "flood"]
 
 
 def stop_with_descendants(process: subprocess.Popen[str]) -> None:
@@ -46,8 +46,8 @@ def run_bench(*args: str, timeout: float) -> None:
 def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
     results, out = tmp_path / "RESULTS.md", tmp_path / "out"
     run_bench("--quick", "--only", ",".join(RUN), "--flows", "3", "--requests", "30",
-              "--overhead-rounds", "3", "--import-runs", "2", "--results", str(results),
-              "--out", str(out), "--note", "smoke test", timeout=170)
+              "--overhead-rounds", "3", "--import-runs", "2", "--floods", "2",
+              "--results", str(results), "--out", str(out), "--note", "smoke test", timeout=170)
     text = results.read_text()
     assert "smoke test" in text
     assert "Python " in text
@@ -55,7 +55,8 @@ def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
     [raw] = out.glob("results-*.json")
     data = json.loads(raw.read_text())
     sections = {s["key"]: s for s in data["sections"]}
-    assert set(sections) == {"callback", "browser", "overhead", "storm", "imports", "transfers"}
+    assert set(sections) == {"callback", "browser", "overhead", "storm", "imports", "transfers",
+                             "flood"}
     for key in RUN:
         section = sections[key]
         assert not section["pending"], section["pending"]

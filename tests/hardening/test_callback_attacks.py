@@ -12,9 +12,10 @@
 2. 500 callbacks with unknown states held open at once, while a second client polls the status
    API. Judged only on the polls that overlap the flood (from the attacker's first byte sent
    to its last answer read): at least one such poll, every poll answered 200 and none over
-   3 s; their median, p90 and max are printed. (The issue's goal is 1 s: the one poll that
-   queues behind the instant the 500 land takes 0.4-1.5 s on two shared cores, so 1 s is a
-   figure reported in the note, not an assertion that would fail at random.) Also: the
+   3 s; their median, p90 and max are printed. (The issue's goal is 1 s. Speed is measured in
+   ``bench/flood.py``, 10 floods on a quiet machine, whose table says whether it is met; here,
+   on shared cores, the one poll that queues behind the instant the 500 land can take 0.4-1.5
+   s, so the test asserts what holds every time.) Also: the
    pending folder within its cap while a kernel (another process) keeps adding sign-ins,
    every callback a 400, refused before any lock or thread (``check_pending``).
 
@@ -29,12 +30,10 @@ import http.client
 import json
 import logging
 import math
-import os
 import re
 import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote_from_bytes, urlsplit
 
+import callback_flood as flood
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -322,49 +322,6 @@ for i in range(a["count"]):
 """
 
 
-FLOOD = r"""
-import asyncio, json, sys, time
-port, target, header, count = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-
-async def flood():
-    # Open every connection first, then send a callback on each at once: all held together.
-    streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(count)]
-    sending = time.time()
-    for n, (_, writer) in enumerate(streams):
-        state = f"unknown-{n}-" + "s" * 40
-        writer.write(f"GET {target}?code=c{n}&state={state} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     f"{header}Connection: close\r\n\r\n".encode())
-    statuses = []
-    for reader, writer in streams:
-        line = await asyncio.wait_for(reader.readline(), 60)
-        statuses.append(int(line.split()[1]))
-        await reader.read()
-        writer.close()
-    return {"sending": sending, "done": time.time(), "statuses": statuses}
-
-print(json.dumps(asyncio.run(flood())))
-"""
-WATCH = r"""
-import http.client, json, sys, time
-from pathlib import Path
-port, target, token, pending, stop = sys.argv[1:6]
-polls, counts = [], []  # (wall-clock start, wall-clock end, status) of each poll
-# One kept-alive connection, as a browser tab polls: it never waits in the listen queue that
-# the flood fills (a new connection would, and the kernel retries a dropped SYN after 1 s).
-conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
-print("watching", flush=True)
-while not Path(stop).exists():
-    started = time.time()
-    conn.request("GET", target, headers={"Authorization": token})
-    answer = conn.getresponse()
-    answer.read()
-    polls.append((started, time.time(), answer.status))
-    counts.append(len(list(Path(pending).glob("*.box"))))
-    time.sleep(0.005)
-print(json.dumps({"polls": polls, "counts": counts}))
-"""
-
-
 @pytest.fixture
 def production_logging() -> Iterator[None]:
     """No DEBUG records, as deployed (the suite's DEBUG logging costs more than the routes)."""
@@ -379,57 +336,40 @@ def nearest_rank(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def python(script: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
-
-
 @pytest.mark.usefixtures("production_logging")
 async def test_a_flood_of_unknown_callbacks_leaves_the_status_api_answering(
         box: Box, wire: Wire, tmp_path: Path) -> None:
     """The attacker, the watcher and the kernel are other processes, as they would be."""
     pending, stop = box.home / "pending", tmp_path / "stop"
-    header = "".join(f"{k}: {v}\r\n" for k, v in wire.auth.items())
     children: list[subprocess.Popen[str]] = []
     try:
-        watcher = python(WATCH, str(wire.port), url_path_join(box.base_url, STATUS),
-                         wire.auth["Authorization"], str(pending), str(stop))
+        watcher = await in_thread(lambda: flood.start_watcher(
+            wire.port, url_path_join(box.base_url, STATUS), wire.auth["Authorization"], pending,
+            stop))
         children.append(watcher)
-        assert watcher.stdout is not None
-        assert (await in_thread(watcher.stdout.readline)).strip() == "watching"
-        kernel = python(GENERATE, json.dumps({
+        kernel = flood.python(GENERATE, json.dumps({
             "client_id": box.app.client_id, "client_secret": box.app.client_secret,
             "redirect_uri": box.redirect_uri, "endpoints": box.emu.endpoints.to_dict(),
             "home": str(box.home), "count": PENDING_LIMIT + 8}))
         children.append(kernel)
         started, cpu = time.perf_counter(), time.process_time()
-        flood = python(FLOOD, str(wire.port), url_path_join(box.base_url, CALLBACK), header,
-                       str(CONCURRENT))
-        children.append(flood)
-        out, _ = await in_thread(lambda: flood.communicate(timeout=120))
+        attacker = flood.start_flood(wire.port, url_path_join(box.base_url, CALLBACK), wire.auth,
+                                     CONCURRENT)
+        children.append(attacker)
+        attack = await in_thread(lambda: flood.finish(attacker, timeout=120))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert await in_thread(lambda: kernel.wait(60)) == 0
-        stop.touch()
-        seen, _ = await in_thread(lambda: watcher.communicate(timeout=30))
+        watched = await in_thread(lambda: flood.stop_watcher(watcher, stop))
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait(10)
-    assert flood.returncode == 0
-    attack = json.loads(out)
+        flood.end(children)
     assert attack["statuses"] == [400] * CONCURRENT
-    assert watcher.returncode == 0
-    watched = json.loads(seen)
     counts = watched["counts"]
     # Only the polls that overlap the flood count (polls of an idle server would pull the
-    # percentile down): from the attacker's first byte sent to its last answer read.
-    during = [(end - begin, status) for begin, end, status in watched["polls"]
-              if end >= attack["sending"] and begin <= attack["done"]]
-    assert during, "no status poll ran during the flood"
+    # percentile down).
+    latencies = flood.polls_during(watched["polls"], attack)
+    assert latencies, "no status poll ran during the flood"
     refused = [poll for poll in watched["polls"] if poll[2] != 200]
     assert not refused, f"status polls not answered 200: {refused[:5]}"
-    latencies = sorted(seconds for seconds, _ in during)
     median, p90, worst = statistics.median(latencies), nearest_rank(latencies, 0.9), latencies[-1]
     figures = (f"{len(latencies)} polls during the flood: median {1000 * median:.0f} ms, "
                f"p90 {1000 * p90:.0f} ms, max {1000 * worst:.0f} ms")
@@ -437,9 +377,9 @@ async def test_a_flood_of_unknown_callbacks_leaves_the_status_api_answering(
     # Every poll made while the flood runs is answered within WORST_POLL. The issue's goal is
     # 1 s; the 500 requests land in one instant and the event loop handles them in one run
     # (most of it Jupyter's own login check and request log), so the one poll queued behind
-    # that run takes 0.4-1.5 s on two shared cores: the figures are printed for the note, and
-    # the assertion is the bound this machine class holds every time (a handler that blocked
-    # the loop per request, e.g. on the vault lock, would take far longer).
+    # that run takes 0.4-1.5 s on two shared cores: bench/flood.py measures it on a quiet
+    # machine, and the assertion is the bound this machine class holds every time (a handler
+    # that blocked the loop per request, e.g. on the vault lock, would take far longer).
     assert worst < WORST_POLL, figures
     assert max(counts) <= PENDING_LIMIT
     assert len(list(pending.glob("*.box"))) == PENDING_LIMIT
