@@ -94,7 +94,16 @@ def child_env(key: str | None = None) -> dict[str, str]:
 @contextmanager
 def child(code: str, *args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A Python child process running ``code``; killed and reaped on the way out, always."""
-    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+    with child_command([sys.executable, "-c", code, *args], env=env) as process:
+        yield process
+
+
+@contextmanager
+def child_command(command: list[str], *, env: dict[str, str]
+                  ) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process running ``command``, its stdin, stdout and stderr piped; killed and
+    reaped on the way out, always."""
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=env, cwd=REPO, bufsize=0)
     try:
         yield process
@@ -102,7 +111,7 @@ def child(code: str, *args: str, env: dict[str, str]) -> Iterator[subprocess.Pop
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
-        for stream in (process.stdout, process.stderr):
+        for stream in (process.stdin, process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
 

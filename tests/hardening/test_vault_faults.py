@@ -4,10 +4,12 @@
 key and kills a writer mid-write; here the faults that reach a user through a connection:
 
 - a full disk during a write, at ``write`` or at ``fsync``: injected as ``OSError(ENOSPC)`` for
-  the vault's own files only (a real small tmpfs needs root and a mount, which CI containers do
-  not allow; the injection hits the exact calls a full disk fails): before a refresh spends the
+  the vault's own files only, so that each write can be chosen: before a refresh spends the
   refresh token (nothing spent), after Box rotated it (the new token is kept in memory and saved
-  once there is room), and at the server's callback (a plain page, never a 500);
+  once there is room), and at the server's callback (a plain page, never a 500). And once for
+  real: a child process in a mount namespace of its own puts the vault on a 256 KiB tmpfs and
+  fills it (as a user, with ``unshare --user --map-root-user --mount``: nothing is mounted on
+  this machine outside that child, and the mount ends with it);
 - a folder and key file left open to other users: tightened, with a warning naming them;
 - a missing key (``vault.key`` deleted, ``BOX_WIDGET_KEY`` unset): an error that says how to
   restore it, and no new key made over the connections;
@@ -27,18 +29,22 @@ import errno
 import json
 import logging
 import os
+import shutil
 import signal
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require
 from cryptography.fernet import Fernet
-from test_connection import connect, raises_clean, record
+from test_connection import assert_clean, connect, raises_clean, record
 from test_server import NAME, Box, assert_failed
-from test_vault import child, child_env, read_line, snapshot
+from test_vault import child, child_command, child_env, read_line, snapshot
 
 from box_widget import BoxConnection, ConfigurationError, ReauthorizationRequired
 from box_widget.audit import read as audit_events
@@ -152,6 +158,98 @@ def test_a_full_disk_after_box_rotated_keeps_the_new_token(
     assert REFRESHING not in saved
     assert BoxConnection(NAME, home=home).test_connection()["login"] == "ada@example.com"
     assert emu.counters()["refreshes"] == 1  # no token was lost, none spent twice
+
+
+#: Runs in the child, on the tmpfs at argv[2]: copy the vault there, fill the disk, refresh;
+#: then, on a line from the test, free the space and refresh again.
+ON_A_FULL_TMPFS = r"""
+import errno, hashlib, json, os, shutil, sys
+from pathlib import Path
+from box_widget import BoxConnection
+from box_widget.vault import VaultWriteError
+
+source, disk, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+shutil.copytree(source, disk, dirs_exist_ok=True)
+filler = disk / "filler"
+
+def files():
+    return {str(p.relative_to(disk)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(disk.rglob("*"))
+            if p.is_file() and p.name not in {"filler", "audit.log"}}
+
+fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+try:
+    while True:
+        os.write(fd, b"\0" * 4096)
+except OSError as exc:
+    assert exc.errno == errno.ENOSPC, exc
+try:
+    os.write(fd, b"\0")  # the last partial block
+except OSError:
+    pass
+os.close(fd)
+stats = os.statvfs(disk)
+before = files()
+conn = BoxConnection(name, home=disk)
+try:
+    conn.test_connection()
+    error = ""
+except VaultWriteError as exc:
+    error = str(exc)
+print(json.dumps({"error": error, "intact": files() == before, "listed": sorted(before),
+                  "free": stats.f_bavail * stats.f_frsize}), flush=True)
+sys.stdin.readline()
+filler.unlink()
+print(json.dumps({"login": conn.test_connection()["login"],
+                  "again": BoxConnection(name, home=disk).test_connection()["login"]}),
+      flush=True)
+"""
+
+
+#: A mount namespace of a child's own, where it is root over its own mounts only.
+UNSHARE = [shutil.which("unshare") or "unshare", "--user", "--map-root-user", "--mount"]
+
+
+def user_mounts() -> str:
+    """Why a child cannot mount a tmpfs in a namespace of its own here; empty if it can."""
+    if shutil.which("unshare") is None:
+        return "the unshare command (util-linux) is not installed"
+    trial = subprocess.run([*UNSHARE, "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                           capture_output=True, text=True, timeout=30, check=False)
+    return "" if trial.returncode == 0 else f"unshare/mount failed: {trial.stderr.strip()}"
+
+
+def test_a_really_full_disk_spends_nothing_and_loses_nothing(emulator: BoxEmulator, home: Path,
+                                                             tmp_path: Path) -> None:
+    emu = emulator
+    why = user_mounts()
+    require(not why, f"a tmpfs in a mount namespace of a child's own: {why}")
+    connect(emu, home, NAME)
+    expire(emu, home, NAME)
+    disk = tmp_path / "disk"
+    disk.mkdir(mode=0o700)
+    mount = 'mount -t tmpfs -o size=256k,mode=0700 tmpfs "$0" && exec "$@"'
+    command = [*UNSHARE, "sh", "-c", mount, str(disk),
+               sys.executable, "-c", ON_A_FULL_TMPFS, str(home), str(disk), NAME]
+    with child_command(command, env=child_env()) as process:
+        full = json.loads(read_line(process, timeout=60))
+        assert full["free"] == 0, full
+        assert "vault.key" in full["listed"] and f"connections/{NAME}.box" in full["listed"]
+        assert "No space left on device" in full["error"], full
+        assert "The previous version is intact" in full["error"]
+        assert "Free some disk space" in full["error"]
+        assert full["intact"], "on the full disk, a vault file changed or a temp file stayed"
+        assert emu.counters()["refreshes"] == 0  # the single-use refresh token was not spent
+        assert_clean(emu, full["error"])
+
+        assert process.stdin is not None
+        process.stdin.write(b"space freed\n")
+        process.stdin.flush()
+        freed = json.loads(read_line(process, timeout=60))
+        assert freed == {"login": "ada@example.com", "again": "ada@example.com"}
+        assert emu.counters()["refreshes"] == 1
+        assert process.wait(30) == 0
+    assert not any(disk.iterdir()), "the tmpfs was visible outside the child"
 
 
 async def test_a_full_disk_at_the_callback_gives_a_plain_page(
