@@ -26,10 +26,8 @@ from .servers import emulator_and_jupyter
 
 use_test_helpers()
 import callback_flood as flood  # noqa: E402
-from browser.harness import environment  # noqa: E402
+from browser.harness import CALLBACK, STATUS, environment  # noqa: E402
 
-CALLBACK = "box-widget/oauth2/callback"
-STATUS = "box-widget/api/status"
 CONCURRENT = 500
 GOAL = 1.0  # s: the slowest poll during any flood
 PAUSE = 1.0  # s of quiet before and after each flood

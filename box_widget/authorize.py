@@ -25,6 +25,8 @@ RECORD_VERSION = 1
 USER_FIELDS = ("id", "name", "login")
 #: The audit trail's word on tokens Box issued that the vault could not save.
 TOKENS_DROPPED = "issued by Box, not saved (the vault could not be written), dropped"
+#: What to do after a failed sign-in, in the form (Generate) or the terminal (``login``).
+AGAIN = "click Generate again (or run the login again)"
 
 
 def redirect_params(redirected_url: str) -> dict[str, str]:
@@ -52,7 +54,7 @@ def _no_state() -> AuthorizationError:
 
 def _not_pending() -> AuthorizationError:
     msg = ("This sign-in was already completed, is older than 10 minutes, or was started "
-           "from another vault folder. Click Generate again (or run the login again).")
+           f"from another vault folder. {AGAIN[:1].upper()}{AGAIN[1:]}.")
     return AuthorizationError(msg, error="invalid_state")
 
 
@@ -80,7 +82,7 @@ def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = Non
         pending = vault.take_pending(state, name=name)
     except PendingForAnotherConnection as exc:
         msg = (f"This sign-in was started for connection {exc.name!r}, not {name!r}; finish it "
-               "there, or click Generate again (or run the login again) on this connection.")
+               f"there, or {AGAIN} on this connection.")
         raise AuthorizationError(msg, error="invalid_state") from None
     if pending is None:
         raise _not_pending()
@@ -105,13 +107,12 @@ def check_outcome(params: dict[str, str]) -> str:
     error = params.get("error")
     if error:
         detail = params.get("error_description") or error
-        hint = HINTS.get(error, "click Generate again (or run the login again)")
+        hint = HINTS.get(error, AGAIN)
         msg = f"Box did not authorize the connection ({error}: {detail}): {hint}."
         raise AuthorizationError(msg, error=error, description=detail)
     code = params.get("code")
     if not code:
-        msg = ("The address has no authorization code; click Generate again (or run the login "
-               "again).")
+        msg = f"The address has no authorization code; {AGAIN}."
         raise AuthorizationError(msg, error="invalid_request")
     return code
 
