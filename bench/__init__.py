@@ -30,23 +30,27 @@ class Unavailable(RuntimeError):
 class Options:
     """How much to measure. ``quick()`` is a smoke run; the defaults are the issue's counts."""
 
-    flows: int = 200           # callback: sign-ins
-    browser_runs: int = 10     # click to "Connected"
-    requests: int = 2000       # overhead: GET users/me per client
+    flows: int = 200  # callback: sign-ins
+    browser_runs: int = 10  # click to "Connected"
+    requests: int = 2000  # overhead: GET users/me per client
     overhead_rounds: int = 10  # ... split into this many interleaved rounds
-    storm_runs: int = 3        # refresh storm: runs per client
+    storm_runs: int = 3  # refresh storm: runs per client
     storm_seconds: float = 13.0  # ... each this long (2 s tokens: >= 5 expiries, with room)
-    import_runs: int = 20      # fresh interpreters per import
+    import_runs: int = 20  # fresh interpreters per import
     size_download: int = 1_000_000_000  # file transfers: bytes down, bytes up (chunked)
     size_upload: int = 200_000_000
-    transfer_runs: int = 3     # ... rounds
-    floods: int = 10           # 500 callbacks at once, while the status API is polled
+    transfer_runs: int = 3  # ... rounds
+    floods: int = 10  # 500 callbacks at once, while the status API is polled
     quick: bool = False
 
     #: The issue's minimum counts: a run with fewer is partial (it does not replace RESULTS.md).
     MINIMUM: ClassVar[dict[str, int]] = {
-        "flows": 200, "browser_runs": 10, "requests": 2000, "size_download": 1_000_000_000,
-        "size_upload": 200_000_000}
+        "flows": 200,
+        "browser_runs": 10,
+        "requests": 2000,
+        "size_download": 1_000_000_000,
+        "size_upload": 200_000_000,
+    }
 
     @property
     def complete(self) -> bool:
@@ -55,6 +59,17 @@ class Options:
 
     @classmethod
     def quick_run(cls) -> Options:
-        return cls(flows=20, browser_runs=2, requests=300, overhead_rounds=3, storm_runs=1,
-                   storm_seconds=4.5, import_runs=5, size_download=50_000_000,
-                   size_upload=25_000_000, transfer_runs=1, floods=2, quick=True)
+        return cls(
+            flows=20,
+            browser_runs=2,
+            requests=300,
+            overhead_rounds=3,
+            storm_runs=1,
+            storm_seconds=4.5,
+            import_runs=5,
+            size_download=50_000_000,
+            size_upload=25_000_000,
+            transfer_runs=1,
+            floods=2,
+            quick=True,
+        )

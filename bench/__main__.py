@@ -44,28 +44,54 @@ class Benchmark:
 
 
 BENCHMARKS = [
-    Benchmark("callback", "1. Callback to tokens saved", "bench.callback",
-              lambda m, o: m.measure(flows=o.flows)),
-    Benchmark("browser", "2. Click to \"Connected\" in a browser", "bench.browser",
-              lambda m, o: m.measure(runs=o.browser_runs)),
-    Benchmark("overhead", "3. Per-request overhead", "bench.overhead",
-              lambda m, o: m.measure(requests=o.requests, rounds=o.overhead_rounds)),
-    Benchmark("storm", "4. Refresh storm", "bench.storm",
-              lambda m, o: m.measure(runs=o.storm_runs, seconds=o.storm_seconds)),
-    Benchmark("imports", "5. Cold import", "bench.imports",
-              lambda m, o: m.measure(runs=o.import_runs)),
-    Benchmark("transfers", "6. File transfers", "bench.transfers",
-              lambda m, o: m.measure(o.size_download, o.size_upload, o.transfer_runs)),
-    Benchmark("flood", "7. Status API during a callback flood", "bench.flood",
-              lambda m, o: m.measure(floods=o.floods)),
+    Benchmark(
+        "callback",
+        "1. Callback to tokens saved",
+        "bench.callback",
+        lambda m, o: m.measure(flows=o.flows),
+    ),
+    Benchmark(
+        "browser",
+        '2. Click to "Connected" in a browser',
+        "bench.browser",
+        lambda m, o: m.measure(runs=o.browser_runs),
+    ),
+    Benchmark(
+        "overhead",
+        "3. Per-request overhead",
+        "bench.overhead",
+        lambda m, o: m.measure(requests=o.requests, rounds=o.overhead_rounds),
+    ),
+    Benchmark(
+        "storm",
+        "4. Refresh storm",
+        "bench.storm",
+        lambda m, o: m.measure(runs=o.storm_runs, seconds=o.storm_seconds),
+    ),
+    Benchmark(
+        "imports", "5. Cold import", "bench.imports", lambda m, o: m.measure(runs=o.import_runs)
+    ),
+    Benchmark(
+        "transfers",
+        "6. File transfers",
+        "bench.transfers",
+        lambda m, o: m.measure(o.size_download, o.size_upload, o.transfer_runs),
+    ),
+    Benchmark(
+        "flood",
+        "7. Status API during a callback flood",
+        "bench.flood",
+        lambda m, o: m.measure(floods=o.floods),
+    ),
 ]
 
 
 def run_one(bench: Benchmark, options: Options) -> Section:
     """Run one benchmark; a missing module or a crash becomes a section saying so."""
     if importlib.util.find_spec(bench.module) is None:
-        return Section(bench.key, bench.title,
-                       pending=bench.pending or f"`{bench.module}` is missing.")
+        return Section(
+            bench.key, bench.title, pending=bench.pending or f"`{bench.module}` is missing."
+        )
     started = time.perf_counter()
     print(f"== {bench.title}", flush=True)
     try:
@@ -74,15 +100,20 @@ def run_one(bench: Benchmark, options: Options) -> Section:
         return Section(bench.key, bench.title, pending=f"Not measured on this machine: {exc}")
     except Exception as exc:
         traceback.print_exc()
-        return Section(bench.key, bench.title,
-                       pending=f"Failed in this run: {type(exc).__name__}: {exc}"[:500])
+        return Section(
+            bench.key, bench.title, pending=f"Failed in this run: {type(exc).__name__}: {exc}"[:500]
+        )
     if isinstance(outcome, Section):
         section = outcome
     elif "rows" in outcome:
         section = Section.from_dict({"key": bench.key, "title": bench.title, **outcome})
     else:  # a plain dict of figures: shown as they are, until the module returns rows
-        section = Section(bench.key, bench.title, raw=outcome, notes=[
-            f"{name}: {json.dumps(value)}" for name, value in outcome.items()])
+        section = Section(
+            bench.key,
+            bench.title,
+            raw=outcome,
+            notes=[f"{name}: {json.dumps(value)}" for name, value in outcome.items()],
+        )
     section.title = bench.title
     section.seconds = time.perf_counter() - started
     print(f"   done in {section.seconds:.0f} s", flush=True)
@@ -90,32 +121,49 @@ def run_one(bench: Benchmark, options: Options) -> Section:
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--only", default="", metavar="A,B",
-                        help="run only these: " + ", ".join(b.key for b in BENCHMARKS))
-    parser.add_argument("--results", type=Path, default=None,
-                        help="where to write the table (default: bench/RESULTS.md for a full "
-                             "run of every benchmark at the issue's counts, else "
-                             "bench/out/RESULTS-<time>.md, so a partial run never replaces "
-                             "the committed table)")
-    parser.add_argument("--out", type=Path, default=HERE / "out",
-                        help="folder for the raw JSON (default bench/out)")
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="A,B",
+        help="run only these: " + ", ".join(b.key for b in BENCHMARKS),
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="where to write the table (default: bench/RESULTS.md for a full "
+        "run of every benchmark at the issue's counts, else "
+        "bench/out/RESULTS-<time>.md, so a partial run never replaces "
+        "the committed table)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HERE / "out", help="folder for the raw JSON (default bench/out)"
+    )
     parser.add_argument("--note", default="", help="a line about the conditions of this run")
     for field in dataclasses.fields(Options):
         if field.name != "quick":
-            parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default),
-                                help=f"default {field.default}, quick "
-                                     f"{getattr(Options.quick_run(), field.name)}")
+            parser.add_argument(
+                "--" + field.name.replace("_", "-"),
+                type=type(field.default),
+                help=f"default {field.default}, quick {getattr(Options.quick_run(), field.name)}",
+            )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     options = Options.quick_run() if args.quick else Options()
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Options)
-                 if f.name != "quick" and getattr(args, f.name) is not None}
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(Options)
+        if f.name != "quick" and getattr(args, f.name) is not None
+    }
     options = dataclasses.replace(options, **overrides)
     wanted = {key.strip() for key in args.only.split(",") if key.strip()}
     unknown = wanted - {b.key for b in BENCHMARKS}
@@ -127,24 +175,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("tornado.access").setLevel(logging.CRITICAL)
     started = time.perf_counter()
     load_before = machine.load_average()
-    sections = [run_one(b, options) if not wanted or b.key in wanted
-                else Section(b.key, b.title, pending="Not run this time (`--only`).")
-                for b in BENCHMARKS]
-    about = {**machine.describe(), "quick": options.quick, "note": args.note,
-             "seconds": time.perf_counter() - started,
-             "load": {"before": load_before, "after": machine.load_average()},
-             "options": dataclasses.asdict(options)}
-    command = "python -m bench" + (" " + shlex.join(argv if argv is not None else sys.argv[1:])
-                                   if (argv if argv is not None else sys.argv[1:]) else "")
+    sections = [
+        run_one(b, options)
+        if not wanted or b.key in wanted
+        else Section(b.key, b.title, pending="Not run this time (`--only`).")
+        for b in BENCHMARKS
+    ]
+    about = {
+        **machine.describe(),
+        "quick": options.quick,
+        "note": args.note,
+        "seconds": time.perf_counter() - started,
+        "load": {"before": load_before, "after": machine.load_average()},
+        "options": dataclasses.asdict(options),
+    }
+    command = "python -m bench" + (
+        " " + shlex.join(argv if argv is not None else sys.argv[1:])
+        if (argv if argv is not None else sys.argv[1:])
+        else ""
+    )
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    results = args.results or (HERE / "RESULTS.md" if options.complete and not wanted
-                               else args.out / f"RESULTS-{stamp}.md")
+    results = args.results or (
+        HERE / "RESULTS.md" if options.complete and not wanted else args.out / f"RESULTS-{stamp}.md"
+    )
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(render(about, sections, command), encoding="utf-8")
     args.out.mkdir(parents=True, exist_ok=True)
     raw = args.out / f"results-{stamp}.json"
-    raw.write_text(json.dumps({"machine": about, "sections": [s.to_dict() for s in sections]},
-                              indent=1), encoding="utf-8")
+    raw.write_text(
+        json.dumps({"machine": about, "sections": [s.to_dict() for s in sections]}, indent=1),
+        encoding="utf-8",
+    )
     print(f"wrote {_shown(results)} and {_shown(raw)}")
     failed = [s.key for s in sections if s.pending.startswith("Failed")]
     return 1 if failed else 0

@@ -77,6 +77,7 @@ def measure(runs: int) -> Section:
         browser = launch(pw, executable)
         try:
             with browser_context(browser) as context:
+
                 def mark(name: str, when: float) -> None:
                     marks[name] = when
 
@@ -104,28 +105,48 @@ def measure(runs: int) -> Section:
             browser.close()
         grants = emu.counters()["grants"]["authorization_code"]
     mine = Figure(times, "s")
-    row = Row("Click Generate → form \"Connected\" (JupyterLab, Chromium)", mine,
-              goal=f"median < {GOAL} s", met=mine.median < GOAL,
-              peer_text="no peer: the SDK has no sign-in form")
-    rows = [row,
-            Row("… of which: click → consent page shown (popup opens, page loads)",
-                Figure(to_consent, "s")),
-            Row("… of which: Grant → form \"Connected\" (callback, message, kernel)",
-                Figure(after_grant, "s"))]
+    row = Row(
+        'Click Generate → form "Connected" (JupyterLab, Chromium)',
+        mine,
+        goal=f"median < {GOAL} s",
+        met=mine.median < GOAL,
+        peer_text="no peer: the SDK has no sign-in form",
+    )
+    rows = [
+        row,
+        Row(
+            "… of which: click → consent page shown (popup opens, page loads)",
+            Figure(to_consent, "s"),
+        ),
+        Row(
+            '… of which: Grant → form "Connected" (callback, message, kernel)',
+            Figure(after_grant, "s"),
+        ),
+    ]
     automation = statistics.median(
-        t - a - b for t, a, b in zip(times, to_consent, after_grant, strict=True))
-    notes = [f"{runs} runs on one form (Disconnect between runs); the emulator granted "
-             f"{grants} authorization codes.",
-             f"The rest of the total ({automation:.2f} s, median) lies between the consent page "
-             "being shown and Grant being clicked: Playwright's own steps, standing in for the "
-             "person."]
+        t - a - b for t, a, b in zip(times, to_consent, after_grant, strict=True)
+    )
+    notes = [
+        f"{runs} runs on one form (Disconnect between runs); the emulator granted "
+        f"{grants} authorization codes.",
+        f"The rest of the total ({automation:.2f} s, median) lies between the consent page "
+        "being shown and Grant being clicked: Playwright's own steps, standing in for the "
+        "person.",
+    ]
     if not row.met:
-        notes.append(f"Median {mine.median:.2f} s is over the {GOAL} s goal: the path is the "
-                     "popup's consent page load, the callback (see 1.), the callback page's "
-                     "BroadcastChannel message to the form, and the kernel's reply to the "
-                     "form, and Chromium, JupyterLab, the kernel and the emulator share the "
-                     "cores. The two split rows show which part to work on (the popup, or the "
-                     "path after Grant); a quiet machine may close it alone.")
-    return Section("browser", "2. Click to \"Connected\" in a browser",
-                   method=method(__doc__), rows=rows, notes=notes,
-                   raw={"seconds": times, "to_consent": to_consent, "after_grant": after_grant})
+        notes.append(
+            f"Median {mine.median:.2f} s is over the {GOAL} s goal: the path is the "
+            "popup's consent page load, the callback (see 1.), the callback page's "
+            "BroadcastChannel message to the form, and the kernel's reply to the "
+            "form, and Chromium, JupyterLab, the kernel and the emulator share the "
+            "cores. The two split rows show which part to work on (the popup, or the "
+            "path after Grant); a quiet machine may close it alone."
+        )
+    return Section(
+        "browser",
+        '2. Click to "Connected" in a browser',
+        method=method(__doc__),
+        rows=rows,
+        notes=notes,
+        raw={"seconds": times, "to_consent": to_consent, "after_grant": after_grant},
+    )

@@ -54,8 +54,12 @@ class EmulatorProcess:
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> EmulatorProcess:
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVE], stdout=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
         try:
             info = self._announcement()
             self.url: str = info["url"]
@@ -88,8 +92,12 @@ class EmulatorProcess:
             raise RuntimeError(msg) from exc
         return info
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def stop(self) -> None:
@@ -112,5 +120,4 @@ class EmulatorProcess:
         return dict(state["counters"])
 
     def settings(self, **values: Any) -> None:
-        requests.post(f"{self.url}/_emulator/settings", json=values,
-                      timeout=10).raise_for_status()
+        requests.post(f"{self.url}/_emulator/settings", json=values, timeout=10).raise_for_status()

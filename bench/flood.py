@@ -36,27 +36,40 @@ PAUSE = 1.0  # s of quiet before and after each flood
 def between(polls: list[list[Any]], attacks: list[dict[str, Any]]) -> list[float]:
     """The milliseconds of each poll made at least half a pause away from every flood."""
     margin = PAUSE / 2
-    return [1000 * (end - begin) for begin, end, _ in polls
-            if all(end < attack["sending"] - margin or begin > attack["done"] + margin
-                   for attack in attacks)]
+    return [
+        1000 * (end - begin)
+        for begin, end, _ in polls
+        if all(
+            end < attack["sending"] - margin or begin > attack["done"] + margin
+            for attack in attacks
+        )
+    ]
 
 
 def measure(floods: int) -> Section:
     attacks = []
-    with emulator_and_jupyter() as (_, jupyter), \
-            environment(BOX_WIDGET_KEYRING="0", BOX_WIDGET_KEY=None), \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        emulator_and_jupyter() as (_, jupyter),
+        environment(BOX_WIDGET_KEYRING="0", BOX_WIDGET_KEY=None),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         server = jupyter("server")
         headers = {"Authorization": f"token {server.token}"}
         stop = Path(tmp) / "stop"
-        watcher = flood.start_watcher(server.port, server.base_url + STATUS,
-                                      headers["Authorization"], server.home / "pending", stop)
+        watcher = flood.start_watcher(
+            server.port,
+            server.base_url + STATUS,
+            headers["Authorization"],
+            server.home / "pending",
+            stop,
+        )
         children = [watcher]
         try:
             for _ in range(floods):
                 time.sleep(PAUSE)
-                attacker = flood.start_flood(server.port, server.base_url + CALLBACK, headers,
-                                             CONCURRENT)
+                attacker = flood.start_flood(
+                    server.port, server.base_url + CALLBACK, headers, CONCURRENT
+                )
                 children.append(attacker)
                 attacks.append(flood.finish(attacker, timeout=120))
             time.sleep(PAUSE)
@@ -69,8 +82,10 @@ def measure(floods: int) -> Section:
     refused = [status for attack in attacks for status in attack["statuses"] if status != 400]
     failed_polls = [poll for poll in watched["polls"] if poll[2] != 200]
     if refused or failed_polls or stored or pending:
-        msg = (f"{len(refused)} callbacks not answered 400, {len(failed_polls)} polls not "
-               f"answered 200, {len(stored)} connections stored, {len(pending)} pending")
+        msg = (
+            f"{len(refused)} callbacks not answered 400, {len(failed_polls)} polls not "
+            f"answered 200, {len(stored)} connections stored, {len(pending)} pending"
+        )
         raise RuntimeError(msg)
     during = [flood.polls_during(watched["polls"], attack) for attack in attacks]
     if not all(during):
@@ -80,14 +95,25 @@ def measure(floods: int) -> Section:
     slowest = Figure([1000 * max(polls) for polls in during], "ms")
     worst = max(slowest.samples) / 1000
     rows = [
-        Row(f"Status API during {CONCURRENT} concurrent unknown-state callbacks: slowest poll "
-            "per flood", slowest, Figure(idle, "ms"), "the same poll between floods",
-            goal=f"every poll < {GOAL:g} s", met=worst < GOAL,
-            ours_text=f", worst of all {worst:.2f} s", compare=False),
-        Row("… every poll during the floods",
-            Figure([1000 * seconds for polls in during for seconds in polls], "ms")),
-        Row(f"… {CONCURRENT} callbacks answered (all 400), first byte sent to last answer read",
-            Figure([attack["done"] - attack["sending"] for attack in attacks], "s")),
+        Row(
+            f"Status API during {CONCURRENT} concurrent unknown-state callbacks: slowest poll "
+            "per flood",
+            slowest,
+            Figure(idle, "ms"),
+            "the same poll between floods",
+            goal=f"every poll < {GOAL:g} s",
+            met=worst < GOAL,
+            ours_text=f", worst of all {worst:.2f} s",
+            compare=False,
+        ),
+        Row(
+            "… every poll during the floods",
+            Figure([1000 * seconds for polls in during for seconds in polls], "ms"),
+        ),
+        Row(
+            f"… {CONCURRENT} callbacks answered (all 400), first byte sent to last answer read",
+            Figure([attack["done"] - attack["sending"] for attack in attacks], "s"),
+        ),
     ]
     notes = [
         f"{floods} floods of {CONCURRENT} callbacks: {floods * CONCURRENT} answered, all 400 "
@@ -98,5 +124,11 @@ def measure(floods: int) -> Section:
         "callback's time is Jupyter's own request handling (the login check, the request log), "
         "not box-widget's: the state is checked without a lock or a thread (`check_pending`).",
     ]
-    return Section("flood", "7. Status API during a callback flood", method=method(__doc__),
-                   rows=rows, notes=notes, raw={"attacks": attacks, "polls": watched["polls"]})
+    return Section(
+        "flood",
+        "7. Status API during a callback flood",
+        method=method(__doc__),
+        rows=rows,
+        notes=notes,
+        raw={"attacks": attacks, "polls": watched["polls"]},
+    )

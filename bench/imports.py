@@ -29,17 +29,25 @@ print(json.dumps({"seconds": elapsed, "cpu": cpu, "jupyter_server": "jupyter_ser
 #: (label, ours, the peer's equivalent)
 PAIRS = [
     ("`import box_widget`", "import box_widget", "import box_sdk_gen"),
-    ("`from box_widget import BoxConnection` (what a notebook runs)",
-     "from box_widget import BoxConnection",
-     "from box_sdk_gen import BoxClient, BoxOAuth"),
+    (
+        "`from box_widget import BoxConnection` (what a notebook runs)",
+        "from box_widget import BoxConnection",
+        "from box_sdk_gen import BoxClient, BoxOAuth",
+    ),
 ]
 LIMIT = 0.35  # seconds
 
 
 def probe(statement: str, cwd: str) -> dict[str, Any]:
     """One fresh interpreter running ``statement``: its time and what it imported."""
-    done = subprocess.run([sys.executable, "-c", PROBE, statement], capture_output=True,
-                          text=True, timeout=120, check=False, cwd=cwd)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, statement],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
     if done.returncode != 0:
         msg = f"{statement!r} failed: {done.stderr.strip()[-500:]}"
         raise RuntimeError(msg)
@@ -69,24 +77,40 @@ def measure(runs: int) -> Section:
         mine = figure(ours)
         clean = not jupyter(ours)
         modules = seen[ours][-1]["modules"]
-        text = (f", {modules} modules, jupyter_server "
-                f"{'not imported' if clean else '**imported**'}")
-        row = Row(label, mine, figure(peer), "`" + peer + "`", ours_text=text,
-                  peer_text=f", {seen[peer][-1]['modules']} modules")
+        text = f", {modules} modules, jupyter_server {'not imported' if clean else '**imported**'}"
+        row = Row(
+            label,
+            mine,
+            figure(peer),
+            "`" + peer + "`",
+            ours_text=text,
+            peer_text=f", {seen[peer][-1]['modules']} modules",
+        )
         if index == 0:
             row.goal = f"median < {LIMIT} s, no jupyter_server"
             row.met = mine.median < LIMIT and clean
             if mine.median >= LIMIT:
-                notes.append(f"`import box_widget` took {mine.median:.3f} s (median), over "
-                             f"the {LIMIT} s goal; `python -X importtime -c 'import "
-                             "box_widget'` shows which module to defer.")
+                notes.append(
+                    f"`import box_widget` took {mine.median:.3f} s (median), over "
+                    f"the {LIMIT} s goal; `python -X importtime -c 'import "
+                    "box_widget'` shows which module to defer."
+                )
         rows.append(row)
     cpu = {s: statistics.median(r["cpu"] for r in seen[s]) for s in statements}
-    notes.append("CPU time of the import (medians; less disturbed by other load than the "
-                 "wall-clock figures above): " + ", ".join(
-                     f"`{s}` {cpu[s]:.3f} s" for s in statements) + ".")
-    notes.append("Fresh interpreter per run, the import statement timed inside it "
-                 "(no start-up, no baseline subtraction); first run per statement discarded "
-                 "(warm-up); statements interleaved.")
-    return Section("imports", "5. Cold import", method=method(__doc__), rows=rows,
-                   notes=notes, raw={s: seen[s] for s in statements})
+    notes.append(
+        "CPU time of the import (medians; less disturbed by other load than the "
+        "wall-clock figures above): " + ", ".join(f"`{s}` {cpu[s]:.3f} s" for s in statements) + "."
+    )
+    notes.append(
+        "Fresh interpreter per run, the import statement timed inside it "
+        "(no start-up, no baseline subtraction); first run per statement discarded "
+        "(warm-up); statements interleaved."
+    )
+    return Section(
+        "imports",
+        "5. Cold import",
+        method=method(__doc__),
+        rows=rows,
+        notes=notes,
+        raw={s: seen[s] for s in statements},
+    )

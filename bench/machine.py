@@ -10,8 +10,18 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("box-widget", "boxsdk", "requests", "requests-oauthlib", "urllib3", "tornado",
-            "jupyter-server", "jupyterlab", "anywidget", "playwright")
+PACKAGES = (
+    "box-widget",
+    "boxsdk",
+    "requests",
+    "requests-oauthlib",
+    "urllib3",
+    "tornado",
+    "jupyter-server",
+    "jupyterlab",
+    "anywidget",
+    "playwright",
+)
 
 
 def cpu_model() -> str:
@@ -44,8 +54,9 @@ def versions() -> dict[str, str]:
     chromium = shutil.which("chromium")
     if chromium:
         try:
-            out = subprocess.run([chromium, "--version"], capture_output=True, text=True,
-                                 timeout=20, check=False).stdout.strip()
+            out = subprocess.run(
+                [chromium, "--version"], capture_output=True, text=True, timeout=20, check=False
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             out = ""
         found["chromium"] = out.removeprefix("Chromium ").split()[0] if out else "unknown"

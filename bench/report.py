@@ -28,8 +28,11 @@ def figure_cell(figure: Figure | None, text: str = "") -> str:
     if figure is None:
         return text or "n/a"
     low, high = figure.iqr
-    spread = (f"p95 {number(figure.p95)}, IQR {number(low)}–{number(high)}, "
-              f"n={len(figure.samples)}") if len(figure.samples) > 1 else "n=1"
+    spread = (
+        (f"p95 {number(figure.p95)}, IQR {number(low)}–{number(high)}, n={len(figure.samples)}")
+        if len(figure.samples) > 1
+        else "n=1"
+    )
     median = f"{number(figure.median)} {figure.unit}".strip()
     return f"**{median}** ({spread}){text}"
 
@@ -42,8 +45,10 @@ def ratio_cell(row: Row) -> str:
 
 
 def table(sections: list[Section]) -> list[str]:
-    lines = ["| measure | box-widget | peer (same run) | ours / peer | goal | met |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| measure | box-widget | peer (same run) | ours / peer | goal | met |",
+        "|---|---|---|---|---|---|",
+    ]
     for section in sections:
         if section.pending or not section.rows:
             shown = section.pending or "figures in its section below"
@@ -53,8 +58,10 @@ def table(sections: list[Section]) -> list[str]:
             peer = figure_cell(row.peer, row.peer_text) if (row.peer or row.peer_text) else "n/a"
             if row.peer_name and (row.peer or row.peer_text):
                 peer = f"{row.peer_name}: {peer}"
-            lines.append(f"| {row.measure} | {figure_cell(row.ours, row.ours_text)} | {peer} | "
-                         f"{ratio_cell(row)} | {row.goal} | {MARK[row.met] if row.goal else ''} |")
+            lines.append(
+                f"| {row.measure} | {figure_cell(row.ours, row.ours_text)} | {peer} | "
+                f"{ratio_cell(row)} | {row.goal} | {MARK[row.met] if row.goal else ''} |"
+            )
     return lines
 
 

@@ -59,9 +59,17 @@ class Figure:
 
     def to_dict(self) -> dict[str, Any]:
         low, high = self.iqr
-        return {"unit": self.unit, "n": len(self.samples), "median": self.median,
-                "p95": self.p95, "p25": low, "p75": high, "min": min(self.samples),
-                "max": max(self.samples), "samples": self.samples}
+        return {
+            "unit": self.unit,
+            "n": len(self.samples),
+            "median": self.median,
+            "p95": self.p95,
+            "p25": low,
+            "p75": high,
+            "min": min(self.samples),
+            "max": max(self.samples),
+            "samples": self.samples,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Figure:
@@ -94,25 +102,37 @@ class Row:
         return self.ours.median / self.peer.median
 
     def to_dict(self) -> dict[str, Any]:
-        return {"measure": self.measure,
-                "ours": self.ours.to_dict() if self.ours else None,
-                "peer": self.peer.to_dict() if self.peer else None,
-                "peer_name": self.peer_name, "goal": self.goal, "met": self.met,
-                "higher_is_better": self.higher_is_better, "ratio": self.ratio,
-                "ours_text": self.ours_text, "peer_text": self.peer_text,
-                "compare": self.compare}
+        return {
+            "measure": self.measure,
+            "ours": self.ours.to_dict() if self.ours else None,
+            "peer": self.peer.to_dict() if self.peer else None,
+            "peer_name": self.peer_name,
+            "goal": self.goal,
+            "met": self.met,
+            "higher_is_better": self.higher_is_better,
+            "ratio": self.ratio,
+            "ours_text": self.ours_text,
+            "peer_text": self.peer_text,
+            "compare": self.compare,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Row:
         def figure(value: Any) -> Figure | None:
             return Figure.from_dict(value) if value else None
 
-        return cls(measure=data["measure"], ours=figure(data.get("ours")),
-                   peer=figure(data.get("peer")), peer_name=data.get("peer_name", ""),
-                   goal=data.get("goal", ""), met=data.get("met"),
-                   higher_is_better=bool(data.get("higher_is_better", False)),
-                   ours_text=data.get("ours_text", ""), peer_text=data.get("peer_text", ""),
-                   compare=bool(data.get("compare", True)))
+        return cls(
+            measure=data["measure"],
+            ours=figure(data.get("ours")),
+            peer=figure(data.get("peer")),
+            peer_name=data.get("peer_name", ""),
+            goal=data.get("goal", ""),
+            met=data.get("met"),
+            higher_is_better=bool(data.get("higher_is_better", False)),
+            ours_text=data.get("ours_text", ""),
+            peer_text=data.get("peer_text", ""),
+            compare=bool(data.get("compare", True)),
+        )
 
 
 @dataclass
@@ -130,13 +150,26 @@ class Section:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "method": self.method,
-                "rows": [row.to_dict() for row in self.rows], "notes": self.notes,
-                "raw": self.raw, "pending": self.pending, "seconds": self.seconds}
+        return {
+            "key": self.key,
+            "title": self.title,
+            "method": self.method,
+            "rows": [row.to_dict() for row in self.rows],
+            "notes": self.notes,
+            "raw": self.raw,
+            "pending": self.pending,
+            "seconds": self.seconds,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Section:
-        return cls(key=data["key"], title=data["title"], method=data.get("method", ""),
-                   rows=[Row.from_dict(r) for r in data.get("rows", [])],
-                   notes=list(data.get("notes", [])), raw=dict(data.get("raw", {})),
-                   pending=data.get("pending", ""), seconds=float(data.get("seconds", 0.0)))
+        return cls(
+            key=data["key"],
+            title=data["title"],
+            method=data.get("method", ""),
+            rows=[Row.from_dict(r) for r in data.get("rows", [])],
+            notes=list(data.get("notes", [])),
+            raw=dict(data.get("raw", {})),
+            pending=data.get("pending", ""),
+            seconds=float(data.get("seconds", 0.0)),
+        )

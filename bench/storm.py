@@ -62,41 +62,65 @@ def run(client: str, seconds: float) -> dict[str, Any]:
         variables = vault_env(home)
         config: dict[str, Any] = {"client": client, "threads": THREADS, "name": NAME}
         if client == "box-widget":
+
             def prepare() -> object:
                 return connect(emu, home)
         else:
             storage = str(Path(tmp) / "sdk-token")
             # The SDK sleeps 2^attempt s (+-50 %) between retries: up to ~30 s for one call.
-            config.update(storage=storage, url=emu.url, client_id=emu.app.client_id,
-                          client_secret=emu.app.client_secret, grace=SDK_GRACE)
+            config.update(
+                storage=storage,
+                url=emu.url,
+                client_id=emu.app.client_id,
+                client_secret=emu.app.client_secret,
+                grace=SDK_GRACE,
+            )
 
             def prepare() -> object:
-                auth = BoxOAuth(OAuthConfig(client_id=emu.app.client_id,
-                                            client_secret=emu.app.client_secret,
-                                            token_storage=FileTokenStorage(storage)))
+                auth = BoxOAuth(
+                    OAuthConfig(
+                        client_id=emu.app.client_id,
+                        client_secret=emu.app.client_secret,
+                        token_storage=FileTokenStorage(storage),
+                    )
+                )
                 session = NetworkSession().with_custom_base_urls(base_urls(emu))
-                return auth.get_tokens_authorization_code_grant(code_for(emu),
-                                                                network_session=session)
+                return auth.get_tokens_authorization_code_grant(
+                    code_for(emu), network_session=session
+                )
+
         with environment(**variables):
             env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
             tally, start, end = storm(config, PROCESSES, env, seconds, prepare)
         margin = expiry_margin(LIFETIME) if client == "box-widget" else 0.0
-        result = figures(emu, tally, margin=margin, start=start, end=end,
-                         processes=PROCESSES, threads=THREADS,
-                         setup_calls=1 if client == "box-widget" else 0)
+        result = figures(
+            emu,
+            tally,
+            margin=margin,
+            start=start,
+            end=end,
+            processes=PROCESSES,
+            threads=THREADS,
+            setup_calls=1 if client == "box-widget" else 0,
+        )
     attempts = result["refreshes"] + result["failed_refreshes"]
     result["refresh_attempts_per_expiry"] = attempts / max(result["expiries_at_most"], 1)
     result["one_refresh_per_expiry"] = (
         result["failed_refreshes"] == 0
-        and result["expiries"] <= result["refreshes"] <= result["expiries_at_most"])
-    print(f"   {client}: {result['ok']} ok, {result['failures']} failed, "
-          f"{result['refreshes']} refreshes (+{result['failed_refreshes']} refused) for "
-          f"{result['expiries']}..{result['expiries_at_most']} expiries", flush=True)
+        and result["expiries"] <= result["refreshes"] <= result["expiries_at_most"]
+    )
+    print(
+        f"   {client}: {result['ok']} ok, {result['failures']} failed, "
+        f"{result['refreshes']} refreshes (+{result['failed_refreshes']} refused) for "
+        f"{result['expiries']}..{result['expiries_at_most']} expiries",
+        flush=True,
+    )
     return result
 
 
 def summary(client: str, results: list[dict[str, Any]]) -> str:
     """One line of medians over the runs, and the commonest failures."""
+
     def median(key: str) -> float:
         return float(statistics.median(r[key] for r in results))
 
@@ -104,14 +128,16 @@ def summary(client: str, results: list[dict[str, Any]]) -> str:
     for result in results:
         kinds.update(result["failure_kinds"])
     share = statistics.median(r["failures"] / max(r["calls"], 1) for r in results)
-    line = (f"{CLIENTS[client]} (medians over {len(results)} run(s)): {median('calls'):.0f} "
-            f"calls, {median('ok'):.0f} ok, {median('failures'):.0f} failed ({share:.0%}); "
-            f"{median('refreshes'):.0f} refreshes and {median('failed_refreshes'):.0f} "
-            f"refresh tokens refused (spent twice) for {median('expiries'):.0f}–"
-            f"{median('expiries_at_most'):.0f} expiries; "
-            f"{median('api_calls'):.0f} API requests reached the emulator; "
-            f"{statistics.median(r['ok'] / r['seconds'] for r in results):.0f} successful "
-            "calls per second.")
+    line = (
+        f"{CLIENTS[client]} (medians over {len(results)} run(s)): {median('calls'):.0f} "
+        f"calls, {median('ok'):.0f} ok, {median('failures'):.0f} failed ({share:.0%}); "
+        f"{median('refreshes'):.0f} refreshes and {median('failed_refreshes'):.0f} "
+        f"refresh tokens refused (spent twice) for {median('expiries'):.0f}–"
+        f"{median('expiries_at_most'):.0f} expiries; "
+        f"{median('api_calls'):.0f} API requests reached the emulator; "
+        f"{statistics.median(r['ok'] / r['seconds'] for r in results):.0f} successful "
+        "calls per second."
+    )
     if kinds:
         top = "; ".join(f"{count}× `{text[:200]}`" for text, count in kinds.most_common(3))
         line += f" Commonest failures over all runs: {top}."
@@ -134,15 +160,29 @@ def measure(runs: int, seconds: float) -> Section:
     met_refreshes = all(r["one_refresh_per_expiry"] for r in ours)
     rows = []
     for peer in ("sdk-file", "sdk-cached"):
-        rows.append(Row(f"Refresh storm {PROCESSES}×{THREADS}, {LIFETIME} s tokens: failed "
-                        f"calls per run", figure("box-widget", "failures", "calls"),
-                        figure(peer, "failures", "calls"), CLIENTS[peer], goal="0",
-                        met=met_failures, compare=False))
+        rows.append(
+            Row(
+                f"Refresh storm {PROCESSES}×{THREADS}, {LIFETIME} s tokens: failed calls per run",
+                figure("box-widget", "failures", "calls"),
+                figure(peer, "failures", "calls"),
+                CLIENTS[peer],
+                goal="0",
+                met=met_failures,
+                compare=False,
+            )
+        )
     for peer in ("sdk-file", "sdk-cached"):
-        rows.append(Row("Refresh storm: refresh attempts per expiry",
-                        figure("box-widget", "refresh_attempts_per_expiry", ""),
-                        figure(peer, "refresh_attempts_per_expiry", ""), CLIENTS[peer],
-                        goal="1", met=met_refreshes, compare=False))
+        rows.append(
+            Row(
+                "Refresh storm: refresh attempts per expiry",
+                figure("box-widget", "refresh_attempts_per_expiry", ""),
+                figure(peer, "refresh_attempts_per_expiry", ""),
+                CLIENTS[peer],
+                goal="1",
+                met=met_refreshes,
+                compare=False,
+            )
+        )
     least = min(r["expiries"] for r in ours)
     notes = [summary(client, results[client]) for client in CLIENTS]
     notes.append(
@@ -152,19 +192,32 @@ def measure(runs: int, seconds: float) -> Section:
         "each process keeps its own (soon spent) copy, so its later refreshes fail too. "
         "`FileTokenStorage` re-reads the file on each call, but the file is a `shelve` "
         f"(here `{dbm_backend()}`) rewritten by other processes without a lock: a reader that "
-        "meets a half-written file finds no token (\"Access and refresh tokens not "
-        "available\"), and since that fails without a request, a thread can fail thousands of "
-        "times in a second, hence the wide spread of its failure count.")
-    notes.append(f"Each run: {seconds:g} s of calls; box-widget went through at least {least} "
-                 "expiries per run" + (" (fewer than the issue's 5: a quick run, or a machine "
-                                       "too slow for this length; rerun with a longer "
-                                       "`--storm-seconds`)." if least < 5 else "."))
+        'meets a half-written file finds no token ("Access and refresh tokens not '
+        'available"), and since that fails without a request, a thread can fail thousands of '
+        "times in a second, hence the wide spread of its failure count."
+    )
+    notes.append(
+        f"Each run: {seconds:g} s of calls; box-widget went through at least {least} "
+        "expiries per run"
+        + (
+            " (fewer than the issue's 5: a quick run, or a machine "
+            "too slow for this length; rerun with a longer "
+            "`--storm-seconds`)."
+            if least < 5
+            else "."
+        )
+    )
     if not (met_failures and met_refreshes):
-        notes.append("box-widget missed its goal in this run: see the raw figures in "
-                     "`bench/out/` (`margins`: how long each replaced token still had to "
-                     "live); `tests/test_refresh_storm.py` asserts the same guarantees.")
-    notes.append("Refresh attempts = refreshes the emulator granted + refresh tokens it "
-                 "refused; per expiry: divided by the expiries the run went through (the "
-                 "upper count, so a slow machine does not flatter the figure).")
-    return Section("storm", "4. Refresh storm", method=method(__doc__), rows=rows, notes=notes,
-                   raw=results)
+        notes.append(
+            "box-widget missed its goal in this run: see the raw figures in "
+            "`bench/out/` (`margins`: how long each replaced token still had to "
+            "live); `tests/test_refresh_storm.py` asserts the same guarantees."
+        )
+    notes.append(
+        "Refresh attempts = refreshes the emulator granted + refresh tokens it "
+        "refused; per expiry: divided by the expiries the run went through (the "
+        "upper count, so a slow machine does not flatter the figure)."
+    )
+    return Section(
+        "storm", "4. Refresh storm", method=method(__doc__), rows=rows, notes=notes, raw=results
+    )

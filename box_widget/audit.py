@@ -44,8 +44,9 @@ def record(home: Path, name: str, event: str, **details: Any) -> None:
     the operation it describes)."""
     path = audit_path(home)
     try:
-        with FileLock(private_folder(home / "locks") / "~audit.lock", timeout=LOCK_TIMEOUT,
-                      mode=FILE_MODE):
+        with FileLock(
+            private_folder(home / "locks") / "~audit.lock", timeout=LOCK_TIMEOUT, mode=FILE_MODE
+        ):
             line = _line(name, event, details)  # stamped under the lock: the file is in order
             _rotate(path)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
@@ -63,13 +64,26 @@ def failure(home: Path, name: str, event: str, exc: BaseException, **details: An
     """Append a failure: its OAuth error code (cut short: it may come from a request), else the
     kind of error; never the message (it may quote a request)."""
     error = getattr(exc, "error", None)
-    record(home, name, event, error=str(error)[:ERROR_LENGTH] if error else type(exc).__name__,
-           **details)
+    record(
+        home,
+        name,
+        event,
+        error=str(error)[:ERROR_LENGTH] if error else type(exc).__name__,
+        **details,
+    )
 
 
 def _line(name: str, event: str, details: dict[str, Any]) -> str:
-    return json.dumps({"time": round(time.time(), 3), "pid": os.getpid(), "host": _HOST,
-                       "name": name, "event": event, **details})
+    return json.dumps(
+        {
+            "time": round(time.time(), 3),
+            "pid": os.getpid(),
+            "host": _HOST,
+            "name": name,
+            "event": event,
+            **details,
+        }
+    )
 
 
 def _rotate(path: Path) -> None:

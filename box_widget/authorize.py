@@ -47,14 +47,18 @@ def redirect_params(redirected_url: str) -> dict[str, str]:
 
 
 def _no_state() -> AuthorizationError:
-    msg = ("The address has no 'state': paste the whole address the browser landed on after "
-           "Box (it contains ?code=...&state=...).")
+    msg = (
+        "The address has no 'state': paste the whole address the browser landed on after "
+        "Box (it contains ?code=...&state=...)."
+    )
     return AuthorizationError(msg, error="invalid_request")
 
 
 def _not_pending() -> AuthorizationError:
-    msg = ("This sign-in was already completed, is older than 10 minutes, or was started "
-           f"from another vault folder. {AGAIN[:1].upper()}{AGAIN[1:]}.")
+    msg = (
+        "This sign-in was already completed, is older than 10 minutes, or was started "
+        f"from another vault folder. {AGAIN[:1].upper()}{AGAIN[1:]}."
+    )
     return AuthorizationError(msg, error="invalid_state")
 
 
@@ -69,8 +73,9 @@ def check_pending(vault: Vault, params: dict[str, str]) -> None:
         raise _not_pending()
 
 
-def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = None
-                 ) -> dict[str, Any]:
+def take_pending(
+    vault: Vault, params: dict[str, str], *, name: str | None = None
+) -> dict[str, Any]:
     """The pending authorization named by ``state`` (used up, whatever Box's answer was), or
     an AuthorizationError. With ``name``, a sign-in started for another connection is refused
     and left pending. Then ``check_outcome`` reads Box's answer.
@@ -81,23 +86,25 @@ def take_pending(vault: Vault, params: dict[str, str], *, name: str | None = Non
     try:
         pending = vault.take_pending(state, name=name)
     except PendingForAnotherConnection as exc:
-        msg = (f"This sign-in was started for connection {exc.name!r}, not {name!r}; finish it "
-               f"there, or {AGAIN} on this connection.")
+        msg = (
+            f"This sign-in was started for connection {exc.name!r}, not {name!r}; finish it "
+            f"there, or {AGAIN} on this connection."
+        )
         raise AuthorizationError(msg, error="invalid_state") from None
     if pending is None:
         raise _not_pending()
     return pending
 
 
-def finish_pending(vault: Vault, pending: dict[str, Any], params: dict[str, str]
-                   ) -> dict[str, Any]:
+def finish_pending(vault: Vault, pending: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
     """Read Box's answer to a taken sign-in (``check_outcome``) and complete it; a refusal by
     Box (``error``, e.g. the user declined) is audited for the connection. The Box user."""
     try:
         code = check_outcome(params)
     except AuthorizationError as exc:
-        audit.failure(vault.home, pending["name"], "connect-failed", exc, kind="oauth",
-                      step="authorize")
+        audit.failure(
+            vault.home, pending["name"], "connect-failed", exc, kind="oauth", step="authorize"
+        )
         raise
     return complete_pending(vault, pending, code)
 
@@ -121,8 +128,9 @@ def fetch_user(endpoints: BoxEndpoints, access_token: str) -> dict[str, Any]:
     """``GET users/me`` with a bare token: the Box user's id, name and login."""
     url = require_secure(endpoints.api_url.rstrip("/") + "/users/me")
     try:
-        response = requests.get(url, headers={"Authorization": f"Bearer {access_token}"},
-                                timeout=DEFAULT_TIMEOUT)
+        response = requests.get(
+            url, headers={"Authorization": f"Bearer {access_token}"}, timeout=DEFAULT_TIMEOUT
+        )
     except requests.RequestException as exc:
         msg = f"Could not reach Box's API to read the user ({type(exc).__name__})."
         raise BoxWidgetError(msg) from None
@@ -145,8 +153,9 @@ def save_new_connection(vault: Vault, record: dict[str, Any]) -> None:
     try:
         save_connection(vault, name, record)
     except VaultWriteError as exc:
-        audit.failure(vault.home, name, "connect-failed", exc, kind=kind, step="save",
-                      tokens=TOKENS_DROPPED)
+        audit.failure(
+            vault.home, name, "connect-failed", exc, kind=kind, step="save", tokens=TOKENS_DROPPED
+        )
         raise
     audit.record(vault.home, name, "connect", kind=kind)
 
@@ -158,12 +167,20 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
     """
     name = pending["name"]
     if not pending.get("client_secret"):
-        msg = ("This sign-in was started without the Box app's Client Secret, for the Jupyter "
-               "server to fill in, and nothing here holds it: enter the Client Secret in the "
-               "form and click Generate again, or ask your Jupyter administrator to set "
-               "c.BoxWidgetApp.client_secret for this Client ID.")
-        audit.record(vault.home, name, "connect-failed", kind="oauth", step="exchange",
-                     error="no client secret")
+        msg = (
+            "This sign-in was started without the Box app's Client Secret, for the Jupyter "
+            "server to fill in, and nothing here holds it: enter the Client Secret in the "
+            "form and click Generate again, or ask your Jupyter administrator to set "
+            "c.BoxWidgetApp.client_secret for this Client ID."
+        )
+        audit.record(
+            vault.home,
+            name,
+            "connect-failed",
+            kind="oauth",
+            step="exchange",
+            error="no client secret",
+        )
         raise ConfigurationError(msg)
     endpoints = BoxEndpoints.from_dict(pending["endpoints"])
     client = TokenClient(endpoints, pending["client_id"], pending["client_secret"])
@@ -173,10 +190,16 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
         audit.failure(vault.home, name, "connect-failed", exc, kind="oauth", step="exchange")
         raise
     record = {
-        "version": RECORD_VERSION, "name": name, "kind": "oauth",
-        "client_id": pending["client_id"], "client_secret": pending["client_secret"],
-        "redirect_uri": pending.get("redirect_uri"), "endpoints": endpoints.to_dict(),
-        "token": token, "user": None, "connected_at": time.time(),
+        "version": RECORD_VERSION,
+        "name": name,
+        "kind": "oauth",
+        "client_id": pending["client_id"],
+        "client_secret": pending["client_secret"],
+        "redirect_uri": pending.get("redirect_uri"),
+        "endpoints": endpoints.to_dict(),
+        "token": token,
+        "user": None,
+        "connected_at": time.time(),
     }
     save_new_connection(vault, record)
     user = fetch_user(endpoints, token["access_token"])

@@ -45,8 +45,11 @@ def _emulator(args: argparse.Namespace) -> int:
     try:
         emulator.listen()
     except OSError as exc:
-        print(f"box-widget: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
-              "Pass --port 0 to use any free port.", file=sys.stderr)
+        print(
+            f"box-widget: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
+            "Pass --port 0 to use any free port.",
+            file=sys.stderr,
+        )
         return 2
     app = emulator.app
     lines = [
@@ -71,55 +74,92 @@ def _emulator(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import Demo, DemoOptions
 
-    options = DemoOptions(folder=Path(args.dir), port=args.port,
-                          emulator_port=args.emulator_port, open_browser=not args.no_browser)
+    options = DemoOptions(
+        folder=Path(args.dir),
+        port=args.port,
+        emulator_port=args.emulator_port,
+        open_browser=not args.no_browser,
+    )
     return Demo(options).run()
 
 
 def _add_demo(commands: Any) -> None:
     demo = commands.add_parser(
-        "demo", help="try it all: the Box emulator and JupyterLab with a getting-started notebook",
+        "demo",
+        help="try it all: the Box emulator and JupyterLab with a getting-started notebook",
         description="Start a local Box emulator and JupyterLab on 127.0.0.1, with new "
-                    "connections pointed at the emulator (its demo app's Client ID and Secret "
-                    "pre-filled, its Redirect URL registered: nothing to set up), open "
-                    "getting-started.ipynb in the browser, and print its address. Ctrl-C stops "
-                    "JupyterLab, its kernels and the emulator. Needs the demo extras: pip "
-                    "install 'box-widget[demo]'.")
-    demo.add_argument("--port", type=int, metavar="N",
-                      help="JupyterLab's port (default 8888, or any free port when 8888 is "
-                           "taken; 0 for any free port)")
-    demo.add_argument("--emulator-port", type=int, default=0, metavar="N",
-                      help="the emulator's port (default: any free port)")
-    demo.add_argument("--dir", default="box-widget-demo", metavar="FOLDER",
-                      help="where the notebooks are copied and JupyterLab starts; copies "
-                           "already there are kept (default: ./box-widget-demo)")
-    demo.add_argument("--no-browser", action="store_true",
-                      help="do not open a browser; just print the address (remote machines)")
+        "connections pointed at the emulator (its demo app's Client ID and Secret "
+        "pre-filled, its Redirect URL registered: nothing to set up), open "
+        "getting-started.ipynb in the browser, and print its address. Ctrl-C stops "
+        "JupyterLab, its kernels and the emulator. Needs the demo extras: pip "
+        "install 'box-widget[demo]'.",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="JupyterLab's port (default 8888, or any free port when 8888 is "
+        "taken; 0 for any free port)",
+    )
+    demo.add_argument(
+        "--emulator-port",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the emulator's port (default: any free port)",
+    )
+    demo.add_argument(
+        "--dir",
+        default="box-widget-demo",
+        metavar="FOLDER",
+        help="where the notebooks are copied and JupyterLab starts; copies "
+        "already there are kept (default: ./box-widget-demo)",
+    )
+    demo.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser; just print the address (remote machines)",
+    )
     demo.set_defaults(run=_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="box-widget", description="Connect Jupyter notebooks to Box over OAuth 2.0.",
-        epilog=EXIT_CODES, formatter_class=HelpFormatter,
+        prog="box-widget",
+        description="Connect Jupyter notebooks to Box over OAuth 2.0.",
+        epilog=EXIT_CODES,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"box-widget {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_demo(commands)
     emulator = commands.add_parser(
-        "emulator", help="run a local Box (OAuth pages, token endpoint, API) on loopback",
+        "emulator",
+        help="run a local Box (OAuth pages, token endpoint, API) on loopback",
         description="Run the Box emulator in the foreground and print its endpoints.",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    emulator.add_argument("--port", type=int, default=DEFAULT_EMULATOR_PORT,
-                          help=f"port (default {DEFAULT_EMULATOR_PORT}; 0 for any free port)")
+    emulator.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_EMULATOR_PORT,
+        help=f"port (default {DEFAULT_EMULATOR_PORT}; 0 for any free port)",
+    )
     emulator.add_argument("--client-id", help="the demo app's client id (default: random)")
     emulator.add_argument("--client-secret", help="the demo app's secret (default: random)")
-    emulator.add_argument("--redirect-uri", action="append", metavar="URI",
-                          help="a redirect URI to register for the demo app (repeatable)")
-    emulator.add_argument("--token-lifetime", type=int, metavar="SECONDS",
-                          help="access-token lifetime (expires_in); default 3600")
+    emulator.add_argument(
+        "--redirect-uri",
+        action="append",
+        metavar="URI",
+        help="a redirect URI to register for the demo app (repeatable)",
+    )
+    emulator.add_argument(
+        "--token-lifetime",
+        type=int,
+        metavar="SECONDS",
+        help="access-token lifetime (expires_in); default 3600",
+    )
     emulator.set_defaults(run=_emulator)
     from .cli_connections import add_commands
 

@@ -47,10 +47,16 @@ class BoxConnection:
         The vault folder; ``BOX_WIDGET_HOME``, else ``<jupyter data dir>/box_widget``.
     """
 
-    def __init__(self, name: str = "default", *, client_id: str | None = None,
-                 client_secret: str | None = None, redirect_uri: str | None = None,
-                 endpoints: BoxEndpoints | None = None,
-                 home: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "default",
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uri: str | None = None,
+        endpoints: BoxEndpoints | None = None,
+        home: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.name = check_name(name)
         self.vault = Vault(home)
         self._session: BoxSession | None = None
@@ -59,23 +65,40 @@ class BoxConnection:
         except VaultError as exc:  # still a connection: its form can connect it again
             log.warning("%s", exc)
             saved = {}
-        self._load(saved, client_id=client_id,
-                   client_secret=client_secret, redirect_uri=redirect_uri, endpoints=endpoints)
+        self._load(
+            saved,
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri,
+            endpoints=endpoints,
+        )
 
-    def _load(self, saved: dict[str, Any], *, client_id: str | None = None,
-              client_secret: str | None = None, redirect_uri: str | None = None,
-              endpoints: BoxEndpoints | None = None) -> None:
+    def _load(
+        self,
+        saved: dict[str, Any],
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uri: str | None = None,
+        endpoints: BoxEndpoints | None = None,
+    ) -> None:
         """Settings: those given, else the saved connection's, else the environment's."""
         env = os.environ
-        self.client_id: str | None = client_id or saved.get("client_id") or env.get(
-            "BOX_CLIENT_ID") or None
-        self._client_secret: str | None = client_secret or saved.get("client_secret") or \
-            env.get("BOX_CLIENT_SECRET") or None
-        self.redirect_uri: str | None = redirect_uri or saved.get("redirect_uri") or env.get(
-            "BOX_REDIRECT_URI") or None
+        self.client_id: str | None = (
+            client_id or saved.get("client_id") or env.get("BOX_CLIENT_ID") or None
+        )
+        self._client_secret: str | None = (
+            client_secret or saved.get("client_secret") or env.get("BOX_CLIENT_SECRET") or None
+        )
+        self.redirect_uri: str | None = (
+            redirect_uri or saved.get("redirect_uri") or env.get("BOX_REDIRECT_URI") or None
+        )
         if endpoints is None:
-            endpoints = BoxEndpoints.from_dict(saved["endpoints"]) if saved.get("endpoints") \
+            endpoints = (
+                BoxEndpoints.from_dict(saved["endpoints"])
+                if saved.get("endpoints")
                 else BoxEndpoints.from_env()
+            )
         self.endpoints = endpoints
 
     def __repr__(self) -> str:
@@ -84,38 +107,63 @@ class BoxConnection:
         except VaultError:
             record = None
         user = (record or {}).get("user") or {}
-        return (f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
-                f"client_secret={'***' if self._client_secret else None}, "
-                f"connected={usable(record)}, user={user.get('login')!r}, "
-                f"vault={self.vault.key_source!r})")
+        return (
+            f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
+            f"client_secret={'***' if self._client_secret else None}, "
+            f"connected={usable(record)}, user={user.get('login')!r}, "
+            f"vault={self.vault.key_source!r})"
+        )
 
     @classmethod
-    def from_client_credentials(cls, name: str, *, client_id: str, client_secret: str,
-                                subject_type: str, subject_id: str,
-                                endpoints: BoxEndpoints | None = None,
-                                home: str | os.PathLike[str] | None = None) -> BoxConnection:
+    def from_client_credentials(
+        cls,
+        name: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        subject_type: str,
+        subject_id: str,
+        endpoints: BoxEndpoints | None = None,
+        home: str | os.PathLike[str] | None = None,
+    ) -> BoxConnection:
         """A connection for unattended runs (Client Credentials Grant: no browser, no refresh
         token; a new token is requested whenever one expires)."""
         if subject_type not in {"enterprise", "user"}:
             msg = "subject_type must be 'enterprise' (the service account) or 'user'"
             raise ConfigurationError(msg)
-        conn = cls(name, client_id=client_id, client_secret=client_secret, endpoints=endpoints,
-                   home=home)
+        conn = cls(
+            name, client_id=client_id, client_secret=client_secret, endpoints=endpoints, home=home
+        )
         client = oauth.TokenClient(conn.endpoints, client_id, client_secret)
         try:
             token = normalize(client.client_credentials(subject_type, subject_id))
             user = fetch_user(conn.endpoints, token["access_token"])
         except BoxWidgetError as exc:
-            audit.failure(conn.vault.home, conn.name, "connect-failed", exc,
-                          kind="client_credentials", step="token")
+            audit.failure(
+                conn.vault.home,
+                conn.name,
+                "connect-failed",
+                exc,
+                kind="client_credentials",
+                step="token",
+            )
             raise
-        save_new_connection(conn.vault, {
-            "version": RECORD_VERSION, "name": conn.name, "kind": "client_credentials",
-            "client_id": client_id, "client_secret": client_secret,
-            "subject_type": subject_type, "subject_id": subject_id,
-            "endpoints": conn.endpoints.to_dict(), "token": token, "user": user,
-            "connected_at": time.time(),
-        })
+        save_new_connection(
+            conn.vault,
+            {
+                "version": RECORD_VERSION,
+                "name": conn.name,
+                "kind": "client_credentials",
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "endpoints": conn.endpoints.to_dict(),
+                "token": token,
+                "user": user,
+                "connected_at": time.time(),
+            },
+        )
         return conn
 
     # --- state ---------------------------------------------------------------------------------
@@ -153,19 +201,33 @@ class BoxConnection:
         """
         client_id, secret, redirect_uri = self.client_id, self._client_secret, self.redirect_uri
         if not (client_id and (secret or secret_on_server) and redirect_uri):
-            missing = [env for env, value in (("BOX_CLIENT_ID", client_id),
-                                              ("BOX_CLIENT_SECRET", secret or secret_on_server),
-                                              ("BOX_REDIRECT_URI", redirect_uri)) if not value]
-            msg = (f"Connection {self.name!r} needs {', '.join(missing)}: pass client_id=, "
-                   "client_secret= and redirect_uri= (the Redirect URI registered in the Box "
-                   "Developer Console), or set those environment variables.")
+            missing = [
+                env
+                for env, value in (
+                    ("BOX_CLIENT_ID", client_id),
+                    ("BOX_CLIENT_SECRET", secret or secret_on_server),
+                    ("BOX_REDIRECT_URI", redirect_uri),
+                )
+                if not value
+            ]
+            msg = (
+                f"Connection {self.name!r} needs {', '.join(missing)}: pass client_id=, "
+                "client_secret= and redirect_uri= (the Redirect URI registered in the Box "
+                "Developer Console), or set those environment variables."
+            )
             raise ConfigurationError(msg)
         state = oauth.new_state()
         url = oauth.authorization_url(self.endpoints, client_id, redirect_uri, state)
-        self.vault.add_pending(state, {
-            "name": self.name, "client_id": client_id, "client_secret": secret,
-            "redirect_uri": redirect_uri, "endpoints": self.endpoints.to_dict(),
-        })
+        self.vault.add_pending(
+            state,
+            {
+                "name": self.name,
+                "client_id": client_id,
+                "client_secret": secret,
+                "redirect_uri": redirect_uri,
+                "endpoints": self.endpoints.to_dict(),
+            },
+        )
         return url
 
     def complete(self, redirected_url: str) -> dict[str, Any]:
@@ -202,8 +264,10 @@ class BoxConnection:
         if self._session is None:
             record = self._record()
             if not record or not record.get("token"):
-                msg = (f"Connection {self.name!r} is not connected yet: click Generate in its "
-                       "form, or use conn.authorization_url() then conn.complete(address).")
+                msg = (
+                    f"Connection {self.name!r} is not connected yet: click Generate in its "
+                    "form, or use conn.authorization_url() then conn.complete(address)."
+                )
                 raise ReauthorizationRequired(msg)
             endpoints = BoxEndpoints.from_dict(record["endpoints"])
             client = oauth.TokenClient(endpoints, record["client_id"], record["client_secret"])
@@ -236,18 +300,21 @@ class BoxConnection:
             self.vault.delete(self.name)
         audit.record(self.vault.home, self.name, "revoke", at_box=not failures)
         if failures:
-            msg = ("Disconnected on this machine (the tokens are deleted from the vault), but "
-                   f"Box could not be told to revoke them: {failures[0]} The access token stops "
-                   "working within the hour; revoke the app's access in Box's account settings "
-                   "to be sure.")
+            msg = (
+                "Disconnected on this machine (the tokens are deleted from the vault), but "
+                f"Box could not be told to revoke them: {failures[0]} The access token stops "
+                "working within the hour; revoke the app's access in Box's account settings "
+                "to be sure."
+            )
             raise BoxWidgetError(msg)
 
 
 def _revoke_at_box(record: dict[str, Any]) -> list[str]:
     """Revoke a saved connection's tokens at Box; the failures, in words."""
     token = record.get("token") or {}
-    client = oauth.TokenClient(BoxEndpoints.from_dict(record["endpoints"]),
-                               record["client_id"], record["client_secret"])
+    client = oauth.TokenClient(
+        BoxEndpoints.from_dict(record["endpoints"]), record["client_id"], record["client_secret"]
+    )
     failures = []
     for kind in ("refresh_token", "access_token"):
         if token.get(kind):

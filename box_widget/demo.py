@@ -38,20 +38,21 @@ FIRST_NOTEBOOK = "getting-started.ipynb"
 DEFAULT_PORT = 8888
 START_TIMEOUT = 90.0  # seconds for JupyterLab to answer (a cold start on a slow laptop)
 NO_NEWS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
-STOP_TIMEOUT = 15.0   # seconds for JupyterLab to exit after SIGTERM
+STOP_TIMEOUT = 15.0  # seconds for JupyterLab to exit after SIGTERM
 #: What stops the demo: Ctrl-C, a polite kill, and the terminal closing (JupyterLab runs in a
 #: session of its own, so without this a closed terminal would leave it behind).
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     """What ``box-widget demo`` was asked for."""
 
-    folder: Path                 # where the notebooks are copied and JupyterLab's root is
-    port: int | None = None      # JupyterLab's port: None for 8888 (else any free one), 0 for any
-    emulator_port: int = 0       # the emulator's port: 0 for any free one
+    folder: Path  # where the notebooks are copied and JupyterLab's root is
+    port: int | None = None  # JupyterLab's port: None for 8888 (else any free one), 0 for any
+    emulator_port: int = 0  # the emulator's port: 0 for any free one
     open_browser: bool = True
 
 
@@ -77,8 +78,10 @@ def copy_notebooks(folder: Path) -> list[str]:
                 shutil.copyfile(source, target)
                 copied.append(source.name)
     except OSError as exc:
-        msg = (f"cannot copy the notebooks into {folder}: {exc.strerror}. Pass --dir with a "
-               "folder you can write to.")
+        msg = (
+            f"cannot copy the notebooks into {folder}: {exc.strerror}. Pass --dir with a "
+            "folder you can write to."
+        )
         raise ConfigurationError(msg) from None
     return copied
 
@@ -108,8 +111,10 @@ def choose_port(requested: int | None) -> tuple[int, str]:
     if requested == 0:
         return free_port(), ""
     if not port_is_free(requested):
-        msg = (f"port {requested} is in use on 127.0.0.1. Pass another --port, or --port 0 for "
-               "any free port.")
+        msg = (
+            f"port {requested} is in use on 127.0.0.1. Pass another --port, or --port 0 for "
+            "any free port."
+        )
         raise ConfigurationError(msg)
     return requested, ""
 
@@ -122,11 +127,14 @@ def lab_environment(emu: BoxEmulator, home: Path, port: int, token: str) -> dict
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOX_")}
     env.update(emu.endpoints.to_env())
     env.update(
-        BOX_CLIENT_ID=emu.app.client_id, BOX_CLIENT_SECRET=emu.app.client_secret,
+        BOX_CLIENT_ID=emu.app.client_id,
+        BOX_CLIENT_SECRET=emu.app.client_secret,
         BOX_REDIRECT_URI=f"http://127.0.0.1:{port}/{CALLBACK_PATH}",
         BOX_ENTERPRISE_ID=emu.app.enterprise_id,  # for the unattended notebook's robot
-        BOX_WIDGET_HOME=str(home), BOX_WIDGET_KEYRING="0",
-        JUPYTER_TOKEN=token, PYTHONUNBUFFERED="1",
+        BOX_WIDGET_HOME=str(home),
+        BOX_WIDGET_KEYRING="0",
+        JUPYTER_TOKEN=token,
+        PYTHONUNBUFFERED="1",
     )
     # This environment's kernel spec first: a user-wide "python3" spec pointing at another
     # Python (without box-widget) would otherwise win.
@@ -152,13 +160,21 @@ def lab_settings(scratch: Path) -> Path:
 
 
 def lab_command(port: int, folder: Path, settings: Path) -> list[str]:
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--ServerApp.root_dir={folder}", "--log-level=WARN",
-               f"--LabApp.app_settings_dir={settings}",
-               # Loopback only: no news feed, no update check reaching for the network.
-               "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={folder}",
+        "--log-level=WARN",
+        f"--LabApp.app_settings_dir={settings}",
+        # Loopback only: no news feed, no update check reaching for the network.
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # e.g. in a container; JupyterLab refuses root otherwise
     return command
@@ -184,9 +200,11 @@ class Demo:
     def run(self) -> int:
         """Start everything, wait until asked to stop (or until JupyterLab exits), stop all."""
         if importlib.util.find_spec("jupyterlab") is None:
-            msg = ("JupyterLab is not installed in this Python environment. Install the demo's "
-                   "extras: pip install 'box-widget[demo]' (or pip install -e '.[demo]' in a "
-                   "checkout).")
+            msg = (
+                "JupyterLab is not installed in this Python environment. Install the demo's "
+                "extras: pip install 'box-widget[demo]' (or pip install -e '.[demo]' in a "
+                "checkout)."
+            )
             raise ConfigurationError(msg)
         self.port, note = choose_port(self.options.port)
         previous = {sig: signal.signal(sig, self._ask_to_stop) for sig in STOP_SIGNALS}
@@ -208,35 +226,49 @@ class Demo:
         self.copied = copy_notebooks(self.folder)
         self.scratch = Path(tempfile.mkdtemp(prefix="box-widget-demo-"))
         self.home = self.scratch / "vault"
-        callbacks = [f"http://{host}:{self.port}/{CALLBACK_PATH}"
-                     for host in ("127.0.0.1", "localhost")]
+        callbacks = [
+            f"http://{host}:{self.port}/{CALLBACK_PATH}" for host in ("127.0.0.1", "localhost")
+        ]
         self.emulator = BoxEmulator(port=self.options.emulator_port, redirect_uris=callbacks)
         try:
             self.emulator.start()
         except OSError as exc:
-            msg = (f"the Box emulator cannot listen on port {self.options.emulator_port}: "
-                   f"{exc.strerror}. Pass --emulator-port 0 for any free port.")
+            msg = (
+                f"the Box emulator cannot listen on port {self.options.emulator_port}: "
+                f"{exc.strerror}. Pass --emulator-port 0 for any free port."
+            )
             raise ConfigurationError(msg) from None
         env = lab_environment(self.emulator, self.home, self.port, self.token)
         command = lab_command(self.port, self.folder, lab_settings(self.scratch))
         self.lab = subprocess.Popen(  # noqa: S603 - this Python, arguments built here
-            command, env=env, cwd=self.folder,
-            stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno(), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            command,
+            env=env,
+            cwd=self.folder,
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr.fileno(),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.watchdog = start_watchdog(self.lab.pid, self.scratch)
         self._wait_for_lab()
 
     def _api(self, method: str, path: str, timeout: float = 5) -> requests.Response:
-        return requests.request(method, f"http://127.0.0.1:{self.port}/{path}", timeout=timeout,
-                                headers={"Authorization": f"token {self.token}"})
+        return requests.request(
+            method,
+            f"http://127.0.0.1:{self.port}/{path}",
+            timeout=timeout,
+            headers={"Authorization": f"token {self.token}"},
+        )
 
     def _wait_for_lab(self) -> None:
         assert self.lab is not None
         deadline = time.monotonic() + START_TIMEOUT
         while not self.stopping.is_set():
             if self.lab.poll() is not None:
-                msg = (f"JupyterLab stopped as it started (exit code {self.lab.returncode}); "
-                       "its messages are above.")
+                msg = (
+                    f"JupyterLab stopped as it started (exit code {self.lab.returncode}); "
+                    "its messages are above."
+                )
                 raise BoxWidgetError(msg)
             with contextlib.suppress(requests.RequestException):
                 if self._api("GET", "api/status").status_code == 200:
@@ -248,16 +280,17 @@ class Demo:
         else:
             return
         if self._api("GET", STATUS_PATH).status_code != 200:
-            msg = ("box-widget's Jupyter server extension did not load, so Generate cannot "
-                   "receive Box's answer. Check `jupyter server extension list` (box_widget "
-                   "should be enabled and OK), then reinstall box-widget.")
+            msg = (
+                "box-widget's Jupyter server extension did not load, so Generate cannot "
+                "receive Box's answer. Check `jupyter server extension list` (box_widget "
+                "should be enabled and OK), then reinstall box-widget."
+            )
             raise BoxWidgetError(msg)
 
     @property
     def url(self) -> str:
         """JupyterLab, with the token, on the getting-started notebook."""
-        return (f"http://127.0.0.1:{self.port}/lab/tree/{quote(FIRST_NOTEBOOK)}"
-                f"?token={self.token}")
+        return f"http://127.0.0.1:{self.port}/lab/tree/{quote(FIRST_NOTEBOOK)}?token={self.token}"
 
     def _announce(self) -> None:
         if self.stopping.is_set():
@@ -290,8 +323,12 @@ class Demo:
         assert self.lab is not None
         while not self.stopping.wait(0.5):
             if self.lab.poll() is not None:
-                print(f"box-widget: JupyterLab exited (code {self.lab.returncode}); stopping "
-                      "the emulator.", file=sys.stderr, flush=True)
+                print(
+                    f"box-widget: JupyterLab exited (code {self.lab.returncode}); stopping "
+                    "the emulator.",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return 1
         return 0
 
@@ -322,9 +359,18 @@ def start_watchdog(lab_pid: int, scratch: Path) -> subprocess.Popen[bytes]:
 
     created = psutil.Process(lab_pid).create_time()
     return subprocess.Popen(  # noqa: S603 - this Python, arguments built here
-        [sys.executable, "-m", "box_widget.demo_watchdog", str(lab_pid), repr(created),
-         str(scratch)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "box_widget.demo_watchdog",
+            str(lab_pid),
+            repr(created),
+            str(scratch),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop_lab(lab: subprocess.Popen[bytes], api: Any) -> None:

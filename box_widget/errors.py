@@ -28,8 +28,7 @@ class ConfigurationError(BoxWidgetError):
 class AuthorizationError(BoxWidgetError):
     """The authorization flow failed: bad state, denied consent, expired code, bad client."""
 
-    def __init__(self, message: str, *, error: str | None = None,
-                 description: str = "") -> None:
+    def __init__(self, message: str, *, error: str | None = None, description: str = "") -> None:
         super().__init__(message)
         #: The OAuth ``error`` code when Box gave one (``invalid_client``, ``access_denied``...).
         self.error = error
@@ -76,13 +75,18 @@ class BoxAPIError(BoxWidgetError, requests.HTTPError):
         message = f"Box answered {what}: {detail}{hint}"
         if request_id:
             message += f" (request id {request_id})"
-        return cls(message, status=response.status_code, code=code,
-                   request_id=str(request_id) if request_id else None, response=response)
+        return cls(
+            message,
+            status=response.status_code,
+            code=code,
+            request_id=str(request_id) if request_id else None,
+            response=response,
+        )
 
 
 HTTP_HINTS = {
     401: ". The access token was refused even after a refresh; test the connection, and "
-         "connect again if it fails",
+    "connect again if it fails",
     403: ". This Box user or app lacks permission for it (check the app's scopes)",
     404: ". It does not exist, or this Box user cannot see it",
     429: ". Box is rate-limiting this user; retries were exhausted, wait a minute",

@@ -33,9 +33,14 @@ def _tighten(path: Path, wanted: int) -> None:
     if found != wanted:
         path.chmod(wanted)
         if found & 0o077:
-            log.warning("%s was open to other users (mode %o); box-widget made it private "
-                        "(%o). If others could read it, revoke and reconnect the connections "
-                        "it holds.", path, found, wanted)
+            log.warning(
+                "%s was open to other users (mode %o); box-widget made it private "
+                "(%o). If others could read it, revoke and reconnect the connections "
+                "it holds.",
+                path,
+                found,
+                wanted,
+            )
 
 
 def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:

@@ -91,11 +91,13 @@ def _file_key(home: Path, create: bool) -> bytes:
         private_file(path)
         return _checked(path.read_bytes().strip(), str(path))
     if not create:
-        msg = (f"The vault {home} holds saved connections, but the key they were encrypted "
-               f"with is missing: {path} is gone, {KEY_ENV} is not set and no OS keyring holds "
-               f"one. Nothing was changed. Restore {path} from a backup (or set {KEY_ENV} to "
-               f"that key); to start over instead, move {home / 'connections'} aside and "
-               "connect again.")
+        msg = (
+            f"The vault {home} holds saved connections, but the key they were encrypted "
+            f"with is missing: {path} is gone, {KEY_ENV} is not set and no OS keyring holds "
+            f"one. Nothing was changed. Restore {path} from a backup (or set {KEY_ENV} to "
+            f"that key); to start over instead, move {home / 'connections'} aside and "
+            "connect again."
+        )
         raise ConfigurationError(msg)
     key = Fernet.generate_key()
     try:

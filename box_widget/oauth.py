@@ -33,13 +33,12 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = (10.0, 60.0)
 HINTS = {
     "invalid_client": "the Client ID or Client Secret is wrong. Copy both again from the Box "
-                      "Developer Console (your app, Configuration tab)",
+    "Developer Console (your app, Configuration tab)",
     "unauthorized_client": "your Box enterprise has not authorized this app. Ask a Box admin to "
-                           "authorize it in the Admin Console (Apps, Custom Apps Manager)",
+    "authorize it in the Admin Console (Apps, Custom Apps Manager)",
     "access_denied": "the Box user declined access. Click Generate again (or run the login "
-                     "again) and choose 'Grant access to Box'",
-    "invalid_scope": "the app asked for a scope it is not configured for in the Developer "
-                     "Console",
+    "again) and choose 'Grant access to Box'",
+    "invalid_scope": "the app asked for a scope it is not configured for in the Developer Console",
 }
 
 
@@ -68,7 +67,8 @@ def answer_lost(exc: requests.RequestException) -> bool:
     cause = exc.args[0] if exc.args else None
     reason = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
     return isinstance(exc, requests.ReadTimeout) or isinstance(
-        reason, ProtocolError | ReadTimeoutError)
+        reason, ProtocolError | ReadTimeoutError
+    )
 
 
 def new_state() -> str:
@@ -76,11 +76,16 @@ def new_state() -> str:
     return secrets.token_urlsafe(32)
 
 
-def authorization_url(endpoints: BoxEndpoints, client_id: str, redirect_uri: str, state: str,
-                      scope: str | None = None) -> str:
+def authorization_url(
+    endpoints: BoxEndpoints, client_id: str, redirect_uri: str, state: str, scope: str | None = None
+) -> str:
     """Box's authorize page for this app, always with ``redirect_uri`` and ``state``."""
-    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-             "state": state}
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
     if scope:
         query["scope"] = scope
     return f"{require_secure(endpoints.authorize_url)}?{urlencode(query)}"
@@ -88,9 +93,19 @@ def authorization_url(endpoints: BoxEndpoints, client_id: str, redirect_uri: str
 
 def token_retry() -> Retry:
     """Retries for token requests: only what Box did not process (429, 503, no connection)."""
-    return Retry(total=3, connect=3, read=0, other=0, status=3, allowed_methods=None,
-                 status_forcelist={429, 503}, backoff_factor=0.3, backoff_jitter=0.3,
-                 backoff_max=5, raise_on_status=False)
+    return Retry(
+        total=3,
+        connect=3,
+        read=0,
+        other=0,
+        status=3,
+        allowed_methods=None,
+        status_forcelist={429, 503},
+        backoff_factor=0.3,
+        backoff_jitter=0.3,
+        backoff_max=5,
+        raise_on_status=False,
+    )
 
 
 def expiry_margin(expires_in: float) -> float:
@@ -101,8 +116,14 @@ def expiry_margin(expires_in: float) -> float:
 class TokenClient:
     """One Box app's calls to the token and revoke endpoints."""
 
-    def __init__(self, endpoints: BoxEndpoints, client_id: str, client_secret: str, *,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        endpoints: BoxEndpoints,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
         self.endpoints = endpoints
         self.client_id = client_id
         self._secret = client_secret
@@ -117,30 +138,38 @@ class TokenClient:
     def exchange_code(self, code: str) -> dict[str, Any]:
         """Trade an authorization code for tokens (Box does not want ``redirect_uri`` here)."""
         body = WebApplicationClient(self.client_id).prepare_request_body(
-            code=code, include_client_id=True, client_secret=self._secret)
+            code=code, include_client_id=True, client_secret=self._secret
+        )
         return self._token(body, "exchanging the authorization code")
 
     def refresh(self, refresh_token: str, *, name: str = "NAME") -> dict[str, Any]:
         """A new token pair; ``ReauthorizationRequired`` when Box no longer takes this one."""
         body = WebApplicationClient(self.client_id).prepare_refresh_body(
-            refresh_token=refresh_token, client_id=self.client_id, client_secret=self._secret)
+            refresh_token=refresh_token, client_id=self.client_id, client_secret=self._secret
+        )
         try:
             return self._token(body, "refreshing the access token")
         except AuthorizationError as exc:
             if exc.error != "invalid_grant":
                 raise
-            msg = (f"Box no longer accepts the refresh token of connection {name!r} "
-                   f"({exc.error}: {exc.description}): it was used already, revoked, or unused "
-                   "for 60 days. Connect again: click Generate in the connection form, or run "
-                   f"`box-widget login {name}`.")
-            raise ReauthorizationRequired(msg, error=exc.error,
-                                          description=exc.description) from None
+            msg = (
+                f"Box no longer accepts the refresh token of connection {name!r} "
+                f"({exc.error}: {exc.description}): it was used already, revoked, or unused "
+                "for 60 days. Connect again: click Generate in the connection form, or run "
+                f"`box-widget login {name}`."
+            )
+            raise ReauthorizationRequired(
+                msg, error=exc.error, description=exc.description
+            ) from None
 
     def client_credentials(self, subject_type: str, subject_id: str) -> dict[str, Any]:
         """The Client Credentials Grant for a service account or a user (no refresh token)."""
         body = BackendApplicationClient(self.client_id).prepare_request_body(
-            include_client_id=True, client_secret=self._secret,
-            box_subject_type=subject_type, box_subject_id=subject_id)
+            include_client_id=True,
+            client_secret=self._secret,
+            box_subject_type=subject_type,
+            box_subject_id=subject_id,
+        )
         return self._token(body, "getting a client-credentials token")
 
     def revoke(self, token: str) -> None:
@@ -152,18 +181,28 @@ class TokenClient:
 
     def _post(self, url: str, data: dict[str, str] | str, doing: str) -> requests.Response:
         try:
-            return self._http.post(require_secure(url), data=data, timeout=self.timeout,
-                                   headers={"Content-Type": "application/x-www-form-urlencoded",
-                                            "Accept": "application/json"})
+            return self._http.post(
+                require_secure(url),
+                data=data,
+                timeout=self.timeout,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
+            )
         except requests.RequestException as exc:
             host = urlsplit(url).netloc
             if answer_lost(exc):
-                msg = (f"The connection to Box at {host} broke after the request was sent, "
-                       f"while {doing} ({type(exc).__name__}): Box may have acted on it, but "
-                       "its answer was lost. Nothing stored was changed.")
+                msg = (
+                    f"The connection to Box at {host} broke after the request was sent, "
+                    f"while {doing} ({type(exc).__name__}): Box may have acted on it, but "
+                    "its answer was lost. Nothing stored was changed."
+                )
                 raise AnswerLost(msg) from None
-            msg = (f"Could not reach Box at {host} while {doing} ({type(exc).__name__}). Check "
-                   "the network or proxy and try again; nothing stored was changed.")
+            msg = (
+                f"Could not reach Box at {host} while {doing} ({type(exc).__name__}). Check "
+                "the network or proxy and try again; nothing stored was changed."
+            )
             raise BoxWidgetError(msg) from None
 
     def _token(self, body: str, doing: str) -> dict[str, Any]:
@@ -185,12 +224,16 @@ class TokenClient:
     def _failure(response: requests.Response, doing: str) -> BoxWidgetError:
         status = response.status_code
         if status in IN_DOUBT_STATUSES:
-            msg = (f"Box's server failed while {doing} (HTTP {status}): Box may have acted on "
-                   "it, but its answer was lost. Nothing stored was changed.")
+            msg = (
+                f"Box's server failed while {doing} (HTTP {status}): Box may have acted on "
+                "it, but its answer was lost. Nothing stored was changed."
+            )
             return AnswerInDoubt(msg, status=status)
         if status == 429 or status >= 500:
-            msg = (f"Box's server could not answer while {doing} (HTTP {status}). Nothing "
-                   "stored was changed; try again in a minute.")
+            msg = (
+                f"Box's server could not answer while {doing} (HTTP {status}). Nothing "
+                "stored was changed; try again in a minute."
+            )
             return BoxWidgetError(msg)
         try:
             body = response.json()

@@ -39,9 +39,18 @@ class BoxRetry(Retry):
 
 def api_retry() -> BoxRetry:
     """The API's retry policy: up to 5 tries, backoff 0.5 s doubling with jitter, max 30 s."""
-    return BoxRetry(total=5, connect=3, read=2, other=0, status=5,
-                    status_forcelist={429, 500, 502, 503, 504}, backoff_factor=0.5,
-                    backoff_jitter=0.5, backoff_max=30, raise_on_status=False)
+    return BoxRetry(
+        total=5,
+        connect=3,
+        read=2,
+        other=0,
+        status=5,
+        status_forcelist={429, 500, 502, 503, 504},
+        backoff_factor=0.5,
+        backoff_jitter=0.5,
+        backoff_max=30,
+        raise_on_status=False,
+    )
 
 
 def _replayable(kwargs: dict[str, Any]) -> bool:
@@ -49,18 +58,29 @@ def _replayable(kwargs: dict[str, Any]) -> bool:
     if kwargs.get("files"):
         return False
     data = kwargs.get("data")
-    return data is None or isinstance(data, bytes | str | dict | list | tuple) or (
-        isinstance(data, io.IOBase) and data.seekable())
+    return (
+        data is None
+        or isinstance(data, bytes | str | dict | list | tuple)
+        or (isinstance(data, io.IOBase) and data.seekable())
+    )
 
 
 class BoxSession(OAuth2Session):  # type: ignore[misc]
     """An authenticated, self-refreshing session for one Box connection."""
 
-    def __init__(self, keeper: TokenKeeper, endpoints: BoxEndpoints, *,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 retry: Retry | None = None) -> None:
-        super().__init__(client_id=keeper.client.client_id, token=keeper.token,
-                         auto_refresh_url=endpoints.token_url)
+    def __init__(
+        self,
+        keeper: TokenKeeper,
+        endpoints: BoxEndpoints,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: Retry | None = None,
+    ) -> None:
+        super().__init__(
+            client_id=keeper.client.client_id,
+            token=keeper.token,
+            auto_refresh_url=endpoints.token_url,
+        )
         self.keeper = keeper
         self.endpoints = endpoints
         self.api_url = endpoints.api_url.rstrip("/") + "/"
@@ -94,8 +114,9 @@ class BoxSession(OAuth2Session):  # type: ignore[misc]
             response = self._send(method, url, token, kwargs)
         return self._finish(response)
 
-    def _send(self, method: str, url: str, token: dict[str, Any],
-              kwargs: dict[str, Any]) -> requests.Response:
+    def _send(
+        self, method: str, url: str, token: dict[str, Any], kwargs: dict[str, Any]
+    ) -> requests.Response:
         self.token = token  # keep OAuth2Session's view in step with the keeper
         headers = dict(kwargs.pop("headers", None) or {})
         headers["Authorization"] = f"Bearer {token['access_token']}"

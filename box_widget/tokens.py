@@ -43,8 +43,9 @@ def connected(record: dict[str, Any] | None) -> bool:
     """Whether a saved connection can still get an access token (a refresh token, or a live
     client-credentials token)."""
     token = (record or {}).get("token") or {}
-    return bool(token.get("refresh_token") or
-                (token and time.time() < float(token.get("expires_at", 0))))
+    return bool(
+        token.get("refresh_token") or (token and time.time() < float(token.get("expires_at", 0)))
+    )
 
 
 def expiring(token: dict[str, Any], now: float | None = None) -> bool:
@@ -62,8 +63,9 @@ def _what_happened(exc: AnswerLost) -> dict[str, Any]:
 class LostRefresh(ReauthorizationRequired):
     """Box refuses the saved refresh token because an earlier refresh's answer was lost."""
 
-    def __init__(self, message: str, *, mark: dict[str, Any], error: str | None = None,
-                 description: str = "") -> None:
+    def __init__(
+        self, message: str, *, mark: dict[str, Any], error: str | None = None, description: str = ""
+    ) -> None:
         super().__init__(message, error=error, description=description)
         #: The refresh mark of the refresh whose answer was lost (process, time, what happened).
         self.mark = mark
@@ -112,10 +114,13 @@ class TokenKeeper:
         with self.vault.lock(self.name):
             record = self.vault.load(self.name)
             if record is None or not record.get("token"):
-                msg = (f"Connection {self.name!r} was disconnected (its vault record is gone). "
-                       f"Connect again: Generate in the form, or `box-widget login {self.name}`.")
-                audit.record(self.vault.home, self.name, "reauthorization-required",
-                             reason="no vault record")
+                msg = (
+                    f"Connection {self.name!r} was disconnected (its vault record is gone). "
+                    f"Connect again: Generate in the form, or `box-widget login {self.name}`."
+                )
+                audit.record(
+                    self.vault.home, self.name, "reauthorization-required", reason="no vault record"
+                )
                 raise ReauthorizationRequired(msg)
             record = self._with_unsaved(record)
             stored = record["token"]
@@ -137,27 +142,32 @@ class TokenKeeper:
             self._adopt(record)
             return self._token
 
-    def _failed(self, record: dict[str, Any], started: dict[str, Any],
-                exc: BaseException) -> None:
+    def _failed(self, record: dict[str, Any], started: dict[str, Any], exc: BaseException) -> None:
         """After a failed refresh: take the mark back (Box said no, or never got it), unless
         Box may have acted on it (its answer lost, or a 500/502/504): then the mark stays, saying
         what happened, so that whoever tries next learns it; audit it."""
         if isinstance(exc, AnswerLost | LostRefresh):
-            mark = exc.mark if isinstance(exc, LostRefresh) else \
-                {**started, **_what_happened(exc)}
+            mark = exc.mark if isinstance(exc, LostRefresh) else {**started, **_what_happened(exc)}
             with contextlib.suppress(VaultWriteError):
                 self.vault.save(self.name, {**record, REFRESHING: mark})
         else:
             with contextlib.suppress(VaultWriteError):
                 self.vault.save(self.name, record)
         if isinstance(exc, BoxWidgetError):
-            event = "reauthorization-required" if isinstance(exc, ReauthorizationRequired) \
+            event = (
+                "reauthorization-required"
+                if isinstance(exc, ReauthorizationRequired)
                 else "refresh-failed"
-            audit.record(self.vault.home, self.name, event, error=type(exc).__name__,
-                         oauth_error=getattr(exc, "error", None))
+            )
+            audit.record(
+                self.vault.home,
+                self.name,
+                event,
+                error=type(exc).__name__,
+                oauth_error=getattr(exc, "error", None),
+            )
 
-    def _grant(self, stored: dict[str, Any], unfinished: dict[str, Any] | None
-               ) -> dict[str, Any]:
+    def _grant(self, stored: dict[str, Any], unfinished: dict[str, Any] | None) -> dict[str, Any]:
         record = self._record
         if record.get("kind") == "client_credentials":
             return self.client.client_credentials(record["subject_type"], record["subject_id"])
@@ -169,24 +179,32 @@ class TokenKeeper:
                 return self.client.refresh(stored["refresh_token"], name=self.name)
             except AnswerLost as lost:
                 what = _what_happened(lost)
-                audit.record(self.vault.home, self.name, "refresh-unanswered",
-                             status=what.get("status"))
+                audit.record(
+                    self.vault.home, self.name, "refresh-unanswered", status=what.get("status")
+                )
                 unfinished = {"pid": os.getpid(), "at": time.time(), **what}
                 # Box may never have processed it: the same refresh token once more.
                 try:
                     return self.client.refresh(stored["refresh_token"], name=self.name)
                 except AnswerLost as again:
-                    back = "Box is back" if isinstance(again, AnswerInDoubt) else \
-                        "the network is back"
-                    again.args = (f"{again} The saved refresh token of connection "
-                                  f"{self.name!r} is kept: try again when {back}. If Box then "
-                                  "refuses it (it had replaced it already), connect again.",)
+                    back = (
+                        "Box is back" if isinstance(again, AnswerInDoubt) else "the network is back"
+                    )
+                    again.args = (
+                        f"{again} The saved refresh token of connection "
+                        f"{self.name!r} is kept: try again when {back}. If Box then "
+                        "refuses it (it had replaced it already), connect again.",
+                    )
                     raise again from None
         except ReauthorizationRequired as exc:
             if unfinished is None:
                 raise
-            raise LostRefresh(self._lost_message(unfinished, exc), mark=unfinished,
-                              error=exc.error, description=exc.description) from None
+            raise LostRefresh(
+                self._lost_message(unfinished, exc),
+                mark=unfinished,
+                error=exc.error,
+                description=exc.description,
+            ) from None
 
     def _lost_message(self, unfinished: dict[str, Any], exc: ReauthorizationRequired) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(unfinished["at"])))
@@ -196,13 +214,15 @@ class TokenKeeper:
             how = "its connection to Box broke after the request was sent"
         else:
             how = "the process was stopped, or its connection to Box broke"
-        return (f"Connection {self.name!r} must be connected again: a refresh started by "
-                f"process {unfinished['pid']} at {when} never got Box's answer saved ({how}, "
-                "after Box had already replaced the refresh token), and Box no longer accepts "
-                "the saved one "
-                f"({exc.error}: {exc.description}). Box's refresh tokens work once, so this "
-                "cannot be repaired here. Connect again: click Generate in the connection "
-                f"form, or run `box-widget login {self.name}`.")
+        return (
+            f"Connection {self.name!r} must be connected again: a refresh started by "
+            f"process {unfinished['pid']} at {when} never got Box's answer saved ({how}, "
+            "after Box had already replaced the refresh token), and Box no longer accepts "
+            "the saved one "
+            f"({exc.error}: {exc.description}). Box's refresh tokens work once, so this "
+            "cannot be repaired here. Connect again: click Generate in the connection "
+            f"form, or run `box-widget login {self.name}`."
+        )
 
     def _save_refreshed(self, record: dict[str, Any], spent: str | None) -> None:
         """Save a refreshed token; if the vault cannot take it (a full disk), keep it in memory
@@ -215,9 +235,13 @@ class TokenKeeper:
             self._unsaved = (spent, record)
             if not first:
                 return
-            log.error("connection %r: Box replaced the refresh token, but the vault could not "
-                      "save the new one (%s). This process keeps using it and saves it as soon "
-                      "as it can; other processes must wait for that.", self.name, exc)
+            log.error(
+                "connection %r: Box replaced the refresh token, but the vault could not "
+                "save the new one (%s). This process keeps using it and saves it as soon "
+                "as it can; other processes must wait for that.",
+                self.name,
+                exc,
+            )
             audit.record(self.vault.home, self.name, "save-failed", error="VaultWriteError")
 
     def _with_unsaved(self, record: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,8 @@ def require_secure(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
         return url
-    msg = (f"Refusing to send Box credentials to {parts.scheme}://{parts.netloc}: Box endpoints "
-           "must use https (plain http is allowed only to this machine, e.g. the emulator)")
+    msg = (
+        f"Refusing to send Box credentials to {parts.scheme}://{parts.netloc}: Box endpoints "
+        "must use https (plain http is allowed only to this machine, e.g. the emulator)"
+    )
     raise ConfigurationError(msg)

@@ -59,8 +59,10 @@ def default_home() -> Path:
 def check_name(name: str) -> str:
     """A connection name: letters, digits, ``_ . -``, up to 64 characters."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        msg = (f"{name!r} is not a valid connection name: use letters, digits, '_', '.' or '-' "
-               "(up to 64 characters, starting with a letter or digit)")
+        msg = (
+            f"{name!r} is not a valid connection name: use letters, digits, '_', '.' or '-' "
+            "(up to 64 characters, starting with a letter or digit)"
+        )
         raise ConfigurationError(msg)
     return name
 
@@ -186,8 +188,10 @@ class Vault:
 
     @staticmethod
     def _busy(name: str, timeout: float) -> BoxWidgetError:
-        return BoxWidgetError(f"Connection {name!r} stayed locked by another thread or process "
-                              f"for {timeout:g} s; try again, or restart the stuck kernel.")
+        return BoxWidgetError(
+            f"Connection {name!r} stayed locked by another thread or process "
+            f"for {timeout:g} s; try again, or restart the stuck kernel."
+        )
 
     # --- pending authorizations --------------------------------------------------------------
     def add_pending(self, state: str, record: dict[str, Any]) -> None:
@@ -247,8 +251,9 @@ class Vault:
         try:
             record = json.loads(self._fernet.decrypt(token))
         except InvalidToken:
-            raise VaultError(path, "it does not decrypt with the current key, or it was "
-                                   "damaged") from None
+            raise VaultError(
+                path, "it does not decrypt with the current key, or it was damaged"
+            ) from None
         except ValueError:
             raise VaultError(path, "its contents are damaged") from None
         if not isinstance(record, dict):

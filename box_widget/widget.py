@@ -28,8 +28,10 @@ WATCH_SECONDS = 600.0  # as long as a pending authorization lives
 #: Box still has at least 5 minutes.
 RENEW_SECONDS = 300.0
 #: What the status line says when Box did not answer (refused, timed out, or not JSON).
-UNREACHABLE = ("Box could not be reached ({what}). Check this machine's network connection, then "
-               "try again (nothing saved was lost).")
+UNREACHABLE = (
+    "Box could not be reached ({what}). Check this machine's network connection, then "
+    "try again (nothing saved was lost)."
+)
 
 
 class _RedactSecretMessages(logging.Filter):
@@ -51,8 +53,10 @@ def _without_secret(message: Any) -> Any:
         return message
     if not isinstance(inner, dict) or inner.get("type") != "secret":
         return message
-    return {**message, "content": {**content, "data": {**data, "content": {
-        **inner, "value": "***"}}}}
+    return {
+        **message,
+        "content": {**content, "data": {**data, "content": {**inner, "value": "***"}}},
+    }
 
 
 logging.getLogger("Comm").addFilter(_RedactSecretMessages())
@@ -76,20 +80,28 @@ class ConnectionForm(anywidget.AnyWidget):
 
     name = Unicode(help="The connection's name.").tag(sync=True)
     client_id = Unicode(help="The Box app's client id (not a secret).").tag(sync=True)
-    secret_set = Bool(False, help="Whether the kernel holds a client secret; the secret itself "
-                                  "is never synced.").tag(sync=True)
-    server_client_id = Unicode(help="The Box app whose secret the Jupyter server holds "
-                                    "(c.BoxWidgetApp.client_id/client_secret), as its status "
-                                    "API says; a kernel connecting to it needs no secret.").tag(
-        sync=True)
-    redirect_uri = Unicode(help="The callback address, computed in the browser from the page "
-                                "(origin + Jupyter base URL + box-widget/oauth2/callback).").tag(
-        sync=True)
-    mode = Unicode("unknown", help="'server' when the server extension answers, 'headless' "
-                                   "otherwise (VS Code, Colab): paste the address.").tag(sync=True)
-    ready = Bool(False, help="Whether an authorize address is ready for Generate (the address "
-                             "itself travels as a message: its state is not saved).").tag(
-        sync=True)
+    secret_set = Bool(
+        False, help="Whether the kernel holds a client secret; the secret itself is never synced."
+    ).tag(sync=True)
+    server_client_id = Unicode(
+        help="The Box app whose secret the Jupyter server holds "
+        "(c.BoxWidgetApp.client_id/client_secret), as its status "
+        "API says; a kernel connecting to it needs no secret."
+    ).tag(sync=True)
+    redirect_uri = Unicode(
+        help="The callback address, computed in the browser from the page "
+        "(origin + Jupyter base URL + box-widget/oauth2/callback)."
+    ).tag(sync=True)
+    mode = Unicode(
+        "unknown",
+        help="'server' when the server extension answers, 'headless' "
+        "otherwise (VS Code, Colab): paste the address.",
+    ).tag(sync=True)
+    ready = Bool(
+        False,
+        help="Whether an authorize address is ready for Generate (the address "
+        "itself travels as a message: its state is not saved).",
+    ).tag(sync=True)
     state = Unicode("new", help="new, waiting, connected, error or disconnected.").tag(sync=True)
     message = Unicode(help="The status line, in plain words.").tag(sync=True)
     user_name = Unicode(help="The connected Box user's name.").tag(sync=True)
@@ -105,9 +117,13 @@ class ConnectionForm(anywidget.AnyWidget):
         self._closed = False
         self.authorize_url = ""
         self._prepared_for: tuple[Any, ...] | None = None  # the inputs of authorize_url
-        super().__init__(name=connection.name, client_id=connection.client_id or "",
-                         secret_set=bool(connection._client_secret),
-                         key_source=connection.vault.key_source, **kwargs)
+        super().__init__(
+            name=connection.name,
+            client_id=connection.client_id or "",
+            secret_set=bool(connection._client_secret),
+            key_source=connection.vault.key_source,
+            **kwargs,
+        )
         self.on_msg(self._on_message)
         self._show_saved()
 
@@ -131,13 +147,21 @@ class ConnectionForm(anywidget.AnyWidget):
             elif kind == "test":
                 user = self._conn.test_connection()
                 # The call may have refreshed the token: show the vault's (hint and expiry).
-                self._show_saved(message=f"Test Connection: OK, Box user {user.get('name')} "
-                                         f"({user.get('login')}).")
+                self._show_saved(
+                    message=f"Test Connection: OK, Box user {user.get('name')} "
+                    f"({user.get('login')})."
+                )
             elif kind == "disconnect":
                 self._conn.revoke()
-                self._set(state="disconnected", user_name="", user_login="", token_hint="",
-                          expires_at=0.0, message="Disconnected: the tokens are revoked at Box "
-                          "and deleted here. Generate to connect again.")
+                self._set(
+                    state="disconnected",
+                    user_name="",
+                    user_login="",
+                    token_hint="",
+                    expires_at=0.0,
+                    message="Disconnected: the tokens are revoked at Box "
+                    "and deleted here. Generate to connect again.",
+                )
                 self._prepare()
             elif kind == "complete":
                 self._conn.complete(str(content.get("address") or ""))
@@ -148,9 +172,13 @@ class ConnectionForm(anywidget.AnyWidget):
         except requests.JSONDecodeError:  # (a ValueError) a proxy's error page, a cut body
             self._failed(UNREACHABLE.format(what="its answer could not be read"))
         except requests.RequestException as exc:  # refused, timed out, no route
-            self._failed(UNREACHABLE.format(
-                what="it did not answer in time" if isinstance(exc, requests.Timeout)
-                else "the connection failed"))
+            self._failed(
+                UNREACHABLE.format(
+                    what="it did not answer in time"
+                    if isinstance(exc, requests.Timeout)
+                    else "the connection failed"
+                )
+            )
 
     def _failed(self, message: str) -> None:
         """The error state, with the vault's token still shown (it is kept) and a fresh
@@ -220,8 +248,12 @@ class ConnectionForm(anywidget.AnyWidget):
     @property
     def secret_on_server(self) -> bool:
         """Whether the Jupyter server holds the secret of this form's app (and the kernel not)."""
-        return (self.mode == "server" and not self._conn._client_secret and
-                bool(self.server_client_id) and self.server_client_id == self._conn.client_id)
+        return (
+            self.mode == "server"
+            and not self._conn._client_secret
+            and bool(self.server_client_id)
+            and self.server_client_id == self._conn.client_id
+        )
 
     def _send_url(self) -> None:
         """Give the browser the authorize address as a message (not a saved trait)."""
@@ -241,19 +273,26 @@ class ConnectionForm(anywidget.AnyWidget):
         if not token:
             self._set(token_hint="", expires_at=0.0)
             return
-        self._set(state="connected", user_name=user.get("name") or "",
-                  user_login=user.get("login") or "",
-                  token_hint=str(token.get("access_token", ""))[-4:],
-                  expires_at=float(token.get("expires_at") or 0.0),
-                  message=message or f"Connected as {user.get('name')} ({user.get('login')}).")
+        self._set(
+            state="connected",
+            user_name=user.get("name") or "",
+            user_login=user.get("login") or "",
+            token_hint=str(token.get("access_token", ""))[-4:],
+            expires_at=float(token.get("expires_at") or 0.0),
+            message=message or f"Connected as {user.get('name')} ({user.get('login')}).",
+        )
 
     def _waiting(self, *, opened: bool) -> None:
         where = "in the window that opened" if opened else "after opening the link below"
         self._set(state="waiting", message=f"Waiting for Box: grant access {where}.")
         started = (self._conn.vault.load(self._conn.name) or {}).get("connected_at")
         if self._watch is None or not self._watch.is_alive():
-            self._watch = threading.Thread(target=self._watch_vault, args=(started,),
-                                           name=f"box-widget-watch-{self.name}", daemon=True)
+            self._watch = threading.Thread(
+                target=self._watch_vault,
+                args=(started,),
+                name=f"box-widget-watch-{self.name}",
+                daemon=True,
+            )
             self._watch.start()
 
     def _watch_vault(self, started: float | None) -> None:
@@ -274,6 +313,8 @@ class ConnectionForm(anywidget.AnyWidget):
         if content.get("ok"):
             self._show_saved()
         else:
-            self._set(state="error", message=str(content.get("message") or
-                                                 "Box did not connect. Click Generate again."))
+            self._set(
+                state="error",
+                message=str(content.get("message") or "Box did not connect. Click Generate again."),
+            )
         self._prepare()

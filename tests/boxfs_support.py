@@ -59,8 +59,13 @@ def box_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("BOX_WIDGET_HOME", str(home))
     monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
     monkeypatch.setenv("BOX_WIDGET_PROGRESS", "0")
-    for var in ("BOX_WIDGET_KEY", "BOX_CLIENT_ID", "BOX_CLIENT_SECRET", "BOX_REDIRECT_URI",
-                *BoxEndpoints().to_env()):
+    for var in (
+        "BOX_WIDGET_KEY",
+        "BOX_CLIENT_ID",
+        "BOX_CLIENT_SECRET",
+        "BOX_REDIRECT_URI",
+        *BoxEndpoints().to_env(),
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -61,12 +61,18 @@ print(json.dumps({"polls": polls, "counts": counts}))
 
 def python(script: str, *args: str) -> subprocess.Popen[str]:
     """``script`` in a new interpreter (this one's), its stdout piped."""
-    return subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True, env=dict(os.environ))
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ),
+    )
 
 
-def start_watcher(port: int, status_path: str, authorization: str, pending: Path,
-                  stop: Path) -> subprocess.Popen[str]:
+def start_watcher(
+    port: int, status_path: str, authorization: str, pending: Path, stop: Path
+) -> subprocess.Popen[str]:
     """The poller, once it is about to send its first poll of ``status_path``; it counts the
     records in ``pending`` after each poll and stops when the file ``stop`` exists."""
     watcher = python(WATCH, str(port), status_path, authorization, str(pending), str(stop))
@@ -79,8 +85,9 @@ def start_watcher(port: int, status_path: str, authorization: str, pending: Path
     return watcher
 
 
-def start_flood(port: int, callback_path: str, headers: dict[str, str],
-                count: int) -> subprocess.Popen[str]:
+def start_flood(
+    port: int, callback_path: str, headers: dict[str, str], count: int
+) -> subprocess.Popen[str]:
     """``count`` callbacks with unknown states sent at once; ``finish`` gives its outcome."""
     header = "".join(f"{key}: {value}\r\n" for key, value in headers.items())
     return python(FLOOD, str(port), callback_path, header, str(count))
@@ -105,8 +112,11 @@ def stop_watcher(watcher: subprocess.Popen[str], stop: Path) -> dict[str, Any]:
 def polls_during(polls: Iterable[list[Any]], attack: dict[str, Any]) -> list[float]:
     """The seconds taken by each poll that overlaps the flood (from the attacker's first byte
     sent to its last answer read), sorted."""
-    return sorted(end - begin for begin, end, _ in polls
-                  if end >= attack["sending"] and begin <= attack["done"])
+    return sorted(
+        end - begin
+        for begin, end, _ in polls
+        if end >= attack["sending"] and begin <= attack["done"]
+    )
 
 
 def end(children: Iterable[subprocess.Popen[str]]) -> None:

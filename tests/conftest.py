@@ -46,16 +46,19 @@ def _spec_checker(emu: BoxEmulator) -> tuple[Any, list[str]] | None:
     if not spec_path().exists():
         if IN_CI:
             pytest.fail(f"required in CI: Box's OpenAPI description at {spec_path()}")
-        warnings.warn(f"Box's OpenAPI description is not at {spec_path()} (set "
-                      "BOX_OPENAPI_SPEC): emulator answers are not checked against it",
-                      stacklevel=2)
+        warnings.warn(
+            f"Box's OpenAPI description is not at {spec_path()} (set "
+            "BOX_OPENAPI_SPEC): emulator answers are not checked against it",
+            stacklevel=2,
+        )
         return None
     api = load_spec()
     mismatches: list[str] = []
     original = requests.Session.send
 
-    def send(self: requests.Session, request: requests.PreparedRequest,
-             **kwargs: Any) -> requests.Response:
+    def send(
+        self: requests.Session, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         final = original(self, request, **kwargs)
         # Redirects are followed inside send(), each hop through this function again: here,
         # check only the answer to this request (the first of the history, if any).
@@ -71,7 +74,8 @@ def _spec_checker(emu: BoxEmulator) -> tuple[Any, list[str]] | None:
             mismatches.append(str(exc))
             return final
         streamed_bytes = kwargs.get("stream") and "json" not in response.headers.get(
-            "Content-Type", "")
+            "Content-Type", ""
+        )
         if not streamed_bytes:
             try:
                 check_response(response)
@@ -98,5 +102,6 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[BoxEmulator]:
         monkeypatch.setattr(requests.Session, "send", send)
         yield emu
         monkeypatch.undo()
-        assert not mismatches, "answers that differ from Box's OpenAPI description:\n" + \
-            "\n".join(mismatches)
+        assert not mismatches, "answers that differ from Box's OpenAPI description:\n" + "\n".join(
+            mismatches
+        )

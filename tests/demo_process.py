@@ -71,10 +71,15 @@ def isolated_env(tmp: Path) -> dict[str, str]:
     cfg = tmp / "jupyter-config"
     cfg.mkdir(parents=True)
     (cfg / "jupyter_lab_config.json").write_text(
-        json.dumps({"LabApp": {"expose_app_in_browser": True}}))
-    env.update(JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"), JUPYTER_PLATFORM_DIRS="1",
-               PYTHONUNBUFFERED="1")
+        json.dumps({"LabApp": {"expose_app_in_browser": True}})
+    )
+    env.update(
+        JUPYTER_CONFIG_DIR=str(cfg),
+        JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"),
+        JUPYTER_PLATFORM_DIRS="1",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -94,8 +99,7 @@ class DemoProcess:
             self._queue.put(line)
         self._queue.put(None)
 
-    def wait_for(self, pattern: re.Pattern[str], timeout: float = START_TIMEOUT
-                 ) -> re.Match[str]:
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = START_TIMEOUT) -> re.Match[str]:
         """The first printed line matching ``pattern`` (earlier lines are kept in ``lines``)."""
         for line in self.lines:
             if found := pattern.search(line):
@@ -111,8 +115,10 @@ class DemoProcess:
             self.lines.append(line)
             if found := pattern.search(line):
                 return found
-        pytest.fail(f"box-widget demo never printed {pattern.pattern!r}; it printed:\n"
-                    f"{''.join(self.lines)}\nits log:\n{self.log_tail()}")
+        pytest.fail(
+            f"box-widget demo never printed {pattern.pattern!r}; it printed:\n"
+            f"{''.join(self.lines)}\nits log:\n{self.log_tail()}"
+        )
 
     def rest(self) -> str:
         """Everything printed after what was read (once the process has exited)."""
@@ -145,13 +151,18 @@ class DemoProcess:
         return Path(self.wait_for(VAULT_LINE)[1])
 
     def api(self, method: str, path: str) -> requests.Response:
-        return requests.request(method, f"http://127.0.0.1:{self.port}/{path}", timeout=15,
-                                headers={"Authorization": f"token {self.token}"})
+        return requests.request(
+            method,
+            f"http://127.0.0.1:{self.port}/{path}",
+            timeout=15,
+            headers={"Authorization": f"token {self.token}"},
+        )
 
     def descendants(self) -> list[psutil.Process]:
         """What the demo started and is still running (not the zombies nobody reaped yet)."""
-        return [p for p in psutil.Process(self.proc.pid).children(recursive=True)
-                if command_line(p)]
+        return [
+            p for p in psutil.Process(self.proc.pid).children(recursive=True) if command_line(p)
+        ]
 
     def stop(self, signum: signal.Signals) -> int:
         """Send ``signum`` to the demo (by its pid) and wait for it to exit."""
@@ -181,9 +192,15 @@ def start_demo(cwd: Path, *flags: str) -> DemoProcess:
     """Run the README's demo command in ``cwd`` (with ``flags``) until it prints its address."""
     log = cwd / "demo-stderr.log"
     with log.open("w") as err:
-        proc = subprocess.Popen(demo_command(*flags), cwd=cwd, env=isolated_env(cwd),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                                text=True)
+        proc = subprocess.Popen(
+            demo_command(*flags),
+            cwd=cwd,
+            env=isolated_env(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
     demo = DemoProcess(proc, cwd, log)
     threading.Thread(target=demo._read, daemon=True).start()
     try:

@@ -96,9 +96,7 @@ __all__ = [
 #: The environment variable naming Box's ``openapi.json``.
 SPEC_ENV_VAR = "BOX_OPENAPI_SPEC"
 #: Where the spec lives next to the repository when the variable is not set.
-DEFAULT_SPEC_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "box-openapi" / "openapi.json"
-)
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "box-openapi" / "openapi.json"
 #: The URI the spec is registered under, for ``$ref`` resolution (never fetched).
 _SPEC_URI = "urn:box-openapi:openapi.json"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -298,8 +296,10 @@ class BoxOpenAPI:
             if not path.startswith(prefix + "/"):
                 continue
             elsewhere = [
-                r for r in self.routes
-                if r.method == method and r.bare.match(path[len(prefix):])
+                r
+                for r in self.routes
+                if r.method == method
+                and r.bare.match(path[len(prefix) :])
                 and (route is None or r.literal_chars > route.literal_chars)
             ]
             if elsewhere:
@@ -472,8 +472,13 @@ def check_response(response: requests.Response) -> SpecMatch:
             msg = f"{where}: empty body, but the spec declares {sorted(content)}"
             raise OpenAPIMismatch(msg)
         return SpecMatch(
-            str(operation.get("operationId")), method, route.template,
-            route.server + route.template, status_key, None, None,
+            str(operation.get("operationId")),
+            method,
+            route.template,
+            route.server + route.template,
+            status_key,
+            None,
+            None,
         )
     if not content:
         msg = f"{where}: status {status_key} declares no body, got {len(raw)} bytes"
@@ -497,8 +502,13 @@ def check_response(response: requests.Response) -> SpecMatch:
                 msg = f"{where}: status {response.status_code}: {exc}"
                 raise OpenAPIMismatch(msg) from None
     return SpecMatch(
-        str(operation.get("operationId")), method, route.template,
-        route.server + route.template, status_key, key, body,
+        str(operation.get("operationId")),
+        method,
+        route.template,
+        route.server + route.template,
+        status_key,
+        key,
+        body,
     )
 
 

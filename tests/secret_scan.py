@@ -36,35 +36,49 @@ def emulator_secrets(emu: BoxEmulator) -> set[str]:
     """Every secret an emulator holds: app secrets, codes, access and refresh tokens."""
     oauth = emu.state.oauth
     with oauth.lock:
-        return ({app.client_secret for app in oauth.apps.values()} | set(oauth.codes)
-                | set(oauth.access_tokens) | set(oauth.refresh_tokens))
+        return (
+            {app.client_secret for app in oauth.apps.values()}
+            | set(oauth.codes)
+            | set(oauth.access_tokens)
+            | set(oauth.refresh_tokens)
+        )
 
 
 def forms(secret: str) -> set[bytes]:
     """The ways a secret can be written down: as is, percent-encoded, JSON-escaped."""
     escaped = json.dumps(secret)[1:-1]
-    return {variant.encode() for variant in
-            (secret, quote(secret, safe=""), escaped, escaped.replace("/", "\\/"))}
+    return {
+        variant.encode()
+        for variant in (secret, quote(secret, safe=""), escaped, escaped.replace("/", "\\/"))
+    }
 
 
 def find(secrets: Iterable[str], data: str | bytes) -> list[str]:
     """The secrets (cut to 6 characters) that occur in ``data``."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
-    return sorted({s[:6] + "..." for s in secrets if len(s) >= MIN_LENGTH
-                   and any(form in raw for form in forms(s))})
+    return sorted(
+        {
+            s[:6] + "..."
+            for s in secrets
+            if len(s) >= MIN_LENGTH and any(form in raw for form in forms(s))
+        }
+    )
 
 
 def files_under(paths: Iterable[Path]) -> list[Path]:
     """The files given, and every file under the folders given."""
     found: list[Path] = []
     for path in paths:
-        found.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir()
-                     else [path])
+        found.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     return found
 
 
-def scan(secrets: Iterable[str], *, texts: Mapping[str, str | bytes] | None = None,
-         paths: Iterable[Path] = ()) -> dict[str, list[str]]:
+def scan(
+    secrets: Iterable[str],
+    *,
+    texts: Mapping[str, str | bytes] | None = None,
+    paths: Iterable[Path] = (),
+) -> dict[str, list[str]]:
     """Where each secret was found: ``{place: [secret prefixes]}``, only places with hits."""
     wanted = {s for s in secrets if len(s) >= MIN_LENGTH}
     if not wanted:
@@ -84,16 +98,17 @@ def scan(secrets: Iterable[str], *, texts: Mapping[str, str | bytes] | None = No
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Look for secrets in files and folders.")
-    parser.add_argument("--secrets", type=Path, required=True,
-                        help="a file with one secret a line")
+    parser.add_argument("--secrets", type=Path, required=True, help="a file with one secret a line")
     parser.add_argument("paths", type=Path, nargs="+", help="files or folders to scan")
     args = parser.parse_args(argv)
     secrets = [line.strip() for line in args.secrets.read_text().splitlines() if line.strip()]
     hits = scan(secrets, paths=args.paths)
     for place, found in hits.items():
         print(f"{place}: {', '.join(found)}")
-    print(f"{len(secrets)} secrets, {len(files_under(args.paths))} files: "
-          f"{sum(map(len, hits.values()))} hits")
+    print(
+        f"{len(secrets)} secrets, {len(files_under(args.paths))} files: "
+        f"{sum(map(len, hits.values()))} hits"
+    )
     return 1 if hits else 0
 
 

@@ -66,8 +66,11 @@ class Tally:
 
 def vault_env(home: Path) -> dict[str, str]:
     """One vault home and a new key for a process and its children, no OS keyring."""
-    return {"BOX_WIDGET_HOME": str(home), "BOX_WIDGET_KEYRING": "0",
-            "BOX_WIDGET_KEY": Fernet.generate_key().decode()}
+    return {
+        "BOX_WIDGET_HOME": str(home),
+        "BOX_WIDGET_KEYRING": "0",
+        "BOX_WIDGET_KEY": Fernet.generate_key().decode(),
+    }
 
 
 def connect(emu: BoxEmulator, home: Path) -> BoxConnection:
@@ -83,13 +86,21 @@ class Child:
     def __init__(self, script: str | Path, args: list[str], env: dict[str, str]) -> None:
         command = [str(script)] if isinstance(script, Path) else ["-c", script]
         self.proc = subprocess.Popen(
-            [sys.executable, *command, *args], env=env, cwd=REPO,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, *command, *args],
+            env=env,
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.ready = threading.Event()
         self.lines: list[str] = []
         self.stderr = ""
-        self._readers = [threading.Thread(target=self._read_out, daemon=True),
-                         threading.Thread(target=self._read_err, daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._read_out, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -115,8 +126,9 @@ class Child:
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise StormError(f"child {self.proc.pid} did not finish within {timeout:.0f} s"
-                             ) from None
+            raise StormError(
+                f"child {self.proc.pid} did not finish within {timeout:.0f} s"
+            ) from None
         for reader in self._readers:
             reader.join(5)
         if code != 0:
@@ -138,12 +150,19 @@ def wait_ready(children: list[Child]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     for child in children:
         if not child.ready.wait(max(0.0, deadline - time.monotonic())):
-            raise StormError(f"child {child.proc.pid} was not ready in {READY_TIMEOUT:.0f} s:"
-                             f"\n{child.stderr[-3000:]}")
+            raise StormError(
+                f"child {child.proc.pid} was not ready in {READY_TIMEOUT:.0f} s:"
+                f"\n{child.stderr[-3000:]}"
+            )
 
 
-def storm(config: dict[str, Any], processes: int, env: dict[str, str], seconds: float,
-          prepare: Callable[[], object]) -> tuple[Tally, float, float]:
+def storm(
+    config: dict[str, Any],
+    processes: int,
+    env: dict[str, str],
+    seconds: float,
+    prepare: Callable[[], object],
+) -> tuple[Tally, float, float]:
     """Start ``processes`` workers (``config``: see ``storm_worker.py``), run ``prepare`` (the
     sign-in: the first token lives from then on) once they are ready, let them call for
     ``seconds``; what they saw, the common start and the end (epoch seconds)."""
@@ -158,8 +177,9 @@ def storm(config: dict[str, Any], processes: int, env: dict[str, str], seconds: 
             child.go(f"{start!r} {end!r}")
         tally = Tally()
         for child in children:
-            lines = child.finish(timeout=max(0.0, end - time.time())
-                                 + config.get("grace", GRACE) + FINISH_TIMEOUT)
+            lines = child.finish(
+                timeout=max(0.0, end - time.time()) + config.get("grace", GRACE) + FINISH_TIMEOUT
+            )
             if len(lines) != 1:
                 raise StormError(f"child output: {lines!r}\n{child.stderr[-3000:]}")
             report = json.loads(lines[0])
@@ -172,8 +192,17 @@ def storm(config: dict[str, Any], processes: int, env: dict[str, str], seconds: 
     return tally, start, end
 
 
-def figures(emu: BoxEmulator, tally: Tally, *, margin: float, start: float, end: float,
-            processes: int, threads: int, setup_calls: int) -> dict[str, Any]:
+def figures(
+    emu: BoxEmulator,
+    tally: Tally,
+    *,
+    margin: float,
+    start: float,
+    end: float,
+    processes: int,
+    threads: int,
+    setup_calls: int,
+) -> dict[str, Any]:
     """What the emulator and the callers saw in a storm.
 
     ``margin``: how long before expiry the client refreshes (0 for one that waits for a 401);
@@ -182,8 +211,11 @@ def figures(emu: BoxEmulator, tally: Tally, *, margin: float, start: float, end:
     counters = emu.counters()
     margins = list(emu.state.counters.refresh_margins)
     with emu.state.oauth.lock:
-        chain = sorted(t.expires_at for t in emu.state.oauth.access_tokens.values()
-                       if t.client_id == emu.app.client_id)
+        chain = sorted(
+            t.expires_at
+            for t in emu.state.oauth.access_tokens.values()
+            if t.client_id == emu.app.client_id
+        )
     # Each token's refresh point: the moment the client starts treating it as expired. A call
     # that starts after a token's refresh point must refresh it (or adopt its successor), so
     # every token whose refresh point was passed by a call is an expiry the run went through.
@@ -196,13 +228,20 @@ def figures(emu: BoxEmulator, tally: Tally, *, margin: float, start: float, end:
     # set-up's; every call that did not succeed got at least one 401 here.
     unauthorized_at_emulator = counters["api_calls"] - setup_calls - tally.ok - tally.failed
     return {
-        "processes": processes, "threads": threads, "seconds": round(end - start, 2),
+        "processes": processes,
+        "threads": threads,
+        "seconds": round(end - start, 2),
         "duration": tally.last_start - start,
-        "calls": tally.calls, "ok": tally.ok, "failures": tally.failed,
+        "calls": tally.calls,
+        "ok": tally.ok,
+        "failures": tally.failed,
         "failure_kinds": dict(tally.failures.most_common(5)),
-        "expiries": expiries, "expiries_at_most": expiries_at_most,
-        "refreshes": counters["refreshes"], "failed_refreshes": counters["failed_refreshes"],
-        "401s": tally.unauthorized, "401s_at_emulator": unauthorized_at_emulator,
+        "expiries": expiries,
+        "expiries_at_most": expiries_at_most,
+        "refreshes": counters["refreshes"],
+        "failed_refreshes": counters["failed_refreshes"],
+        "401s": tally.unauthorized,
+        "401s_at_emulator": unauthorized_at_emulator,
         "api_calls": counters["api_calls"],
         "late_start": round(tally.late_start, 3) if processes > 1 else None,
         "margins": [round(m, 3) for m in margins],

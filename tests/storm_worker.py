@@ -48,14 +48,23 @@ def sdk_call(config: dict[str, Any], on_401: Callable[[], None]) -> Callable[[],
         OAuthConfig,
     )
 
-    storage_class = FileTokenStorage if config["client"] == "sdk-file" \
-        else FileWithInMemoryCacheTokenStorage
+    storage_class = (
+        FileTokenStorage if config["client"] == "sdk-file" else FileWithInMemoryCacheTokenStorage
+    )
     url = config["url"]
-    auth = BoxOAuth(OAuthConfig(client_id=config["client_id"],
-                                client_secret=config["client_secret"],
-                                token_storage=storage_class(config["storage"])))
-    client = BoxClient(auth, network_session=NetworkSession().with_custom_base_urls(
-        BaseUrls(base_url=url, upload_url=url + "/api", oauth_2_url=url + "/api/oauth2")))
+    auth = BoxOAuth(
+        OAuthConfig(
+            client_id=config["client_id"],
+            client_secret=config["client_secret"],
+            token_storage=storage_class(config["storage"]),
+        )
+    )
+    client = BoxClient(
+        auth,
+        network_session=NetworkSession().with_custom_base_urls(
+            BaseUrls(base_url=url, upload_url=url + "/api", oauth_2_url=url + "/api/oauth2")
+        ),
+    )
     return lambda: str(client.users.get_user_me().id)
 
 
@@ -66,9 +75,11 @@ def describe(exc: Exception) -> str:
         body = info.body if isinstance(info.body, dict) else {}
         request = getattr(exc, "request_info", None)
         path = str(getattr(request, "url", "")).split("/", 3)[-1]
-        return (f"{type(exc).__name__}: HTTP {info.status_code} from /{path}: "
-                f"{body.get('error') or info.code or ''} "
-                f"{body.get('error_description') or ''}").strip()
+        return (
+            f"{type(exc).__name__}: HTTP {info.status_code} from /{path}: "
+            f"{body.get('error') or info.code or ''} "
+            f"{body.get('error_description') or ''}"
+        ).strip()
     message = getattr(exc, "message", None)
     return f"{type(exc).__name__}: {message or exc}"[:300]
 
@@ -76,8 +87,9 @@ def describe(exc: Exception) -> str:
 CLIENTS = {"box-widget": box_widget_call, "sdk-file": sdk_call, "sdk-cached": sdk_call}
 
 
-def call_until(call: Callable[[], str], threads: int, start: float, end: float,
-               grace: float = 30.0) -> dict[str, Any]:
+def call_until(
+    call: Callable[[], str], threads: int, start: float, end: float, grace: float = 30.0
+) -> dict[str, Any]:
     """``threads`` threads calling ``call`` from ``start`` until ``end`` (epoch seconds); what
     they saw. A call started before ``end`` may go on for ``grace`` seconds."""
     lock = threading.Lock()
@@ -113,10 +125,15 @@ def call_until(call: Callable[[], str], threads: int, start: float, end: float,
         worker.start()
     for worker in workers:
         worker.join(max(1.0, end - time.time() + grace))
-    return {"calls": counts["calls"], "ok": counts["ok"], "failed": counts["failed"],
-            "failures": dict(failures), "users": sorted(users),
-            "stuck": sum(w.is_alive() for w in workers),
-            "last_start": max(last_starts, default=0.0)}
+    return {
+        "calls": counts["calls"],
+        "ok": counts["ok"],
+        "failed": counts["failed"],
+        "failures": dict(failures),
+        "users": sorted(users),
+        "stuck": sum(w.is_alive() for w in workers),
+        "last_start": max(last_starts, default=0.0),
+    }
 
 
 def main() -> None:
@@ -139,8 +156,10 @@ def main() -> None:
 
     call = make_call(config, on_401)
     report = call_until(call, config["threads"], start, end, config.get("grace", 30.0))
-    report.update(unauthorized=unauthorized if config["client"] == "box-widget" else None,
-                  late_start=from_parent - start)
+    report.update(
+        unauthorized=unauthorized if config["client"] == "box-widget" else None,
+        late_start=from_parent - start,
+    )
     print(json.dumps(report), flush=True)
 
 

@@ -32,9 +32,14 @@ def stop_with_descendants(process: subprocess.Popen[str]) -> None:
 
 def run_bench(*args: str, timeout: float) -> None:
     """``python -m bench ARGS`` from the repository, which must succeed within ``timeout``."""
-    with subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=REPO,
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as bench:
+    with subprocess.Popen(
+        [sys.executable, "-m", "bench", *args],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as bench:
         try:
             stdout, stderr = bench.communicate(timeout=timeout)
         finally:
@@ -45,9 +50,28 @@ def run_bench(*args: str, timeout: float) -> None:
 @pytest.mark.timeout(180)
 def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
     results, out = tmp_path / "RESULTS.md", tmp_path / "out"
-    run_bench("--quick", "--only", ",".join(RUN), "--flows", "3", "--requests", "30",
-              "--overhead-rounds", "3", "--import-runs", "2", "--floods", "2",
-              "--results", str(results), "--out", str(out), "--note", "smoke test", timeout=170)
+    run_bench(
+        "--quick",
+        "--only",
+        ",".join(RUN),
+        "--flows",
+        "3",
+        "--requests",
+        "30",
+        "--overhead-rounds",
+        "3",
+        "--import-runs",
+        "2",
+        "--floods",
+        "2",
+        "--results",
+        str(results),
+        "--out",
+        str(out),
+        "--note",
+        "smoke test",
+        timeout=170,
+    )
     text = results.read_text()
     assert "smoke test" in text
     assert "Python " in text
@@ -55,8 +79,15 @@ def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
     [raw] = out.glob("results-*.json")
     data = json.loads(raw.read_text())
     sections = {s["key"]: s for s in data["sections"]}
-    assert set(sections) == {"callback", "browser", "overhead", "storm", "imports", "transfers",
-                             "flood"}
+    assert set(sections) == {
+        "callback",
+        "browser",
+        "overhead",
+        "storm",
+        "imports",
+        "transfers",
+        "flood",
+    }
     for key in RUN:
         section = sections[key]
         assert not section["pending"], section["pending"]
@@ -94,8 +125,7 @@ def test_a_partial_run_does_not_replace_the_committed_table(tmp_path: Path) -> N
     """--only (like --quick, or smaller counts) writes its table under --out, not RESULTS.md."""
     committed = (REPO / "bench" / "RESULTS.md").read_bytes()
     out = tmp_path / "out"
-    run_bench("--quick", "--only", "imports", "--import-runs", "1", "--out", str(out),
-              timeout=120)
+    run_bench("--quick", "--only", "imports", "--import-runs", "1", "--out", str(out), timeout=120)
     assert (REPO / "bench" / "RESULTS.md").read_bytes() == committed
     [table] = out.glob("RESULTS-*.md")
     assert "Not run this time" in table.read_text()

@@ -81,14 +81,24 @@ def test_ls_find_and_info_read_the_seeded_tree(box: Box) -> None:
     fs = box.fs
     assert fs.ls("", detail=False) == ["Data", "Reports", "Welcome.txt"]
     assert fs.ls("box://Reports", detail=False) == ["Reports/q1.csv", "Reports/q2.csv"]
-    assert fs.find("") == ["Data/measurements.csv", "Reports/q1.csv", "Reports/q2.csv",
-                           "Welcome.txt"]
+    assert fs.find("") == [
+        "Data/measurements.csv",
+        "Reports/q1.csv",
+        "Reports/q2.csv",
+        "Welcome.txt",
+    ]
     seeded = box.emu.state.content.files
     q1 = next(f for f in seeded.values() if f.name == "q1.csv")
     info = fs.info("Reports/q1.csv")
-    assert info == {"name": "Reports/q1.csv", "size": q1.size, "type": "file", "id": q1.id,
-                    "sha1": q1.sha1, "created_at": info["created_at"],
-                    "modified_at": info["modified_at"]}
+    assert info == {
+        "name": "Reports/q1.csv",
+        "size": q1.size,
+        "type": "file",
+        "id": q1.id,
+        "sha1": q1.sha1,
+        "created_at": info["created_at"],
+        "modified_at": info["modified_at"],
+    }
     assert fs.info("Reports")["type"] == "directory"
     assert fs.info("")["id"] == "0"
     assert fs.isdir("Data") and fs.isfile("Welcome.txt") and not fs.exists("Nope")
@@ -113,8 +123,9 @@ def test_id_paths_name_a_folder_or_a_file(box: Box) -> None:
         fs.info("id:abc")
 
 
-def test_listings_are_cached_and_invalidated_on_writes(box: Box, monkeypatch:
-                                                       pytest.MonkeyPatch) -> None:
+def test_listings_are_cached_and_invalidated_on_writes(
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fs = box.fs
     log = RequestLog(monkeypatch, fs.session)
     fs.ls("Reports")
@@ -165,7 +176,7 @@ def test_open_reads_by_range(box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
     with box.fs.open("big.bin", "rb", block_size=256 * 1024) as f:
         assert f.size == len(data)
         f.seek(2 * MiB + 5)
-        assert f.read(100) == data[2 * MiB + 5:2 * MiB + 105]
+        assert f.read(100) == data[2 * MiB + 5 : 2 * MiB + 105]
         f.seek(-10, 2)
         assert f.read() == data[-10:]
         f.seek(7)
@@ -174,7 +185,7 @@ def test_open_reads_by_range(box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
     assert ranges and all(r.startswith("bytes=") for r in ranges)
     fetched = sum(int(b) - int(a) + 1 for a, b in (re.findall(r"\d+", r) for r in ranges))
     assert fetched < len(data) // 2  # only the blocks read, not the whole file
-    assert box.fs.cat_file("big.bin", start=MiB, end=MiB + 4) == data[MiB:MiB + 4]
+    assert box.fs.cat_file("big.bin", start=MiB, end=MiB + 4) == data[MiB : MiB + 4]
     assert box.fs.cat_file("big.bin", start=-3) == data[-3:]
 
 
@@ -236,8 +247,10 @@ def test_put_and_get_files_and_trees(box: Box, tmp_path: Path) -> None:
     (local / "sub" / "two.bin").write_bytes(random_bytes(300_000))
     box.fs.put(str(local), "Upload", recursive=True)
     assert sorted(box.fs.find("Upload")) == ["Upload/one.csv", "Upload/sub/two.bin"]
-    assert box.file("Upload/sub/two.bin").sha1 == hashlib.sha1(
-        (local / "sub" / "two.bin").read_bytes()).hexdigest()
+    assert (
+        box.file("Upload/sub/two.bin").sha1
+        == hashlib.sha1((local / "sub" / "two.bin").read_bytes()).hexdigest()
+    )
     out = tmp_path / "out"
     box.fs.get("Upload", str(out), recursive=True)
     assert (out / "sub" / "two.bin").read_bytes() == (local / "sub" / "two.bin").read_bytes()
@@ -296,9 +309,12 @@ def test_copy_uses_box_copy_and_replaces_an_existing_target(box: Box) -> None:
 
 # --- errors -----------------------------------------------------------------------------------
 def test_missing_paths_raise_file_not_found(box: Box) -> None:
-    for call in (lambda: box.fs.info("Nope"), lambda: box.fs.cat("Reports/nope.csv"),
-                 lambda: box.fs.open("Welcome.txt/inside", "rb"),
-                 lambda: pd.read_csv("box://Nope.csv", storage_options=box.options())):
+    for call in (
+        lambda: box.fs.info("Nope"),
+        lambda: box.fs.cat("Reports/nope.csv"),
+        lambda: box.fs.open("Welcome.txt/inside", "rb"),
+        lambda: pd.read_csv("box://Nope.csv", storage_options=box.options()),
+    ):
         with pytest.raises(FileNotFoundError):
             call()
 
@@ -314,19 +330,20 @@ def test_a_file_deleted_under_an_open_handle_is_file_not_found_with_box_details(
 
 def test_a_name_taken_meanwhile_is_file_exists_with_box_details(box: Box) -> None:
     box.fs.ls("Reports")  # cached: the client does not know about the next file
-    box.emu.state.content.add_file(box.emu.user.id, box.fs.info("Reports")["id"], "race.csv",
-                                   b"theirs")
+    box.emu.state.content.add_file(
+        box.emu.user.id, box.fs.info("Reports")["id"], "race.csv", b"theirs"
+    )
     with pytest.raises(FileExistsError, match="409 item_name_in_use") as caught:
         box.fs.pipe("Reports/race.csv", b"mine")
     assert REQUEST_ID.search(str(caught.value))
     assert box.fs.cat("Reports/race.csv") == b"theirs"  # the cache was invalidated
 
 
-def test_a_read_only_connection_gets_permission_errors(emulator: BoxEmulator,
-                                                       box_env: Path) -> None:
+def test_a_read_only_connection_gets_permission_errors(
+    emulator: BoxEmulator, box_env: Path
+) -> None:
     app = emulator.add_app("Reader", [REDIRECT_URI], scopes=("root_readonly",))
-    connect(emulator, box_env, "reader", client_id=app.client_id,
-            client_secret=app.client_secret)
+    connect(emulator, box_env, "reader", client_id=app.client_id, client_secret=app.client_secret)
     fs = BoxFileSystem("reader")
     assert fs.cat("Welcome.txt").startswith(b"Welcome")
     with pytest.raises(PermissionError, match="403 insufficient_scope") as caught:
@@ -368,19 +385,21 @@ def test_listing_rides_out_a_rate_limit(box: Box) -> None:
 
 # --- chunked uploads ----------------------------------------------------------------------------
 def test_large_writes_use_an_upload_session_with_parts_in_flight(
-        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fs = small_chunks(box)
     data = random_bytes(3 * MiB + 1000)
     log = RequestLog(monkeypatch, fs.session)
     with fs.open("chunked.bin", "wb") as f:
         for offset in range(0, len(data), 100_000):
-            f.write(data[offset:offset + 100_000])
+            f.write(data[offset : offset + 100_000])
     stored = box.file("chunked.bin")
     assert stored.sha1 == hashlib.sha1(data).hexdigest()
     puts = [h for m, _, h in log.requests if m.upper() == "PUT"]
     assert len(puts) == 13  # 12 parts of 256 KiB and a short last one
-    assert all(h["Digest"].startswith("sha=") and h["Content-Range"].startswith("bytes ")
-               for h in puts)
+    assert all(
+        h["Digest"].startswith("sha=") and h["Content-Range"].startswith("bytes ") for h in puts
+    )
     commit = next(h for m, u, h in log.requests if u.endswith("/commit"))
     assert commit["Digest"] == "sha=" + base64.b64encode(hashlib.sha1(data).digest()).decode()
     # a second write of the same path is a new version through a session on the file
@@ -405,8 +424,9 @@ def test_a_part_whose_answer_was_lost_is_sent_again_and_accepted(box: Box) -> No
     data = random_bytes(2 * MiB, seed=9)
     # Box stored the part, then the connection dropped before the answer: the same bytes are
     # sent again and Box accepts them (a part is immutable; an identical one is not a conflict)
-    box.emu.inject_fault(drop=True, after=True, method="PUT",
-                         path="/api/2.0/files/upload_sessions/")
+    box.emu.inject_fault(
+        drop=True, after=True, method="PUT", path="/api/2.0/files/upload_sessions/"
+    )
     fs.pipe("lost-answer.bin", data)
     assert box.file("lost-answer.bin").sha1 == hashlib.sha1(data).hexdigest()
     assert box.emu.state.faults.take("PUT", "/api/2.0/files/upload_sessions/x") is None
@@ -423,8 +443,9 @@ def test_a_part_that_keeps_failing_aborts_the_session(box: Box) -> None:
 
 
 # --- progress ---------------------------------------------------------------------------------
-def test_progress_bars_show_only_when_wanted(box: Box, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_bars_show_only_when_wanted(
+    box: Box, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = random_bytes(progress_module.MIN_SIZE)
     box.fs.pipe("quiet.bin", data)
     box.fs.cat("quiet.bin")

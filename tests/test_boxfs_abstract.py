@@ -41,8 +41,9 @@ def module_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BoxEm
 
 class BoxFixtures(AbstractFixtures):  # type: ignore[misc]
     @pytest.fixture
-    def fs(self, module_box: tuple[BoxEmulator, Path],
-           monkeypatch: pytest.MonkeyPatch) -> BoxFileSystem:
+    def fs(
+        self, module_box: tuple[BoxEmulator, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> BoxFileSystem:
         monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
         monkeypatch.setenv("BOX_WIDGET_PROGRESS", "0")
         return BoxFileSystem(NAME, home=module_box[1])

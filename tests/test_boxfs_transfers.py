@@ -27,15 +27,27 @@ GiB = 1024 * MiB
 
 def run_client(box: Box, *args: str) -> dict[str, Any]:
     """Run the measured client in its own process against this test's emulator and vault."""
-    env = {**os.environ, "BOX_WIDGET_HOME": str(box.home), "BOX_WIDGET_KEYRING": "0",
-           "BOX_WIDGET_PROGRESS": "0"}
-    done = subprocess.run([sys.executable, str(CLIENT), *args], env=env, capture_output=True,
-                          text=True, timeout=240, check=False)
+    env = {
+        **os.environ,
+        "BOX_WIDGET_HOME": str(box.home),
+        "BOX_WIDGET_KEYRING": "0",
+        "BOX_WIDGET_PROGRESS": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, str(CLIENT), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout)
-    print(f"{args[0]}: {result['bytes'] / MiB / result['seconds']:.0f} MiB/s, peak memory "
-          f"{result['peak_rss'] / MiB:.0f} MiB (before the transfer "
-          f"{result['peak_rss_before'] / MiB:.0f} MiB)")
+    print(
+        f"{args[0]}: {result['bytes'] / MiB / result['seconds']:.0f} MiB/s, peak memory "
+        f"{result['peak_rss'] / MiB:.0f} MiB (before the transfer "
+        f"{result['peak_rss_before'] / MiB:.0f} MiB)"
+    )
     return result
 
 

@@ -22,22 +22,34 @@ CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
 def cli_env(emulator: BoxEmulator, tmp_path: Path) -> dict[str, str]:
     """A child environment pointing box-widget at the emulator and a vault in tmp_path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOX_")}
-    return {**env, **emulator.endpoints.to_env(), "PYTHONUNBUFFERED": "1",
-            "BOX_WIDGET_HOME": str(tmp_path / "vault"), "BOX_WIDGET_KEYRING": "0",
-            "BOX_CLIENT_ID": emulator.app.client_id,
-            "BOX_CLIENT_SECRET": emulator.app.client_secret, "BOX_REDIRECT_URI": CALLBACK}
+    return {
+        **env,
+        **emulator.endpoints.to_env(),
+        "PYTHONUNBUFFERED": "1",
+        "BOX_WIDGET_HOME": str(tmp_path / "vault"),
+        "BOX_WIDGET_KEYRING": "0",
+        "BOX_CLIENT_ID": emulator.app.client_id,
+        "BOX_CLIENT_SECRET": emulator.app.client_secret,
+        "BOX_REDIRECT_URI": CALLBACK,
+    }
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, env=env,
-                          timeout=60)
+    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, env=env, timeout=60)
 
 
-def login(emu: BoxEmulator, env: dict[str, str], name: str, *, advance: float = 0,
-          grant: bool = True) -> tuple[int, str, str]:
+def login(
+    emu: BoxEmulator, env: dict[str, str], name: str, *, advance: float = 0, grant: bool = True
+) -> tuple[int, str, str]:
     """Run ``box-widget login``: read the printed address, consent, paste where Box went."""
-    process = subprocess.Popen([*COMMAND, "login", name], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [*COMMAND, "login", name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert process.stdout is not None and process.stdin is not None
         url = ""
@@ -64,8 +76,10 @@ def test_login_list_revoke(emulator: BoxEmulator, cli_env: dict[str, str]) -> No
     listing = run(cli_env, "list")
     assert listing.returncode == 0
     lines = listing.stdout.splitlines()
-    assert lines[0] == f"Vault: {cli_env['BOX_WIDGET_HOME']} (key: file, vault.key in the " \
+    assert (
+        lines[0] == f"Vault: {cli_env['BOX_WIDGET_HOME']} (key: file, vault.key in the "
         "vault folder)"
+    )
     assert re.fullmatch(r"NAME\s+BOX LOGIN\s+ACCESS TOKEN\s+KIND", lines[1])
     assert re.fullmatch(r"work\s+ada@example\.com\s+expires in 59 min\s+oauth", lines[2])
     for secret in (emulator.app.client_secret,):
@@ -79,8 +93,9 @@ def test_login_list_revoke(emulator: BoxEmulator, cli_env: dict[str, str]) -> No
     assert "no saved connection 'work'; `box-widget list` shows the saved ones" in again.stderr
 
 
-def test_login_too_late_says_the_code_expired(emulator: BoxEmulator,
-                                             cli_env: dict[str, str]) -> None:
+def test_login_too_late_says_the_code_expired(
+    emulator: BoxEmulator, cli_env: dict[str, str]
+) -> None:
     code, _, err = login(emulator, cli_env, "late", advance=31)
     assert code == 1
     assert "The authorization code expired" in err
@@ -92,9 +107,14 @@ def test_login_too_late_says_the_code_expired(emulator: BoxEmulator,
 
 
 def test_login_interrupted_exits_130(cli_env: dict[str, str]) -> None:
-    process = subprocess.Popen([*COMMAND, "login", "work"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=cli_env)
+    process = subprocess.Popen(
+        [*COMMAND, "login", "work"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env,
+    )
     try:
         assert process.stdout is not None
         while "paste it here" not in process.stdout.readline():
@@ -110,14 +130,16 @@ def test_login_interrupted_exits_130(cli_env: dict[str, str]) -> None:
             process.wait(timeout=10)
 
 
-def test_list_says_how_an_expired_token_renews(emulator: BoxEmulator,
-                                               cli_env: dict[str, str]) -> None:
+def test_list_says_how_an_expired_token_renews(
+    emulator: BoxEmulator, cli_env: dict[str, str]
+) -> None:
     emulator.settings.access_token_lifetime = 1
     assert login(emulator, cli_env, "work")[0] == 0
     time.sleep(1.5)
     lines = run(cli_env, "list").stdout.splitlines()
-    assert re.fullmatch(r"work\s+ada@example\.com\s+expired, refreshed on next use\s+oauth",
-                        lines[2]), lines
+    assert re.fullmatch(
+        r"work\s+ada@example\.com\s+expired, refreshed on next use\s+oauth", lines[2]
+    ), lines
 
 
 def test_login_declined(emulator: BoxEmulator, cli_env: dict[str, str]) -> None:
@@ -134,8 +156,14 @@ def test_login_without_an_app_names_what_is_missing(cli_env: dict[str, str]) -> 
 
 
 def test_login_with_nothing_pasted(cli_env: dict[str, str]) -> None:
-    result = subprocess.run([*COMMAND, "login", "work"], input="\n", capture_output=True,
-                            text=True, env=cli_env, timeout=60)
+    result = subprocess.run(
+        [*COMMAND, "login", "work"],
+        input="\n",
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "nothing changed" in result.stderr
 
@@ -146,8 +174,9 @@ def test_bad_connection_name_is_a_usage_error(cli_env: dict[str, str]) -> None:
     assert "not a valid connection name" in result.stderr
 
 
-def test_list_shows_an_unreadable_record_and_the_others(emulator: BoxEmulator,
-                                                        cli_env: dict[str, str]) -> None:
+def test_list_shows_an_unreadable_record_and_the_others(
+    emulator: BoxEmulator, cli_env: dict[str, str]
+) -> None:
     assert login(emulator, cli_env, "work")[0] == 0
     broken = Path(cli_env["BOX_WIDGET_HOME"]) / "connections" / "broken.box"
     broken.write_bytes(b"not a vault record")

@@ -50,8 +50,15 @@ REDIRECT_URI = CALLBACK
 NAME = "work"
 DAY = 24 * 3600
 TIMEOUT = 10
-ENV_VARS = ("BOX_WIDGET_KEY", "BOX_CLIENT_ID", "BOX_CLIENT_SECRET", "BOX_REDIRECT_URI",
-            "BOX_WIDGET_HOME", "OAUTHLIB_INSECURE_TRANSPORT", *BoxEndpoints().to_env())
+ENV_VARS = (
+    "BOX_WIDGET_KEY",
+    "BOX_CLIENT_ID",
+    "BOX_CLIENT_SECRET",
+    "BOX_REDIRECT_URI",
+    "BOX_WIDGET_HOME",
+    "OAUTHLIB_INSECURE_TRANSPORT",
+    *BoxEndpoints().to_env(),
+)
 STATE = re.compile(r"[A-Za-z0-9_-]{43,}")  # token_urlsafe(32): 43 characters
 
 
@@ -130,8 +137,12 @@ def issued_secrets(emu: BoxEmulator) -> set[str]:
     """Every secret the emulator knows: app secrets, codes, access and refresh tokens."""
     oauth = emu.state.oauth
     with oauth.lock:
-        return ({app.client_secret for app in oauth.apps.values()} | set(oauth.codes)
-                | set(oauth.access_tokens) | set(oauth.refresh_tokens))
+        return (
+            {app.client_secret for app in oauth.apps.values()}
+            | set(oauth.codes)
+            | set(oauth.access_tokens)
+            | set(oauth.refresh_tokens)
+        )
 
 
 def assert_clean(emu: BoxEmulator, *texts: str, extra: tuple[str, ...] = ()) -> None:
@@ -143,8 +154,12 @@ def assert_clean(emu: BoxEmulator, *texts: str, extra: tuple[str, ...] = ()) -> 
 
 
 @contextmanager
-def raises_clean(emu: BoxEmulator, kind: type[BaseException] | tuple[type[BaseException], ...],
-                 match: str | None = None, extra: tuple[str, ...] = ()) -> Iterator[Any]:
+def raises_clean(
+    emu: BoxEmulator,
+    kind: type[BaseException] | tuple[type[BaseException], ...],
+    match: str | None = None,
+    extra: tuple[str, ...] = (),
+) -> Iterator[Any]:
     """``pytest.raises``, then check that the error, as a user would see it printed (message,
     repr, the whole traceback), holds no secret, token or code."""
     with pytest.raises(kind, match=match) as info:
@@ -160,16 +175,28 @@ def bearer(token: str) -> dict[str, str]:
 
 def use_refresh_token(emu: BoxEmulator, refresh_token: str) -> requests.Response:
     """Spend a refresh token at the emulator ourselves."""
-    return requests.post(emu.endpoints.token_url, timeout=TIMEOUT, data={
-        "grant_type": "refresh_token", "refresh_token": refresh_token,
-        "client_id": emu.app.client_id, "client_secret": emu.app.client_secret,
-    })
+    return requests.post(
+        emu.endpoints.token_url,
+        timeout=TIMEOUT,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": emu.app.client_id,
+            "client_secret": emu.app.client_secret,
+        },
+    )
 
 
 def run_child(script: str, *args: str, env: dict[str, str] | None = None) -> str:
     """Run ``script`` in a new Python process; its standard output."""
-    done = subprocess.run([sys.executable, "-c", script, *args], env=env or dict(os.environ),
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -177,8 +204,7 @@ def run_child(script: str, *args: str, env: dict[str, str] | None = None) -> str
 # --- 1. the headless flow -----------------------------------------------------------------------
 
 
-def test_headless_flow_connects_and_saves_the_connection(
-        emulator: BoxEmulator, home: Path) -> None:
+def test_headless_flow_connects_and_saves_the_connection(emulator: BoxEmulator, home: Path) -> None:
     emu = emulator
     conn = make(emu, home)
     assert not conn.connected
@@ -255,12 +281,16 @@ print(json.dumps(BoxConnection(sys.argv[1], home=sys.argv[2]).session.get("users
 """
 
 
-def test_authorize_in_one_process_complete_in_another(
-        emulator: BoxEmulator, home: Path) -> None:
+def test_authorize_in_one_process_complete_in_another(emulator: BoxEmulator, home: Path) -> None:
     emu = emulator
     # the child gets its settings from the environment, as a kernel would
-    env = {**os.environ, **emu.endpoints.to_env(), "BOX_CLIENT_ID": emu.app.client_id,
-           "BOX_CLIENT_SECRET": emu.app.client_secret, "BOX_REDIRECT_URI": REDIRECT_URI}
+    env = {
+        **os.environ,
+        **emu.endpoints.to_env(),
+        "BOX_CLIENT_ID": emu.app.client_id,
+        "BOX_CLIENT_SECRET": emu.app.client_secret,
+        "BOX_REDIRECT_URI": REDIRECT_URI,
+    }
     url = run_child(CHILD_AUTHORIZE, NAME, str(home), env=env).strip()
     assert url.startswith(emu.endpoints.authorize_url + "?")
 
@@ -273,7 +303,8 @@ def test_authorize_in_one_process_complete_in_another(
 
 
 def test_complete_on_a_bare_connection_takes_the_saved_settings(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     """A connection object made with only a name (a new kernel, before the vault had the
     connection) reflects the saved connection once ``complete`` saved it."""
     emu = emulator
@@ -291,7 +322,8 @@ def test_complete_on_a_bare_connection_takes_the_saved_settings(
 
 
 def test_a_connection_made_here_is_used_by_another_process(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn = connect(emu, home)
     assert mini(conn.test_connection()) == mini(emu.user)
@@ -340,7 +372,8 @@ def test_threads_that_all_see_a_401_refresh_once(emulator: BoxEmulator, home: Pa
 
 
 def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     emu.settings.access_token_lifetime = 2
     conn = connect(emu, home)
@@ -366,12 +399,19 @@ def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
     dead = use_refresh_token(emu, old["refresh_token"])
     assert dead.status_code == 400
     assert dead.json()["error"] == "invalid_grant"
-    assert requests.get(f"{emu.endpoints.api_url}/users/me", timeout=TIMEOUT,
-                        headers=bearer(new["access_token"])).status_code == 200
+    assert (
+        requests.get(
+            f"{emu.endpoints.api_url}/users/me",
+            timeout=TIMEOUT,
+            headers=bearer(new["access_token"]),
+        ).status_code
+        == 200
+    )
 
 
 def test_the_client_never_thinks_a_token_lives_longer_than_box_says(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     """The expiry is the clock reading when the token request was sent plus ``expires_in``:
     never later than Box's, at most a round trip earlier, and not a rounded second (oauthlib's
     ``expires_at`` is ``round(time.time()) + expires_in``, up to 0.5 s late, which matters
@@ -399,15 +439,18 @@ def test_the_client_never_thinks_a_token_lives_longer_than_box_says(
     assert before + 2 <= token["expires_at"] <= after + 2
 
 
-@pytest.mark.parametrize(("lifetime", "remaining", "refreshes"), [
-    (20, 3.0, 0),    # margin min(60, 20/10) = 2 s: 3 s left is plenty
-    (20, 1.5, 1),    # 1.5 s left: refresh first
-    (3600, 75.0, 0),  # margin 60 s
-    (3600, 45.0, 1),
-])
+@pytest.mark.parametrize(
+    ("lifetime", "remaining", "refreshes"),
+    [
+        (20, 3.0, 0),  # margin min(60, 20/10) = 2 s: 3 s left is plenty
+        (20, 1.5, 1),  # 1.5 s left: refresh first
+        (3600, 75.0, 0),  # margin 60 s
+        (3600, 45.0, 1),
+    ],
+)
 def test_a_token_is_refreshed_shortly_before_it_expires(
-        emulator: BoxEmulator, home: Path, lifetime: int, remaining: float,
-        refreshes: int) -> None:
+    emulator: BoxEmulator, home: Path, lifetime: int, remaining: float, refreshes: int
+) -> None:
     emu = emulator
     emu.settings.access_token_lifetime = lifetime
     conn = connect(emu, home)
@@ -446,7 +489,8 @@ def test_a_401_refreshes_once_then_the_call_succeeds(emulator: BoxEmulator, home
 
 
 def test_a_401_that_persists_after_the_refresh_is_an_api_error(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn = connect(emu, home)
     conn.test_connection()
@@ -465,14 +509,21 @@ def test_a_401_that_persists_after_the_refresh_is_an_api_error(
 
 @pytest.mark.parametrize("how", ["revoked", "expired"])
 def test_a_dead_refresh_token_asks_to_connect_again(
-        emulator: BoxEmulator, home: Path, how: str) -> None:
+    emulator: BoxEmulator, home: Path, how: str
+) -> None:
     emu = emulator
     connect(emu, home)
     before = record(home)
     if how == "revoked":  # e.g. the user removed the app in Box's account settings
-        answer = requests.post(emu.endpoints.revoke_url, timeout=TIMEOUT, data={
-            "client_id": emu.app.client_id, "client_secret": emu.app.client_secret,
-            "token": before["token"]["refresh_token"]})
+        answer = requests.post(
+            emu.endpoints.revoke_url,
+            timeout=TIMEOUT,
+            data={
+                "client_id": emu.app.client_id,
+                "client_secret": emu.app.client_secret,
+                "token": before["token"]["refresh_token"],
+            },
+        )
         assert answer.status_code == 200
     else:  # unused for 60 days: both tokens expired, for Box and for the client
         emu.clock.advance(60 * DAY + 1)
@@ -509,8 +560,7 @@ def test_an_expired_code_is_refused(emulator: BoxEmulator, home: Path) -> None:
     assert connections(home) == []
 
 
-def test_a_replayed_state_is_refused_and_changes_nothing(
-        emulator: BoxEmulator, home: Path) -> None:
+def test_a_replayed_state_is_refused_and_changes_nothing(emulator: BoxEmulator, home: Path) -> None:
     emu = emulator
     conn = make(emu, home)
     redirected = emu.authorize(conn.authorization_url())
@@ -540,7 +590,8 @@ def test_a_state_from_another_vault_is_refused(emulator: BoxEmulator, tmp_path: 
 
 
 def test_a_state_started_for_another_connection_is_refused(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     started = make(emu, home, "first")
     redirected = emu.authorize(started.authorization_url())
@@ -554,7 +605,8 @@ def test_a_state_started_for_another_connection_is_refused(
 
 
 def test_a_pending_authorization_expires_after_ten_minutes(
-        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu = emulator
     conn = make(emu, home)
     redirected = emu.authorize(conn.authorization_url())
@@ -602,11 +654,18 @@ def test_denied_consent_saves_nothing(emulator: BoxEmulator, home: Path) -> None
     assert counters(emu)["grants"]["authorization_code"] == 0
 
 
-@pytest.mark.parametrize("address", [
-    "no state", "no code", "empty", "unknown state",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "no state",
+        "no code",
+        "empty",
+        "unknown state",
+    ],
+)
 def test_an_address_without_state_or_code_is_refused(
-        emulator: BoxEmulator, home: Path, address: str) -> None:
+    emulator: BoxEmulator, home: Path, address: str
+) -> None:
     emu = emulator
     conn = make(emu, home)
     redirected = emu.authorize(conn.authorization_url())
@@ -620,14 +679,16 @@ def test_an_address_without_state_or_code_is_refused(
     }[address]
     with raises_clean(emu, AuthorizationError) as info:
         conn.complete(pasted)
-    assert info.value.error == ("invalid_state" if address == "unknown state"
-                                else "invalid_request")
+    assert info.value.error == (
+        "invalid_state" if address == "unknown state" else "invalid_request"
+    )
     assert connections(home) == []
     assert counters(emu)["grants"]["authorization_code"] == 0
 
 
 def test_a_wrong_client_secret_says_to_copy_the_credentials_again(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     wrong = "Wr0ngSecretWr0ngSecretWr0ngSecret"
     conn = make(emu, home, client_secret=wrong)
@@ -672,8 +733,9 @@ def test_429_on_a_post_is_retried(emulator: BoxEmulator, home: Path) -> None:
 
 
 @pytest.mark.parametrize(("status", "times"), [(503, 2), (500, 1), (502, 1), (504, 1)])
-def test_5xx_on_a_get_is_retried(emulator: BoxEmulator, home: Path, status: int,
-                                 times: int) -> None:
+def test_5xx_on_a_get_is_retried(
+    emulator: BoxEmulator, home: Path, status: int, times: int
+) -> None:
     emu = emulator
     conn = connect(emu, home)
     conn.test_connection()
@@ -697,7 +759,8 @@ def test_500_on_a_post_is_not_retried(emulator: BoxEmulator, home: Path) -> None
 
 
 def test_503_from_the_token_endpoint_is_retried_during_complete(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn = make(emu, home)
     redirected = emu.authorize(conn.authorization_url())
@@ -708,7 +771,8 @@ def test_503_from_the_token_endpoint_is_retried_during_complete(
 
 
 def test_a_token_endpoint_that_stays_down_changes_nothing(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn = connect(emu, home)
     conn.test_connection()
@@ -736,8 +800,14 @@ def test_client_credentials(emulator: BoxEmulator, home: Path, subject: str) -> 
     expected = emu.service_account if subject == "enterprise" else emu.users[1]
     subject_id = emu.app.enterprise_id if subject == "enterprise" else emu.users[1].id
     conn = BoxConnection.from_client_credentials(
-        "robot", client_id=emu.app.client_id, client_secret=emu.app.client_secret,
-        subject_type=subject, subject_id=subject_id, endpoints=emu.endpoints, home=home)
+        "robot",
+        client_id=emu.app.client_id,
+        client_secret=emu.app.client_secret,
+        subject_type=subject,
+        subject_id=subject_id,
+        endpoints=emu.endpoints,
+        home=home,
+    )
     assert conn.connected
     assert mini(conn.test_connection()) == mini(expected)
     assert mini(conn.user or {}) == mini(expected)
@@ -760,17 +830,27 @@ def test_client_credentials(emulator: BoxEmulator, home: Path, subject: str) -> 
 def test_client_credentials_with_a_wrong_secret(emulator: BoxEmulator, home: Path) -> None:
     emu = emulator
     wrong = "Wr0ngSecretWr0ngSecretWr0ngSecret"
-    with raises_clean(emu, BoxWidgetError, match="Grant credentials are invalid",
-                      extra=(wrong,)):
+    with raises_clean(emu, BoxWidgetError, match="Grant credentials are invalid", extra=(wrong,)):
         BoxConnection.from_client_credentials(
-            "robot", client_id=emu.app.client_id, client_secret=wrong,
-            subject_type="enterprise", subject_id=emu.app.enterprise_id,
-            endpoints=emu.endpoints, home=home)
+            "robot",
+            client_id=emu.app.client_id,
+            client_secret=wrong,
+            subject_type="enterprise",
+            subject_id=emu.app.enterprise_id,
+            endpoints=emu.endpoints,
+            home=home,
+        )
     assert connections(home) == []
     with raises_clean(emu, ConfigurationError):
         BoxConnection.from_client_credentials(
-            "robot", client_id=emu.app.client_id, client_secret=emu.app.client_secret,
-            subject_type="group", subject_id="1", endpoints=emu.endpoints, home=home)
+            "robot",
+            client_id=emu.app.client_id,
+            client_secret=emu.app.client_secret,
+            subject_type="group",
+            subject_id="1",
+            endpoints=emu.endpoints,
+            home=home,
+        )
 
 
 # --- 11. secrets --------------------------------------------------------------------------------
@@ -788,8 +868,9 @@ def test_reprs_mask_secrets_and_tokens(emulator: BoxEmulator, home: Path) -> Non
     assert emu.app.client_id in repr(conn)  # the id is not a secret, and helps
 
 
-def test_nothing_secret_is_logged(emulator: BoxEmulator, home: Path,
-                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_nothing_secret_is_logged(
+    emulator: BoxEmulator, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     emu = emulator
     caplog.set_level(logging.DEBUG)
     for name in ("urllib3", "requests_oauthlib", "oauthlib", "box_widget", "requests"):
@@ -807,9 +888,15 @@ def test_nothing_secret_is_logged(emulator: BoxEmulator, home: Path,
     wrong = make(emu, home, "other", client_secret="Wr0ngSecretWr0ngSecretWr0ngSecret")
     with pytest.raises(AuthorizationError):
         wrong.complete(emu.authorize(wrong.authorization_url()))
-    answer = requests.post(emu.endpoints.revoke_url, timeout=TIMEOUT, data={
-        "client_id": emu.app.client_id, "client_secret": emu.app.client_secret,
-        "token": stored_token(home)["refresh_token"]})
+    answer = requests.post(
+        emu.endpoints.revoke_url,
+        timeout=TIMEOUT,
+        data={
+            "client_id": emu.app.client_id,
+            "client_secret": emu.app.client_secret,
+            "token": stored_token(home)["refresh_token"],
+        },
+    )
     assert answer.status_code == 200
     with pytest.raises(ReauthorizationRequired):
         BoxConnection(NAME, home=home).test_connection()
@@ -840,9 +927,13 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_https_endpoints_build_without_network(home: Path, no_network: list[str]) -> None:
-    conn = BoxConnection(NAME, client_id="abc123", client_secret="s3cret",
-                         redirect_uri="https://hub.example.org/user/ada/box-widget/oauth2/callback",
-                         home=home)
+    conn = BoxConnection(
+        NAME,
+        client_id="abc123",
+        client_secret="s3cret",
+        redirect_uri="https://hub.example.org/user/ada/box-widget/oauth2/callback",
+        home=home,
+    )
     assert conn.endpoints == BoxEndpoints()
     url = conn.authorization_url()
     assert url.startswith("https://account.box.com/api/oauth2/authorize?")
@@ -850,26 +941,45 @@ def test_https_endpoints_build_without_network(home: Path, no_network: list[str]
     assert no_network == []
 
 
-def test_plain_http_is_refused_except_to_this_machine(home: Path,
-                                                      no_network: list[str]) -> None:
+def test_plain_http_is_refused_except_to_this_machine(home: Path, no_network: list[str]) -> None:
     insecure = BoxEndpoints(
         authorize_url="http://example.com/api/oauth2/authorize",
         token_url="http://example.com/oauth2/token",
         revoke_url="http://example.com/oauth2/revoke",
-        api_url="http://example.com/2.0", upload_url="http://example.com/api/2.0")
-    conn = BoxConnection(NAME, client_id="abc123", client_secret="s3cret",
-                         redirect_uri=REDIRECT_URI, endpoints=insecure, home=home)
+        api_url="http://example.com/2.0",
+        upload_url="http://example.com/api/2.0",
+    )
+    conn = BoxConnection(
+        NAME,
+        client_id="abc123",
+        client_secret="s3cret",
+        redirect_uri=REDIRECT_URI,
+        endpoints=insecure,
+        home=home,
+    )
     with pytest.raises(ConfigurationError, match="https"):
         conn.authorization_url()
     with pytest.raises(ConfigurationError, match="https"):
         BoxConnection.from_client_credentials(
-            "robot", client_id="abc123", client_secret="s3cret", subject_type="enterprise",
-            subject_id="1", endpoints=insecure, home=home)
+            "robot",
+            client_id="abc123",
+            client_secret="s3cret",
+            subject_type="enterprise",
+            subject_id="1",
+            endpoints=insecure,
+            home=home,
+        )
 
     # a secure authorize page, but a plain-http token endpoint: refused at the exchange
     mixed = BoxEndpoints(token_url="http://example.com/oauth2/token")
-    started = BoxConnection(NAME, client_id="abc123", client_secret="s3cret",
-                            redirect_uri=REDIRECT_URI, endpoints=mixed, home=home)
+    started = BoxConnection(
+        NAME,
+        client_id="abc123",
+        client_secret="s3cret",
+        redirect_uri=REDIRECT_URI,
+        endpoints=mixed,
+        home=home,
+    )
     state = parse_qs(urlsplit(started.authorization_url()).query)["state"][0]
     with pytest.raises(ConfigurationError, match="https"):
         started.complete(f"{REDIRECT_URI}?code=abc&state={state}")
@@ -879,7 +989,8 @@ def test_plain_http_is_refused_except_to_this_machine(home: Path,
 
 
 def test_the_whole_flow_never_flips_oauthlib_insecure_transport(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn = connect(emu, home)
     emu.clock.advance(3601)
@@ -893,7 +1004,8 @@ def test_the_whole_flow_never_flips_oauthlib_insecure_transport(
 
 
 def test_api_errors_carry_status_code_message_and_request_id(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     session = connect(emu, home).session
     with raises_clean(emu, BoxAPIError) as info:
@@ -924,14 +1036,16 @@ def test_relative_and_absolute_urls(emulator: BoxEmulator, home: Path) -> None:
     assert items["limit"] == 2
 
 
-def test_timeouts_default_and_per_request(emulator: BoxEmulator, home: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timeouts_default_and_per_request(
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu = emulator
     sent: list[tuple[str, Any]] = []
     send = requests.Session.send  # the spec-checking one the emulator fixture installed
 
-    def recording(self: requests.Session, request: requests.PreparedRequest,
-                  **kwargs: Any) -> requests.Response:
+    def recording(
+        self: requests.Session, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         sent.append((urlsplit(str(request.url)).path, kwargs.get("timeout")))
         return send(self, request, **kwargs)
 
@@ -963,8 +1077,9 @@ def test_revoke_at_box_and_in_the_vault(emulator: BoxEmulator, home: Path) -> No
     token = stored_token(home)
     conn.revoke()
     assert counters(emu)["revocations"] >= 1
-    refused = requests.get(f"{emu.endpoints.api_url}/users/me", timeout=TIMEOUT,
-                           headers=bearer(token["access_token"]))
+    refused = requests.get(
+        f"{emu.endpoints.api_url}/users/me", timeout=TIMEOUT, headers=bearer(token["access_token"])
+    )
     assert refused.status_code == 401
     assert use_refresh_token(emu, token["refresh_token"]).json()["error"] == "invalid_grant"
     assert Vault(home).load(NAME) is None
@@ -976,7 +1091,8 @@ def test_revoke_at_box_and_in_the_vault(emulator: BoxEmulator, home: Path) -> No
 
 
 def test_revoke_when_box_is_unreachable_still_forgets_the_tokens(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn = connect(emu, home)
     token = stored_token(home)
@@ -990,5 +1106,11 @@ def test_revoke_when_box_is_unreachable_still_forgets_the_tokens(
     assert counters(emu)["revocations"] == 0
     emu.clear_faults()
     # honest: Box never heard, so the token still works there
-    assert requests.get(f"{emu.endpoints.api_url}/users/me", timeout=TIMEOUT,
-                        headers=bearer(token["access_token"])).status_code == 200
+    assert (
+        requests.get(
+            f"{emu.endpoints.api_url}/users/me",
+            timeout=TIMEOUT,
+            headers=bearer(token["access_token"]),
+        ).status_code
+        == 200
+    )

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.glob("*.ipynb"))}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.ipynb"))
+    }
 
 
 def test_the_readme_main_command_installs_the_demo_extra_and_runs_the_demo() -> None:
@@ -41,7 +42,8 @@ def test_the_readme_main_command_installs_the_demo_extra_and_runs_the_demo() -> 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
-        signum: signal.Signals, tmp_path: Path) -> None:
+    signum: signal.Signals, tmp_path: Path
+) -> None:
     demo = start_demo(tmp_path, "--no-browser", "--port", "0")
     try:
         work = tmp_path / "box-widget-demo"
@@ -50,8 +52,11 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
         status = demo.api("GET", "box-widget/api/status")
         assert status.status_code == 200  # the server extension is loaded
         server = status.json()
-        assert server["vault"] == {"home": str(demo.vault), "encrypted": True,
-                                   "key_source": "file"}  # the demo vault, no OS keyring
+        assert server["vault"] == {
+            "home": str(demo.vault),
+            "encrypted": True,
+            "key_source": "file",
+        }  # the demo vault, no OS keyring
         assert server["endpoints"]["token_url"] == f"{demo.emulator_url}/oauth2/token"
         assert server["client_secret_configured"] is True
         assert demo.api("GET", "api/contents/getting-started.ipynb").status_code == 200
@@ -77,8 +82,7 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
         assert "Stopped." in rest
         check_all_gone(demo, started)
         # never printed, nor logged by JupyterLab or the kernel
-        assert scan({secret}, texts={"stdout": "".join(demo.lines) + rest},
-                    paths=[demo.log]) == {}
+        assert scan({secret}, texts={"stdout": "".join(demo.lines) + rest}, paths=[demo.log]) == {}
     finally:
         demo.kill()
 
@@ -112,8 +116,13 @@ def test_copies_keep_the_users_edits(tmp_path: Path) -> None:
 
 def test_a_folder_it_cannot_use_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file, not a folder")
-    result = subprocess.run(demo_command("--no-browser", "--port", "0", "--dir", "taken"),
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        demo_command("--no-browser", "--port", "0", "--dir", "taken"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "cannot copy the notebooks into" in result.stderr
     assert "--dir" in result.stderr

@@ -18,8 +18,9 @@ def api(emu: BoxEmulator, path: str) -> str:
     return f"{emu.endpoints.api_url}/{path}"
 
 
-def items(emu: BoxEmulator, auth: dict[str, str], folder: str,
-          **params: object) -> requests.Response:
+def items(
+    emu: BoxEmulator, auth: dict[str, str], folder: str, **params: object
+) -> requests.Response:
     return requests.get(api(emu, f"folders/{folder}/items"), headers=auth, params=params, timeout=T)
 
 
@@ -34,19 +35,28 @@ def test_users_me_is_the_user_who_granted(emulator: BoxEmulator) -> None:
     assert me.status_code == 200
     body = me.json()
     assert (body["type"], body["id"], body["name"], body["login"]) == (
-        "user", grace.id, "Grace Hopper", "grace@example.com")
+        "user",
+        grace.id,
+        "Grace Hopper",
+        "grace@example.com",
+    )
     assert me.headers["box-request-id"]
 
 
 def test_users_me_fields_gives_mini_plus_requested(emulator: BoxEmulator) -> None:
-    me = requests.get(api(emulator, "users/me"), headers=bearer(emulator),
-                      params={"fields": "space_used"}, timeout=T).json()
+    me = requests.get(
+        api(emulator, "users/me"),
+        headers=bearer(emulator),
+        params={"fields": "space_used"},
+        timeout=T,
+    ).json()
     assert set(me) == {"type", "id", "name", "login", "space_used"}
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Basic abc", "Bearer "])
-def test_missing_or_wrong_token_is_401_with_empty_body(emulator: BoxEmulator,
-                                                      header: str | None) -> None:
+def test_missing_or_wrong_token_is_401_with_empty_body(
+    emulator: BoxEmulator, header: str | None
+) -> None:
     headers = {} if header is None else {"Authorization": header}
     response = requests.get(api(emulator, "users/me"), headers=headers, timeout=T)
     assert response.status_code == 401
@@ -91,19 +101,32 @@ def test_limit_is_capped_at_1000(emulator: BoxEmulator) -> None:
 
 def test_sort_direction_and_fields(emulator: BoxEmulator) -> None:
     auth = bearer(emulator)
-    page = items(emulator, auth, reports_id(emulator, auth), sort="name", direction="DESC",
-                 fields="name,size").json()
+    page = items(
+        emulator,
+        auth,
+        reports_id(emulator, auth),
+        sort="name",
+        direction="DESC",
+        fields="name,size",
+    ).json()
     assert [e["name"] for e in page["entries"]] == ["q2.csv", "q1.csv"]
     assert set(page["entries"][0]) == {"type", "id", "etag", "name", "size"}
 
 
-@pytest.mark.parametrize(("params", "name"), [
-    ({"limit": "abc"}, "limit"), ({"offset": "-1"}, "offset"), ({"sort": "colour"}, "sort"),
-    ({"direction": "UP"}, "direction"), ({"usemarker": "true", "marker": "garbage"}, "marker"),
-    ({"offset": "10000"}, "offset"),
-])
-def test_bad_listing_parameters_are_400(emulator: BoxEmulator, params: dict[str, str],
-                                        name: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"limit": "abc"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"sort": "colour"}, "sort"),
+        ({"direction": "UP"}, "direction"),
+        ({"usemarker": "true", "marker": "garbage"}, "marker"),
+        ({"offset": "10000"}, "offset"),
+    ],
+)
+def test_bad_listing_parameters_are_400(
+    emulator: BoxEmulator, params: dict[str, str], name: str
+) -> None:
     response = items(emulator, bearer(emulator), "0", **params)
     assert response.status_code == 400
     body = response.json()
@@ -164,8 +187,12 @@ def seeded_csv(emu: BoxEmulator) -> tuple[str, bytes]:
 
 def test_download_redirects_to_a_url_that_needs_no_authorization(emulator: BoxEmulator) -> None:
     file_id, data = seeded_csv(emulator)
-    first = requests.get(api(emulator, f"files/{file_id}/content"), headers=bearer(emulator),
-                         allow_redirects=False, timeout=T)
+    first = requests.get(
+        api(emulator, f"files/{file_id}/content"),
+        headers=bearer(emulator),
+        allow_redirects=False,
+        timeout=T,
+    )
     assert first.status_code == 302
     location = first.headers["Location"]
     assert "/dl/" in location
@@ -178,8 +205,11 @@ def test_download_honours_range(emulator: BoxEmulator) -> None:
     file_id, data = seeded_csv(emulator)
     url = api(emulator, f"files/{file_id}/content")
     auth = bearer(emulator)
-    for header, expected in (("bytes=0-5", data[:6]), ("bytes=10-", data[10:]),
-                             ("bytes=-4", data[-4:])):
+    for header, expected in (
+        ("bytes=0-5", data[:6]),
+        ("bytes=10-", data[10:]),
+        ("bytes=-4", data[-4:]),
+    ):
         response = requests.get(url, headers={**auth, "Range": header}, timeout=T)
         assert response.status_code == 206, header
         assert response.content == expected
@@ -190,8 +220,12 @@ def test_download_honours_range(emulator: BoxEmulator) -> None:
 
 def test_download_url_expires(emulator: BoxEmulator) -> None:
     file_id, _ = seeded_csv(emulator)
-    first = requests.get(api(emulator, f"files/{file_id}/content"), headers=bearer(emulator),
-                         allow_redirects=False, timeout=T)
+    first = requests.get(
+        api(emulator, f"files/{file_id}/content"),
+        headers=bearer(emulator),
+        allow_redirects=False,
+        timeout=T,
+    )
     emulator.clock.advance(emulator.settings.download_url_lifetime + 1)
     assert requests.get(first.headers["Location"], timeout=T).status_code == 404
 
@@ -217,8 +251,9 @@ def test_injected_429_carries_retry_after_then_clears(emulator: BoxEmulator) -> 
     assert requests.get(api(emulator, "users/me"), headers=auth, timeout=T).status_code == 200
 
 
-@pytest.mark.parametrize(("status", "code"), [(500, "internal_server_error"),
-                                              (502, "bad_gateway"), (503, "unavailable")])
+@pytest.mark.parametrize(
+    ("status", "code"), [(500, "internal_server_error"), (502, "bad_gateway"), (503, "unavailable")]
+)
 def test_injected_server_errors(emulator: BoxEmulator, status: int, code: str) -> None:
     auth = bearer(emulator)
     emulator.inject_fault(status=status, path="/2.0")
@@ -251,16 +286,23 @@ def test_control_api_drives_an_emulator_over_http(emulator: BoxEmulator) -> None
     state = requests.get(f"{control}/state", timeout=T).json()
     assert state["users"][0]["login"] == "ada@example.com"
     assert all("client_secret" not in app for app in state["apps"])
-    assert requests.post(f"{control}/settings", json={"access_token_lifetime": 2},
-                         timeout=T).json()["access_token_lifetime"] == 2
+    assert (
+        requests.post(f"{control}/settings", json={"access_token_lifetime": 2}, timeout=T).json()[
+            "access_token_lifetime"
+        ]
+        == 2
+    )
     auth = bearer(emulator)
     requests.post(f"{control}/clock", json={"advance": 3}, timeout=T).raise_for_status()
     assert requests.get(api(emulator, "users/me"), headers=auth, timeout=T).status_code == 401
     fault = requests.post(f"{control}/faults", json={"status": 503, "path": "/2.0"}, timeout=T)
     assert fault.status_code == 201
     assert requests.get(api(emulator, "users/me"), timeout=T).status_code == 503
-    new_app = requests.post(f"{control}/apps", timeout=T, json={
-        "name": "Other", "redirect_uris": ["https://example.org/cb"]}).json()
+    new_app = requests.post(
+        f"{control}/apps",
+        timeout=T,
+        json={"name": "Other", "redirect_uris": ["https://example.org/cb"]},
+    ).json()
     assert new_app["client_secret"] and new_app["client_id"] in emulator.state.oauth.apps
     bad = requests.post(f"{control}/settings", json={"nope": 1}, timeout=T)
     assert bad.status_code == 400
@@ -276,8 +318,7 @@ def test_garbage_never_yields_a_traceback(emulator: BoxEmulator) -> None:
         ("POST", f"{emulator.url}/oauth2/token", {"data": b"\xff\xfe=\x00"}, 400),
         ("POST", f"{emulator.endpoints.upload_url}/files/content", {"data": b"x" * 100}, 400),
         ("POST", f"{emulator.endpoints.upload_url}/files/upload_sessions", {"data": b"[1,2"}, 400),
-        ("PUT", f"{emulator.endpoints.upload_url}/files/upload_sessions/NOPE", {"data": b"x"},
-         404),
+        ("PUT", f"{emulator.endpoints.upload_url}/files/upload_sessions/NOPE", {"data": b"x"}, 404),
         ("GET", f"{emulator.url}/dl/unknown/x.csv", {}, 404),
     ]
     for method, url, extra, status in attempts:

@@ -22,7 +22,11 @@ from box_widget.emulator import BoxEmulator
 TIMEOUT = 5
 URN_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 TOKEN_FIELDS = {
-    "access_token", "expires_in", "token_type", "restricted_to", "refresh_token",
+    "access_token",
+    "expires_in",
+    "token_type",
+    "restricted_to",
+    "refresh_token",
     "issued_token_type",
 }
 DAY = 24 * 3600
@@ -71,8 +75,10 @@ def authorize_url(emu: BoxEmulator, params: Params | dict[str, str]) -> str:
 def code_params(client: Client, **extra: str) -> dict[str, str]:
     """A well-formed authorize request for ``client``."""
     return {
-        "response_type": "code", "client_id": client.client_id,
-        "redirect_uri": client.redirect_uri, **extra,
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        **extra,
     }
 
 
@@ -92,8 +98,14 @@ def split_redirect(location: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts._replace(query="")), dict(pairs)
 
 
-def get_code(emu: BoxEmulator, client: Client | None = None, *, user: Any = None,
-             redirect_uri: str | None = None, state: str = "s1") -> str:
+def get_code(
+    emu: BoxEmulator,
+    client: Client | None = None,
+    *,
+    user: Any = None,
+    redirect_uri: str | None = None,
+    state: str = "s1",
+) -> str:
     """Grant ``client`` through the consent page; the authorization code Box redirects with."""
     client = client or demo_client(emu)
     params = code_params(client, state=state)
@@ -105,16 +117,18 @@ def get_code(emu: BoxEmulator, client: Client | None = None, *, user: Any = None
     return query["code"]
 
 
-def post_form(url: str, data: Params | dict[str, str] | None = None,
-              **kwargs: Any) -> requests.Response:
+def post_form(
+    url: str, data: Params | dict[str, str] | None = None, **kwargs: Any
+) -> requests.Response:
     """POST a form to the emulator and check the answer against Box's OpenAPI description."""
     r = requests.post(url, data=data, timeout=TIMEOUT, **kwargs)
     check_response(r)
     return r
 
 
-def token_request(emu: BoxEmulator, data: Params | dict[str, str] | None = None,
-                  **kwargs: Any) -> requests.Response:
+def token_request(
+    emu: BoxEmulator, data: Params | dict[str, str] | None = None, **kwargs: Any
+) -> requests.Response:
     """POST to ``/oauth2/token``."""
     return post_form(emu.endpoints.token_url, data, **kwargs)
 
@@ -122,8 +136,11 @@ def token_request(emu: BoxEmulator, data: Params | dict[str, str] | None = None,
 def exchange(emu: BoxEmulator, client: Client, code: str, **extra: str) -> requests.Response:
     """The authorization-code grant, sent as Box's own samples send it."""
     data = {
-        "grant_type": "authorization_code", "code": code,
-        "client_id": client.client_id, "client_secret": client.client_secret, **extra,
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        **extra,
     }
     r = token_request(emu, data)
     check_request(r.request)
@@ -133,19 +150,25 @@ def exchange(emu: BoxEmulator, client: Client, code: str, **extra: str) -> reque
 def refresh(emu: BoxEmulator, client: Client, refresh_token: str) -> requests.Response:
     """The refresh-token grant."""
     data = {
-        "grant_type": "refresh_token", "refresh_token": refresh_token,
-        "client_id": client.client_id, "client_secret": client.client_secret,
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
     }
     r = token_request(emu, data)
     check_request(r.request)
     return r
 
 
-def ccg(emu: BoxEmulator, client: Client, subject_type: str | None,
-        subject_id: str | None) -> requests.Response:
+def ccg(
+    emu: BoxEmulator, client: Client, subject_type: str | None, subject_id: str | None
+) -> requests.Response:
     """The client-credentials grant."""
-    data = {"grant_type": "client_credentials", "client_id": client.client_id,
-            "client_secret": client.client_secret}
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
     if subject_type is not None:
         data["box_subject_type"] = subject_type
     if subject_id is not None:
@@ -156,18 +179,23 @@ def ccg(emu: BoxEmulator, client: Client, subject_type: str | None,
     return r
 
 
-def revoke(emu: BoxEmulator, client: Client, token: str,
-           secret: str | None = None) -> requests.Response:
+def revoke(
+    emu: BoxEmulator, client: Client, token: str, secret: str | None = None
+) -> requests.Response:
     """``/oauth2/revoke``."""
-    data = {"client_id": client.client_id, "client_secret": secret or client.client_secret,
-            "token": token}
+    data = {
+        "client_id": client.client_id,
+        "client_secret": secret or client.client_secret,
+        "token": token,
+    }
     r = post_form(emu.endpoints.revoke_url, data)
     check_request(r.request)
     return r
 
 
-def tokens(r: requests.Response, *, refresh_token: bool = True,
-           expires_in: int = 3600) -> dict[str, Any]:
+def tokens(
+    r: requests.Response, *, refresh_token: bool = True, expires_in: int = 3600
+) -> dict[str, Any]:
     """Assert a successful token answer as Box documents it; its body."""
     assert r.status_code == 200, r.text
     assert "no-store" in r.headers.get("Cache-Control", "")
@@ -187,8 +215,9 @@ def tokens(r: requests.Response, *, refresh_token: bool = True,
     return body
 
 
-def assert_oauth_error(r: requests.Response, error: str, description: str | None = None,
-                       status: int = 400) -> None:
+def assert_oauth_error(
+    r: requests.Response, error: str, description: str | None = None, status: int = 400
+) -> None:
     """Assert Box's OAuth error answer (the trailing full stop of Box's texts varies)."""
     assert r.status_code == status, r.text
     assert r.headers["Content-Type"].startswith("application/json")
@@ -333,8 +362,13 @@ def test_authorize_unregistered_redirect_uri_is_an_error_page(
 
 def test_authorize_mismatch_wins_over_bad_response_type_and_scope(emu: BoxEmulator) -> None:
     """Until the redirect URI is known to be registered, nothing may redirect to it."""
-    params = {"response_type": "token", "client_id": emu.app.client_id, "scope": "bogus",
-              "redirect_uri": "https://evil.example.com/cb", "state": "abc"}
+    params = {
+        "response_type": "token",
+        "client_id": emu.app.client_id,
+        "scope": "bogus",
+        "redirect_uri": "https://evil.example.com/cb",
+        "state": "abc",
+    }
     assert_error_page(open_authorize(emu, params), "redirect_uri_mismatch", status=None)
 
 
@@ -354,8 +388,9 @@ def test_authorize_without_redirect_uri_when_app_has_several(emu: BoxEmulator) -
         data["user_id"] = emu.user.id
         grant = page.by_id["grant"]
         data[grant.attrs["name"]] = grant.attrs["value"]
-        r = requests.post(authorize_url(emu, params), data=data, allow_redirects=False,
-                          timeout=TIMEOUT)
+        r = requests.post(
+            authorize_url(emu, params), data=data, allow_redirects=False, timeout=TIMEOUT
+        )
     assert_error_page(r, "redirect_uri_missing", status=None)
 
 
@@ -441,8 +476,13 @@ def test_registering_a_plain_http_non_loopback_redirect_uri_is_refused(
 
 
 @pytest.mark.parametrize(
-    "uri", ["http://localhost:1/cb", "http://127.0.0.1/cb", "http://[::1]:8080/cb",
-            "https://app.example.com/cb"],
+    "uri",
+    [
+        "http://localhost:1/cb",
+        "http://127.0.0.1/cb",
+        "http://[::1]:8080/cb",
+        "https://app.example.com/cb",
+    ],
 )
 def test_registering_https_or_loopback_redirect_uri_is_allowed(emu: BoxEmulator, uri: str) -> None:
     emu.add_app(name="Good", redirect_uris=[uri])
@@ -453,8 +493,11 @@ def test_registering_https_or_loopback_redirect_uri_is_allowed(emu: BoxEmulator,
 
 @pytest.mark.parametrize(
     ("response_type", "error"),
-    [("token", "unsupported_response_type"), ("code token", "unsupported_response_type"),
-     (None, "invalid_request")],
+    [
+        ("token", "unsupported_response_type"),
+        ("code token", "unsupported_response_type"),
+        (None, "invalid_request"),
+    ],
 )
 def test_authorize_bad_response_type_redirects_with_error_and_state(
     emu: BoxEmulator, response_type: str | None, error: str
@@ -494,8 +537,9 @@ def test_authorize_invalid_scope_redirects_with_error_and_state(
 
 def test_authorize_scope_can_narrow_the_apps_scopes(emu: BoxEmulator) -> None:
     """DOC-scopes: an app with root_readonly and root_readwrite may ask for root_readonly only."""
-    client = new_client(emu, ["http://127.0.0.1:8888/cb"],
-                        scopes=("root_readonly", "root_readwrite"))
+    client = new_client(
+        emu, ["http://127.0.0.1:8888/cb"], scopes=("root_readonly", "root_readwrite")
+    )
     r = open_authorize(emu, code_params(client, scope="root_readonly", state="x"))
     assert r.status_code == 200
     assert "Read all files and folders stored in Box" in r.text
@@ -526,8 +570,9 @@ def test_consent_page_names_app_users_scopes_and_buttons(emu: BoxEmulator) -> No
     assert page.forms[0].get("method", "get").lower() == "post"
 
 
-def submit_consent(emu: BoxEmulator, url: str, r: requests.Response, *, user_id: str,
-                   button: str) -> requests.Response:
+def submit_consent(
+    emu: BoxEmulator, url: str, r: requests.Response, *, user_id: str, button: str
+) -> requests.Response:
     """Submit the consent form as a browser does: to the same URL, with the chosen button."""
     page = parse_page(r.text)
     data = {i.attrs["name"]: i.attrs.get("value", "") for i in page.inputs if "name" in i.attrs}
@@ -640,8 +685,7 @@ def test_code_is_single_use(emu: BoxEmulator) -> None:
 
 
 def test_unknown_code(emu: BoxEmulator) -> None:
-    assert_oauth_error(exchange(emu, demo_client(emu), "not-a-code"), "invalid_grant",
-                       INVALID_CODE)
+    assert_oauth_error(exchange(emu, demo_client(emu), "not-a-code"), "invalid_grant", INVALID_CODE)
 
 
 def test_code_expires_after_30_seconds(emu: BoxEmulator) -> None:
@@ -667,8 +711,11 @@ def test_another_clients_code(emu: BoxEmulator) -> None:
 def test_client_credentials_only_as_http_basic(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     code = get_code(emu, client)
-    r = token_request(emu, {"grant_type": "authorization_code", "code": code},
-                      auth=(client.client_id, client.client_secret))
+    r = token_request(
+        emu,
+        {"grant_type": "authorization_code", "code": code},
+        auth=(client.client_id, client.client_secret),
+    )
     assert_oauth_error(r, "invalid_client", INVALID_CLIENT)
 
 
@@ -676,8 +723,12 @@ def test_client_credentials_only_as_http_basic(emu: BoxEmulator) -> None:
 def test_bad_client_credentials(emu: BoxEmulator, which: str) -> None:
     client = demo_client(emu)
     code = get_code(emu, client)
-    data = {"grant_type": "authorization_code", "code": code, "client_id": client.client_id,
-            "client_secret": client.client_secret}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
     if which == "wrong secret":
         data["client_secret"] += "x"
     elif which == "empty secret":
@@ -692,9 +743,16 @@ def test_bad_client_credentials(emu: BoxEmulator, which: str) -> None:
 def test_json_body_is_invalid_request(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     code = get_code(emu, client)
-    r = requests.post(emu.endpoints.token_url, timeout=TIMEOUT, json={
-        "grant_type": "authorization_code", "code": code,
-        "client_id": client.client_id, "client_secret": client.client_secret})
+    r = requests.post(
+        emu.endpoints.token_url,
+        timeout=TIMEOUT,
+        json={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+        },
+    )
     check_response(r)
     assert_oauth_error(r, "invalid_request", INVALID_GRANT_TYPE)
 
@@ -702,8 +760,11 @@ def test_json_body_is_invalid_request(emu: BoxEmulator) -> None:
 @pytest.mark.parametrize("grant_type", [None, "", "password", "implicit"])
 def test_missing_or_unknown_grant_type(emu: BoxEmulator, grant_type: str | None) -> None:
     client = demo_client(emu)
-    data = {"code": get_code(emu, client), "client_id": client.client_id,
-            "client_secret": client.client_secret}
+    data = {
+        "code": get_code(emu, client),
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
     if grant_type is not None:
         data["grant_type"] = grant_type
     assert_oauth_error(token_request(emu, data), "invalid_request", INVALID_GRANT_TYPE)
@@ -712,16 +773,25 @@ def test_missing_or_unknown_grant_type(emu: BoxEmulator, grant_type: str | None)
 @pytest.mark.parametrize("repeated", ["grant_type", "code", "client_id", "client_secret"])
 def test_repeated_token_parameter(emu: BoxEmulator, repeated: str) -> None:
     client = demo_client(emu)
-    data = {"grant_type": "authorization_code", "code": get_code(emu, client),
-            "client_id": client.client_id, "client_secret": client.client_secret}
+    data = {
+        "grant_type": "authorization_code",
+        "code": get_code(emu, client),
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
     pairs = [*data.items(), (repeated, data[repeated])]
     assert_oauth_error(token_request(emu, pairs), "invalid_request")
 
 
 def padded_exchange(emu: BoxEmulator, client: Client, code: str, size: int) -> requests.Response:
     """A code exchange whose form body is exactly ``size`` bytes (padded with a device name)."""
-    data = {"grant_type": "authorization_code", "code": code, "client_id": client.client_id,
-            "client_secret": client.client_secret, "box_device_name": ""}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "box_device_name": "",
+    }
     data["box_device_name"] = "d" * (size - len(urlencode(data)))
     assert len(urlencode(data)) == size
     return token_request(emu, data)
@@ -751,12 +821,15 @@ def test_refresh_rotates_the_pair(emu: BoxEmulator) -> None:
     assert second["refresh_token"] != first["refresh_token"]
     assert me(emu, second["access_token"]).json()["id"] == emu.user.id
     # the used refresh token is dead; the new one works (once)
-    assert_oauth_error(refresh(emu, client, first["refresh_token"]), "invalid_grant",
-                       INVALID_REFRESH)
+    assert_oauth_error(
+        refresh(emu, client, first["refresh_token"]), "invalid_grant", INVALID_REFRESH
+    )
     third = tokens(refresh(emu, client, second["refresh_token"]))
     assert third["refresh_token"] not in {first["refresh_token"], second["refresh_token"]}
     assert emu.counters()["grants"] == {
-        "authorization_code": 1, "refresh_token": 2, "client_credentials": 0,
+        "authorization_code": 1,
+        "refresh_token": 2,
+        "client_credentials": 0,
     }
     assert emu.counters()["refreshes"] == 2
     assert emu.counters()["failed_refreshes"] == 1
@@ -765,8 +838,12 @@ def test_refresh_rotates_the_pair(emu: BoxEmulator) -> None:
 @pytest.mark.parametrize("token", ["", "unknown-refresh-token"])
 def test_refresh_with_unknown_token(emu: BoxEmulator, token: str) -> None:
     client = demo_client(emu)
-    data = {"grant_type": "refresh_token", "refresh_token": token,
-            "client_id": client.client_id, "client_secret": client.client_secret}
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": token,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
     r = token_request(emu, data)
     if token:
         assert_oauth_error(r, "invalid_grant", INVALID_REFRESH)
@@ -779,8 +856,7 @@ def test_refresh_with_another_clients_token(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     other = new_client(emu, ["http://127.0.0.1:9999/cb"])
     pair = tokens(exchange(emu, client, get_code(emu, client)))
-    assert_oauth_error(refresh(emu, other, pair["refresh_token"]), "invalid_grant",
-                       INVALID_REFRESH)
+    assert_oauth_error(refresh(emu, other, pair["refresh_token"]), "invalid_grant", INVALID_REFRESH)
     # the failed attempt did not spend the token
     tokens(refresh(emu, client, pair["refresh_token"]))
 
@@ -788,16 +864,14 @@ def test_refresh_with_another_clients_token(emu: BoxEmulator) -> None:
 def test_refresh_with_an_access_token(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     pair = tokens(exchange(emu, client, get_code(emu, client)))
-    assert_oauth_error(refresh(emu, client, pair["access_token"]), "invalid_grant",
-                       INVALID_REFRESH)
+    assert_oauth_error(refresh(emu, client, pair["access_token"]), "invalid_grant", INVALID_REFRESH)
 
 
 def test_refresh_with_bad_client_secret(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     pair = tokens(exchange(emu, client, get_code(emu, client)))
     wrong = Client(client.client_id, client.client_secret + "x", client.redirect_uri)
-    assert_oauth_error(refresh(emu, wrong, pair["refresh_token"]), "invalid_client",
-                       INVALID_CLIENT)
+    assert_oauth_error(refresh(emu, wrong, pair["refresh_token"]), "invalid_client", INVALID_CLIENT)
     tokens(refresh(emu, client, pair["refresh_token"]))
 
 
@@ -805,8 +879,9 @@ def test_refresh_token_expires_after_60_days(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     pair = tokens(exchange(emu, client, get_code(emu, client)))
     emu.clock.advance(60 * DAY + 1)
-    assert_oauth_error(refresh(emu, client, pair["refresh_token"]), "invalid_grant",
-                       EXPIRED_REFRESH)
+    assert_oauth_error(
+        refresh(emu, client, pair["refresh_token"]), "invalid_grant", EXPIRED_REFRESH
+    )
     assert emu.counters()["failed_refreshes"] == 1
     assert emu.counters()["refreshes"] == 0
 
@@ -847,8 +922,9 @@ def test_access_token_expires(emu: BoxEmulator) -> None:
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer unknown-token", "Basic abc"])
-def test_api_without_a_valid_token_is_a_bare_401(emu: BoxEmulator,
-                                                  authorization: str | None) -> None:
+def test_api_without_a_valid_token_is_a_bare_401(
+    emu: BoxEmulator, authorization: str | None
+) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     r = requests.get(f"{emu.endpoints.api_url}/users/me", headers=headers, timeout=TIMEOUT)
     check_response(r)
@@ -888,16 +964,18 @@ def test_ccg_user_is_that_user(emu: BoxEmulator, index: int) -> None:
         ("group", "1"),
     ],
 )
-def test_ccg_wrong_subject(emu: BoxEmulator, subject_type: str | None,
-                           subject_id: str | None) -> None:
+def test_ccg_wrong_subject(
+    emu: BoxEmulator, subject_type: str | None, subject_id: str | None
+) -> None:
     r = ccg(emu, demo_client(emu), subject_type, subject_id)
     assert_oauth_error(r, "invalid_grant", INVALID_CCG)
     assert emu.counters()["grants"]["client_credentials"] == 0
 
 
 def test_ccg_enterprise_with_a_user_id(emu: BoxEmulator) -> None:
-    assert_oauth_error(ccg(emu, demo_client(emu), "enterprise", emu.user.id), "invalid_grant",
-                       INVALID_CCG)
+    assert_oauth_error(
+        ccg(emu, demo_client(emu), "enterprise", emu.user.id), "invalid_grant", INVALID_CCG
+    )
 
 
 @pytest.mark.parametrize("which", ["wrong secret", "unknown client", "another app's secret"])
@@ -912,8 +990,9 @@ def test_ccg_with_bad_client_credentials(emu: BoxEmulator, which: str) -> None:
     else:
         other = new_client(emu, ["http://127.0.0.1:9999/cb"], ccg_enabled=True)
         bad = Client(client.client_id, other.client_secret, client.redirect_uri)
-    assert_oauth_error(ccg(emu, bad, "enterprise", emu.app.enterprise_id), "invalid_grant",
-                       INVALID_CCG)
+    assert_oauth_error(
+        ccg(emu, bad, "enterprise", emu.app.enterprise_id), "invalid_grant", INVALID_CCG
+    )
     assert emu.counters()["grants"]["client_credentials"] == 0
 
 
@@ -925,12 +1004,16 @@ def test_ccg_app_without_ccg(emu: BoxEmulator) -> None:
 
 def test_ccg_token_expires_and_cannot_be_refreshed(emu: BoxEmulator) -> None:
     emu.settings.access_token_lifetime = 2
-    body = tokens(ccg(emu, demo_client(emu), "enterprise", emu.app.enterprise_id),
-                  refresh_token=False, expires_in=2)
+    body = tokens(
+        ccg(emu, demo_client(emu), "enterprise", emu.app.enterprise_id),
+        refresh_token=False,
+        expires_in=2,
+    )
     emu.clock.advance(3)
     assert_unauthorized(me(emu, body["access_token"]))
-    assert_oauth_error(refresh(emu, demo_client(emu), body["access_token"]), "invalid_grant",
-                       INVALID_REFRESH)
+    assert_oauth_error(
+        refresh(emu, demo_client(emu), body["access_token"]), "invalid_grant", INVALID_REFRESH
+    )
 
 
 # --- revoke -------------------------------------------------------------------------------------
@@ -945,8 +1028,9 @@ def test_revoke_either_token_revokes_the_pair(emu: BoxEmulator, which: str) -> N
     assert r.status_code == 200
     assert r.content == b""
     assert_unauthorized(me(emu, pair["access_token"]))
-    assert_oauth_error(refresh(emu, client, pair["refresh_token"]), "invalid_grant",
-                       INVALID_REFRESH)
+    assert_oauth_error(
+        refresh(emu, client, pair["refresh_token"]), "invalid_grant", INVALID_REFRESH
+    )
     assert emu.counters()["revocations"] == 1
     # revoking again is harmless
     assert revoke(emu, client, pair[which]).status_code == 200
@@ -958,8 +1042,7 @@ def test_revoke_after_refresh_kills_the_new_pair(emu: BoxEmulator) -> None:
     new = tokens(refresh(emu, client, old["refresh_token"]))
     assert revoke(emu, client, new["access_token"]).status_code == 200
     assert_unauthorized(me(emu, new["access_token"]))
-    assert_oauth_error(refresh(emu, client, new["refresh_token"]), "invalid_grant",
-                       INVALID_REFRESH)
+    assert_oauth_error(refresh(emu, client, new["refresh_token"]), "invalid_grant", INVALID_REFRESH)
 
 
 def test_revoke_leaves_other_pairs_alone(emu: BoxEmulator) -> None:
@@ -1007,7 +1090,10 @@ def test_counters(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     assert emu.counters() == {
         "grants": {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0},
-        "refreshes": 0, "failed_refreshes": 0, "api_calls": 0, "revocations": 0,
+        "refreshes": 0,
+        "failed_refreshes": 0,
+        "api_calls": 0,
+        "revocations": 0,
     }
     pair = tokens(exchange(emu, client, get_code(emu, client)))
     assert_oauth_error(exchange(emu, client, "bad-code"), "invalid_grant")
@@ -1019,7 +1105,10 @@ def test_counters(emu: BoxEmulator) -> None:
     assert revoke(emu, client, new["refresh_token"]).status_code == 200
     expected = {
         "grants": {"authorization_code": 1, "refresh_token": 1, "client_credentials": 1},
-        "refreshes": 1, "failed_refreshes": 1, "api_calls": 2, "revocations": 1,
+        "refreshes": 1,
+        "failed_refreshes": 1,
+        "api_calls": 2,
+        "revocations": 1,
     }
     assert emu.counters() == expected
     # the control API reports the same, and no secret
@@ -1079,9 +1168,16 @@ def test_fault_drop_before_the_work(emu: BoxEmulator) -> None:
     code = get_code(emu, client)
     emu.inject_fault(drop=True, path="/oauth2/token", times=1)
     with pytest.raises(requests.ConnectionError):
-        requests.post(emu.endpoints.token_url, timeout=TIMEOUT, data={
-            "grant_type": "authorization_code", "code": code,
-            "client_id": client.client_id, "client_secret": client.client_secret})
+        requests.post(
+            emu.endpoints.token_url,
+            timeout=TIMEOUT,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+            },
+        )
     assert emu.counters()["grants"]["authorization_code"] == 0
     tokens(exchange(emu, client, code))
 
@@ -1092,12 +1188,20 @@ def test_fault_drop_after_a_refresh_took_effect(emu: BoxEmulator) -> None:
     pair = tokens(exchange(emu, client, get_code(emu, client)))
     emu.inject_fault(drop=True, after=True, path="/oauth2/token", times=1)
     with pytest.raises(requests.ConnectionError):
-        requests.post(emu.endpoints.token_url, timeout=TIMEOUT, data={
-            "grant_type": "refresh_token", "refresh_token": pair["refresh_token"],
-            "client_id": client.client_id, "client_secret": client.client_secret})
+        requests.post(
+            emu.endpoints.token_url,
+            timeout=TIMEOUT,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": pair["refresh_token"],
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+            },
+        )
     assert emu.counters()["refreshes"] == 1
-    assert_oauth_error(refresh(emu, client, pair["refresh_token"]), "invalid_grant",
-                       INVALID_REFRESH)
+    assert_oauth_error(
+        refresh(emu, client, pair["refresh_token"]), "invalid_grant", INVALID_REFRESH
+    )
     # the old access token still works: its successor was never used
     assert me(emu, pair["access_token"]).status_code == 200
 
@@ -1106,7 +1210,14 @@ def test_fault_delay(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     emu.inject_fault(delay=0.5, path="/oauth2/token", times=1)
     with pytest.raises(requests.Timeout):
-        requests.post(emu.endpoints.token_url, timeout=0.2, data={
-            "grant_type": "client_credentials", "box_subject_type": "user",
-            "box_subject_id": emu.user.id,
-            "client_id": client.client_id, "client_secret": client.client_secret})
+        requests.post(
+            emu.endpoints.token_url,
+            timeout=0.2,
+            data={
+                "grant_type": "client_credentials",
+                "box_subject_type": "user",
+                "box_subject_id": emu.user.id,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+            },
+        )

@@ -20,20 +20,35 @@ def sha_header(data: bytes) -> str:
     return "sha=" + base64.b64encode(hashlib.sha1(data).digest()).decode()
 
 
-def direct(emu: BoxEmulator, auth: dict[str, str], name: str, data: bytes, parent: str = "0",
-           *, attributes_first: bool = True, url: str | None = None,
-           headers: dict[str, str] | None = None) -> requests.Response:
-    attributes = ("attributes", (None, json.dumps({"name": name, "parent": {"id": parent}}),
-                                 "application/json"))
+def direct(
+    emu: BoxEmulator,
+    auth: dict[str, str],
+    name: str,
+    data: bytes,
+    parent: str = "0",
+    *,
+    attributes_first: bool = True,
+    url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> requests.Response:
+    attributes = (
+        "attributes",
+        (None, json.dumps({"name": name, "parent": {"id": parent}}), "application/json"),
+    )
     file = ("file", (name, data, "application/octet-stream"))
     parts = [attributes, file] if attributes_first else [file, attributes]
-    return requests.post(url or f"{emu.endpoints.upload_url}/files/content", files=parts,
-                         headers={**auth, **(headers or {})}, timeout=T)
+    return requests.post(
+        url or f"{emu.endpoints.upload_url}/files/content",
+        files=parts,
+        headers={**auth, **(headers or {})},
+        timeout=T,
+    )
 
 
 def download(emu: BoxEmulator, auth: dict[str, str], file_id: str) -> bytes:
-    response = requests.get(f"{emu.endpoints.api_url}/files/{file_id}/content", headers=auth,
-                            timeout=T)
+    response = requests.get(
+        f"{emu.endpoints.api_url}/files/{file_id}/content", headers=auth, timeout=T
+    )
     response.raise_for_status()
     return response.content
 
@@ -66,11 +81,13 @@ def test_direct_upload_rules(emulator: BoxEmulator) -> None:
     assert no_parent.status_code == 404
     wrong_sha = direct(emulator, auth, "d.txt", b"1", headers={"Content-MD5": "0" * 40})
     assert wrong_sha.status_code == 412
-    right_sha = direct(emulator, auth, "e.txt", b"1",
-                       headers={"Content-MD5": hashlib.sha1(b"1").hexdigest()})
+    right_sha = direct(
+        emulator, auth, "e.txt", b"1", headers={"Content-MD5": hashlib.sha1(b"1").hexdigest()}
+    )
     assert right_sha.status_code == 201
-    not_multipart = requests.post(f"{emulator.endpoints.upload_url}/files/content", json={},
-                                  headers=auth, timeout=T)
+    not_multipart = requests.post(
+        f"{emulator.endpoints.upload_url}/files/content", json={}, headers=auth, timeout=T
+    )
     assert not_multipart.status_code == 400
 
 
@@ -89,8 +106,9 @@ def test_new_version_replaces_content(emulator: BoxEmulator) -> None:
     auth = bearer(emulator)
     first = direct(emulator, auth, "v.txt", b"one").json()["entries"][0]
     url = f"{emulator.endpoints.upload_url}/files/{first['id']}/content"
-    second = requests.post(url, headers=auth, timeout=T,
-                           files=[("file", ("v.txt", b"two", "text/plain"))])
+    second = requests.post(
+        url, headers=auth, timeout=T, files=[("file", ("v.txt", b"two", "text/plain"))]
+    )
     assert second.status_code == 201
     entry = second.json()["entries"][0]
     assert entry["id"] == first["id"]
@@ -113,19 +131,39 @@ def small_chunks(emulator: BoxEmulator) -> BoxEmulator:
     return emulator
 
 
-def open_session(emu: BoxEmulator, auth: dict[str, str], size: int,
-                 name: str = "big.bin") -> requests.Response:
-    return requests.post(f"{emu.endpoints.upload_url}/files/upload_sessions", headers=auth,
-                         json={"folder_id": "0", "file_size": size, "file_name": name}, timeout=T)
+def open_session(
+    emu: BoxEmulator, auth: dict[str, str], size: int, name: str = "big.bin"
+) -> requests.Response:
+    return requests.post(
+        f"{emu.endpoints.upload_url}/files/upload_sessions",
+        headers=auth,
+        json={"folder_id": "0", "file_size": size, "file_name": name},
+        timeout=T,
+    )
 
 
-def put_part(emu: BoxEmulator, session: dict[str, Any], auth: dict[str, str], data: bytes,
-             lo: int, *, total: int, digest: str | None = None) -> requests.Response:
+def put_part(
+    emu: BoxEmulator,
+    session: dict[str, Any],
+    auth: dict[str, str],
+    data: bytes,
+    lo: int,
+    *,
+    total: int,
+    digest: str | None = None,
+) -> requests.Response:
     chunk_range = f"bytes {lo}-{lo + len(data) - 1}/{total}"
-    return requests.put(session["session_endpoints"]["upload_part"], data=data, timeout=T,
-                        headers={**auth, "Digest": digest or sha_header(data),
-                                 "Content-Range": chunk_range,
-                                 "Content-Type": "application/octet-stream"})
+    return requests.put(
+        session["session_endpoints"]["upload_part"],
+        data=data,
+        timeout=T,
+        headers={
+            **auth,
+            "Digest": digest or sha_header(data),
+            "Content-Range": chunk_range,
+            "Content-Type": "application/octet-stream",
+        },
+    )
 
 
 def test_chunked_upload_round_trip(small_chunks: BoxEmulator) -> None:
@@ -136,18 +174,25 @@ def test_chunked_upload_round_trip(small_chunks: BoxEmulator) -> None:
     assert created.status_code == 201
     session = created.json()
     assert (session["part_size"], session["total_parts"], session["num_parts_processed"]) == (
-        8, 3, 0)
+        8,
+        3,
+        0,
+    )
     parts = []
     for lo in range(0, len(data), 8):
-        answer = put_part(emu, session, auth, data[lo:lo + 8], lo, total=len(data))
+        answer = put_part(emu, session, auth, data[lo : lo + 8], lo, total=len(data))
         assert answer.status_code == 200, answer.text
         parts.append(answer.json()["part"])
     listed = requests.get(session["session_endpoints"]["list_parts"], headers=auth, timeout=T)
     assert listed.json()["entries"] == parts
     status = requests.get(session["session_endpoints"]["status"], headers=auth, timeout=T)
     assert status.json()["num_parts_processed"] == 3
-    commit = requests.post(session["session_endpoints"]["commit"], json={"parts": parts},
-                           headers={**auth, "Digest": sha_header(data)}, timeout=T)
+    commit = requests.post(
+        session["session_endpoints"]["commit"],
+        json={"parts": parts},
+        headers={**auth, "Digest": sha_header(data)},
+        timeout=T,
+    )
     assert commit.status_code == 201, commit.text
     entry = commit.json()["entries"][0]
     assert entry["size"] == len(data) and entry["sha1"] == hashlib.sha1(data).hexdigest()
@@ -159,13 +204,15 @@ def test_chunked_upload_session_rules(small_chunks: BoxEmulator) -> None:
     auth = bearer(emu)
     small = open_session(emu, auth, 9)
     assert small.status_code == 400 and small.json()["code"] == "file_size_too_small"
-    for body, code in (({"file_size": 20, "file_name": "x"}, "missing_destination"),
-                       ({"folder_id": "0", "file_name": "x"}, "missing_file_size"),
-                       ({"folder_id": "0", "file_size": "big", "file_name": "x"},
-                        "invalid_file_size"),
-                       ({"folder_id": "0", "file_size": 20}, "missing_file_name")):
-        answer = requests.post(f"{emu.endpoints.upload_url}/files/upload_sessions", json=body,
-                               headers=auth, timeout=T)
+    for body, code in (
+        ({"file_size": 20, "file_name": "x"}, "missing_destination"),
+        ({"folder_id": "0", "file_name": "x"}, "missing_file_size"),
+        ({"folder_id": "0", "file_size": "big", "file_name": "x"}, "invalid_file_size"),
+        ({"folder_id": "0", "file_size": 20}, "missing_file_name"),
+    ):
+        answer = requests.post(
+            f"{emu.endpoints.upload_url}/files/upload_sessions", json=body, headers=auth, timeout=T
+        )
         assert answer.status_code == 400 and answer.json()["code"] == code
     assert open_session(emu, auth, 20, name="Welcome.txt").status_code == 409
 
@@ -175,14 +222,21 @@ def test_chunked_part_checks(small_chunks: BoxEmulator) -> None:
     auth = bearer(emu)
     data = b"0123456789abcdefghij"
     session = open_session(emu, auth, len(data)).json()
-    assert put_part(emu, session, auth, data[:8], 0, total=len(data),
-                    digest=sha_header(b"other")).status_code == 412
+    assert (
+        put_part(
+            emu, session, auth, data[:8], 0, total=len(data), digest=sha_header(b"other")
+        ).status_code
+        == 412
+    )
     assert put_part(emu, session, auth, data[4:12], 4, total=len(data)).status_code == 416
     assert put_part(emu, session, auth, data[:8], 0, total=99).status_code == 416
     assert put_part(emu, session, auth, data[:4], 0, total=len(data)).status_code == 416
-    no_digest = requests.put(session["session_endpoints"]["upload_part"], data=data[:8],
-                             headers={**auth, "Content-Range": f"bytes 0-7/{len(data)}"},
-                             timeout=T)
+    no_digest = requests.put(
+        session["session_endpoints"]["upload_part"],
+        data=data[:8],
+        headers={**auth, "Content-Range": f"bytes 0-7/{len(data)}"},
+        timeout=T,
+    )
     assert no_digest.status_code == 400
     first = put_part(emu, session, auth, data[:8], 0, total=len(data))
     assert first.status_code == 200
@@ -197,18 +251,29 @@ def test_chunked_commit_checks_and_abort(small_chunks: BoxEmulator) -> None:
     auth = bearer(emu)
     data = b"0123456789abcdefghij"
     session = open_session(emu, auth, len(data)).json()
-    parts = [put_part(emu, session, auth, data[lo:lo + 8], lo, total=len(data)).json()["part"]
-             for lo in (0, 8)]
+    parts = [
+        put_part(emu, session, auth, data[lo : lo + 8], lo, total=len(data)).json()["part"]
+        for lo in (0, 8)
+    ]
     commit_url = session["session_endpoints"]["commit"]
-    missing = requests.post(commit_url, json={"parts": parts},
-                            headers={**auth, "Digest": sha_header(data)}, timeout=T)
+    missing = requests.post(
+        commit_url, json={"parts": parts}, headers={**auth, "Digest": sha_header(data)}, timeout=T
+    )
     assert missing.status_code == 400
     parts.append(put_part(emu, session, auth, data[16:], 16, total=len(data)).json()["part"])
-    wrong = requests.post(commit_url, json={"parts": parts},
-                          headers={**auth, "Digest": sha_header(b"nope")}, timeout=T)
+    wrong = requests.post(
+        commit_url,
+        json={"parts": parts},
+        headers={**auth, "Digest": sha_header(b"nope")},
+        timeout=T,
+    )
     assert wrong.status_code == 412
-    lying = requests.post(commit_url, json={"parts": parts[:2]},
-                          headers={**auth, "Digest": sha_header(data)}, timeout=T)
+    lying = requests.post(
+        commit_url,
+        json={"parts": parts[:2]},
+        headers={**auth, "Digest": sha_header(data)},
+        timeout=T,
+    )
     assert lying.status_code == 400
     abort = requests.delete(session["session_endpoints"]["abort"], headers=auth, timeout=T)
     assert abort.status_code == 204

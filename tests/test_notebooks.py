@@ -35,45 +35,61 @@ pytestmark = pytest.mark.timeout(180)
 
 def headless_sign_in(variable: str, user: User) -> str:
     """The cell that replaces a form: the same sign-in, with no browser."""
-    return "\n".join([
-        f"# Replaced by tests/test_notebooks.py: the browser-only form, signed in headlessly "
-        f"as {user.name}.",
-        "from box_widget.emulator.consent import consent",
-        f"{variable}.redirect_uri = {CALLBACK!r}",
-        f"_address = consent({variable}.authorization_url(), user_id={user.id!r})",
-        f"print({variable}.complete(_address)['name'])",
-    ])
+    return "\n".join(
+        [
+            f"# Replaced by tests/test_notebooks.py: the browser-only form, signed in headlessly "
+            f"as {user.name}.",
+            "from box_widget.emulator.consent import consent",
+            f"{variable}.redirect_uri = {CALLBACK!r}",
+            f"_address = consent({variable}.authorization_url(), user_id={user.id!r})",
+            f"print({variable}.complete(_address)['name'])",
+        ]
+    )
 
 
 def sign_ins(emu: BoxEmulator) -> dict[str, list[tuple[str, User]]]:
     """Per notebook, who signs in where its browser-only cell shows forms."""
     ada, grace = emu.users
-    return {"getting-started.ipynb": [("conn", ada)],
-            "several-accounts.ipynb": [("work", ada), ("personal", grace)]}
+    return {
+        "getting-started.ipynb": [("conn", ada)],
+        "several-accounts.ipynb": [("work", ada), ("personal", grace)],
+    }
 
 
 @pytest.fixture
-def kernel_env(emulator: BoxEmulator, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def kernel_env(
+    emulator: BoxEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """The environment of the kernel (and of this process): the emulator, its demo app, a vault
     in tmp_path with a key file, as ``box-widget demo`` sets them up."""
     for name in [k for k in os.environ if k.startswith("BOX_")]:
         monkeypatch.delenv(name)
-    values = {**emulator.endpoints.to_env(), "BOX_CLIENT_ID": emulator.app.client_id,
-              "BOX_CLIENT_SECRET": emulator.app.client_secret,
-              "BOX_ENTERPRISE_ID": emulator.app.enterprise_id,
-              "BOX_WIDGET_HOME": str(tmp_path / "vault"), "BOX_WIDGET_KEYRING": "0",
-              # Deprecation warnings shown: an option a library no longer takes (such as a
-              # widget layout's) must not pass unnoticed; run() fails on any stderr.
-              "PYTHONWARNINGS": "default::DeprecationWarning"}
+    values = {
+        **emulator.endpoints.to_env(),
+        "BOX_CLIENT_ID": emulator.app.client_id,
+        "BOX_CLIENT_SECRET": emulator.app.client_secret,
+        "BOX_ENTERPRISE_ID": emulator.app.enterprise_id,
+        "BOX_WIDGET_HOME": str(tmp_path / "vault"),
+        "BOX_WIDGET_KEYRING": "0",
+        # Deprecation warnings shown: an option a library no longer takes (such as a
+        # widget layout's) must not pass unnoticed; run() fails on any stderr.
+        "PYTHONWARNINGS": "default::DeprecationWarning",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return dict(os.environ)
 
 
-def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator, *,
-        first: str | None = None, last: str | None = None,
-        kernel_log: IO[bytes] | None = None) -> Any:
+def run(
+    name: str,
+    env: dict[str, str],
+    cwd: Path,
+    emu: BoxEmulator,
+    *,
+    first: str | None = None,
+    last: str | None = None,
+    kernel_log: IO[bytes] | None = None,
+) -> Any:
     """Run a notebook, a headless sign-in added after each browser-only cell; the executed
     notebook.
 
@@ -87,15 +103,20 @@ def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator, *,
         if BROWSER_ONLY in nb.cells[index].metadata.get("tags", []):
             assert replacements, f"{name} has a browser-only cell but no headless sign-in here"
             source = "\n\n".join(headless_sign_in(v, u) for v, u in replacements)
-            nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
-                source, metadata={"tags": [SIGN_IN]}))
+            nb.cells.insert(
+                index + 1, nbformat.v4.new_code_cell(source, metadata={"tags": [SIGN_IN]})
+            )
     if first is not None:
         nb.cells.insert(0, nbformat.v4.new_code_cell(first))
     if last is not None:
         nb.cells.append(nbformat.v4.new_code_cell(last))
-    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=60,
-                                     resources={"metadata": {"path": str(cwd)}},
-                                     extra_arguments=["--debug"] if kernel_log else [])
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=60,
+        resources={"metadata": {"path": str(cwd)}},
+        extra_arguments=["--debug"] if kernel_log else [],
+    )
     output = {"stdout": kernel_log, "stderr": kernel_log} if kernel_log else {}
     client.execute(env=env, **output)
     for cell in nb.cells:
@@ -104,8 +125,9 @@ def run(name: str, env: dict[str, str], cwd: Path, emu: BoxEmulator, *,
             stderr = [o.text for o in cell.outputs if o.get("name") == "stderr"]
             assert not stderr, f"a cell of {name} wrote to stderr: {stderr}"
         if BROWSER_ONLY in cell.metadata.get("tags", []):
-            assert any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs), \
+            assert any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs), (
                 f"a browser-only cell of {name} shows no widget"
+            )
     return nb
 
 
@@ -122,8 +144,11 @@ def text(cell: Any) -> str:
 
 def outputs(nb: Any) -> list[str]:
     """What each code cell of the shipped notebook showed (the added sign-ins left out)."""
-    return [text(cell) for cell in nb.cells
-            if cell.cell_type == "code" and SIGN_IN not in cell.metadata.get("tags", [])]
+    return [
+        text(cell)
+        for cell in nb.cells
+        if cell.cell_type == "code" and SIGN_IN not in cell.metadata.get("tags", [])
+    ]
 
 
 def signed_in(nb: Any) -> str:
@@ -138,13 +163,13 @@ def no_secrets(nb: Any, emu: BoxEmulator) -> None:
 
 def seeded_csv(emu: BoxEmulator, name: str) -> Any:
     """The seeded file ``name`` of the first user, read with pandas (what the notebook shows)."""
-    (file,) = [f for f in emu.state.content.files.values()
-               if f.name == name and f.owner_id == emu.user.id]
+    (file,) = [
+        f for f in emu.state.content.files.values() if f.name == name and f.owner_id == emu.user.id
+    ]
     return pd.read_csv(io.BytesIO(file.data))
 
 
-def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str],
-                         tmp_path: Path) -> None:
+def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path) -> None:
     nb = run("getting-started.ipynb", kernel_env, tmp_path, emulator)
     shown = outputs(nb)
     assert signed_in(nb).strip() == "Ada Lovelace"
@@ -161,19 +186,24 @@ def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str],
     (written,) = [f for f in emulator.state.content.files.values() if f.name == "q1-totals.csv"]
     assert written.data.decode() == totals.to_csv(index=False)  # written back through box://
     no_secrets(nb, emulator)
-    assert BoxConnection("demo").user == {"id": emulator.user.id, "name": "Ada Lovelace",
-                                          "login": "ada@example.com"}
+    assert BoxConnection("demo").user == {
+        "id": emulator.user.id,
+        "name": "Ada Lovelace",
+        "login": "ada@example.com",
+    }
 
 
-def test_several_accounts(emulator: BoxEmulator, kernel_env: dict[str, str],
-                          tmp_path: Path) -> None:
+def test_several_accounts(
+    emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path
+) -> None:
     nb = run("several-accounts.ipynb", kernel_env, tmp_path, emulator)
     assert signed_in(nb).splitlines() == ["Ada Lovelace", "Grace Hopper"]
     shown = outputs(nb)
-    assert shown[2].splitlines() == ["work: Ada Lovelace (ada@example.com)",
-                                     "personal: Grace Hopper (grace@example.com)"]
-    assert shown[3].splitlines() == ["work: Data, Reports, Welcome.txt",
-                                     "personal: Notes.txt"]
+    assert shown[2].splitlines() == [
+        "work: Ada Lovelace (ada@example.com)",
+        "personal: Grace Hopper (grace@example.com)",
+    ]
+    assert shown[3].splitlines() == ["work: Data, Reports, Welcome.txt", "personal: Notes.txt"]
     assert shown[4].strip() == "['personal', 'work']"
     no_secrets(nb, emulator)
 
@@ -185,13 +215,18 @@ def connect_demo(emu: BoxEmulator) -> None:
 
 
 def test_unattended_with_a_saved_connection_and_client_credentials(
-        emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path) -> None:
+    emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path
+) -> None:
     connect_demo(emulator)
     grants = emulator.counters()["grants"]
     nb = run("unattended.ipynb", kernel_env, tmp_path, emulator)
     shown = outputs(nb)
-    assert shown[1].splitlines() == ["Ada Lovelace: 3 items in folder 0", "  folder Data",
-                                     "  folder Reports", "  file   Welcome.txt"]
+    assert shown[1].splitlines() == [
+        "Ada Lovelace: 3 items in folder 0",
+        "  folder Data",
+        "  folder Reports",
+        "  file   Welcome.txt",
+    ]
     assert shown[2].strip() == f"Signed in as {emulator.service_account.name}"
     after = emulator.counters()["grants"]
     assert after["client_credentials"] == grants["client_credentials"] + 1
@@ -200,7 +235,8 @@ def test_unattended_with_a_saved_connection_and_client_credentials(
 
 
 def test_unattended_without_a_saved_connection_stops_with_a_plain_message(
-        emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path) -> None:
+    emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path
+) -> None:
     with pytest.raises(nbclient.exceptions.CellExecutionError) as failed:
         run("unattended.ipynb", kernel_env, tmp_path, emulator)
     message = str(failed.value)
@@ -223,4 +259,7 @@ def test_shipped_notebooks_are_clean(path: Path) -> None:
 
 def test_the_three_notebooks_ship() -> None:
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == [
-        "getting-started.ipynb", "several-accounts.ipynb", "unattended.ipynb"]
+        "getting-started.ipynb",
+        "several-accounts.ipynb",
+        "unattended.ipynb",
+    ]

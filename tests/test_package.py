@@ -16,17 +16,31 @@ def test_import_stays_light() -> None:
     """``import box_widget`` loads neither the server nor fsspec, tqdm or pandas (``box://``
     loads fsspec when first used, through its entry point)."""
     code = "import sys, box_widget; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", f"import json; {code}"], capture_output=True,
-                         text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", f"import json; {code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     modules = json.loads(out)
-    heavy = [m for m in modules if m.split(".")[0] in {
-        "jupyter_server", "tornado", "ipywidgets", "fsspec", "tqdm", "pandas", "pyarrow"}]
+    heavy = [
+        m
+        for m in modules
+        if m.split(".")[0]
+        in {"jupyter_server", "tornado", "ipywidgets", "fsspec", "tqdm", "pandas", "pyarrow"}
+    ]
     assert heavy == []
 
 
 def test_server_extension_is_enabled_and_loads() -> None:
-    result = subprocess.run([sys.executable, "-m", "jupyter", "server", "extension", "list"],
-                            capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyter", "server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     listing = result.stdout + result.stderr
     lines = [line for line in listing.splitlines() if "box_widget" in line]
     assert any("enabled" in line for line in lines), listing
@@ -51,13 +65,22 @@ def test_endpoints_default_to_box_and_follow_the_environment() -> None:
 
 def test_wheel_ships_the_form_and_the_server_config(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d",
-                    str(tmp_path)], cwd=repo, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     (wheel,) = tmp_path.glob("box_widget-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"box_widget/labextension/form.js", "box_widget/labextension/form.css",
-            "box_widget/emulator/server.py", "box_widget/notebooks/getting-started.ipynb",
-            "box_widget/notebooks/several-accounts.ipynb",
-            "box_widget/notebooks/unattended.ipynb"} <= names
+    assert {
+        "box_widget/labextension/form.js",
+        "box_widget/labextension/form.css",
+        "box_widget/emulator/server.py",
+        "box_widget/notebooks/getting-started.ipynb",
+        "box_widget/notebooks/several-accounts.ipynb",
+        "box_widget/notebooks/unattended.ipynb",
+    } <= names
     assert any(n.endswith("etc/jupyter/jupyter_server_config.d/box_widget.json") for n in names)
     assert not any(n.startswith("tests/") for n in names)

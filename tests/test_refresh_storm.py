@@ -59,16 +59,27 @@ def shared_env(monkeypatch: pytest.MonkeyPatch, home: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
 
 
-def check_storm(emu: BoxEmulator, tally: Tally, *, processes: int, threads: int,
-                start: float, end: float) -> None:
+def check_storm(
+    emu: BoxEmulator, tally: Tally, *, processes: int, threads: int, start: float, end: float
+) -> None:
     """The storm's figures, printed, then the assertions on them."""
-    summary = figures(emu, tally, margin=MARGIN, start=start, end=end, processes=processes,
-                      threads=threads, setup_calls=1)  # the connect's users/me
+    summary = figures(
+        emu,
+        tally,
+        margin=MARGIN,
+        start=start,
+        end=end,
+        processes=processes,
+        threads=threads,
+        setup_calls=1,
+    )  # the connect's users/me
     expiries, expiries_at_most = summary["expiries"], summary["expiries_at_most"]
     margins = list(emu.state.counters.refresh_margins)
     refreshes = summary["refreshes"]
-    shown = {**summary, "expiries": expiries if expiries == expiries_at_most else
-             f"{expiries}..{expiries_at_most}"}
+    shown = {
+        **summary,
+        "expiries": expiries if expiries == expiries_at_most else f"{expiries}..{expiries_at_most}",
+    }
     shown.pop("expiries_at_most")
     print(f"\nrefresh storm: {json.dumps(shown)}")
 
@@ -83,13 +94,15 @@ def check_storm(emu: BoxEmulator, tally: Tally, *, processes: int, threads: int,
     stale = [m for m in margins if m < LATEST]
     assert not stale, f"tokens refreshed this long after they expired: {stale}"
     assert expiries <= refreshes <= expiries_at_most, (
-        f"{refreshes} refreshes for {expiries}..{expiries_at_most} expiries")
+        f"{refreshes} refreshes for {expiries}..{expiries_at_most} expiries"
+    )
     assert abs(refreshes - summary["duration"] / GENERATION) <= 1
     assert tally.unauthorized == summary["401s_at_emulator"]
 
 
-def test_refresh_storm_across_processes(emulator: BoxEmulator, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_storm_across_processes(
+    emulator: BoxEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """8 processes x 4 threads, one connection, ~4 expiries: no failure, one refresh each."""
     emu = emulator
     emu.settings.access_token_lifetime = LIFETIME
@@ -97,13 +110,15 @@ def test_refresh_storm_across_processes(emulator: BoxEmulator, tmp_path: Path,
     env = shared_env(monkeypatch, home)
     config = {"client": "box-widget", "threads": PROCESS_THREADS, "name": NAME}
     # StormError (an AssertionError) fails the test if a child does not get ready or finish.
-    tally, start, end = storm(config, PROCESSES, env, PROCESS_SECONDS,
-                              lambda: connect(emu, home))  # the first token lives from now
+    tally, start, end = storm(
+        config, PROCESSES, env, PROCESS_SECONDS, lambda: connect(emu, home)
+    )  # the first token lives from now
     check_storm(emu, tally, processes=PROCESSES, threads=PROCESS_THREADS, start=start, end=end)
 
 
-def test_refresh_storm_in_one_process(emulator: BoxEmulator, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_storm_in_one_process(
+    emulator: BoxEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """16 threads of this process on one session, ~3 expiries: the same guarantees."""
     emu = emulator
     emu.settings.access_token_lifetime = LIFETIME
@@ -148,9 +163,9 @@ print(source, hashlib.sha256(key).hexdigest(), flush=True)
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_key_file_is_made_once_by_racing_processes(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   round_: int) -> None:
+def test_key_file_is_made_once_by_racing_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, round_: int
+) -> None:
     """Without BOX_WIDGET_KEY, 8 processes opening a new vault at once agree on one key file."""
     home = tmp_path / "home"
     monkeypatch.delenv("BOX_WIDGET_KEY", raising=False)
@@ -186,8 +201,8 @@ def test_key_file_is_made_once_by_racing_processes(tmp_path: Path,
 
 @pytest.mark.parametrize("fraction", [0.3, 0.7])
 def test_token_expiry_is_counted_to_the_fraction_of_a_second(
-        emulator: BoxEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        fraction: float) -> None:
+    emulator: BoxEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fraction: float
+) -> None:
     """The saved ``expires_at`` is when Box's token really expires (to a few ms), whatever the
     fraction of the second the token arrived at: with a 2 s token and a 0.2 s margin, whole
     seconds would refresh up to 0.5 s early (a wasted refresh) or late (a 401 for every caller)."""
@@ -206,4 +221,5 @@ def test_token_expiry_is_counted_to_the_fraction_of_a_second(
     print(f"\nexpiry error at .{fraction * 10:.0f} s: {error:+.3f} s")
     assert abs(error) <= 0.1, (
         f"the saved expiry is {error:+.3f} s off the token's real expiry "
-        f"(saved {saved['token']['expires_at']!r}, Box's {issued.expires_at!r})")
+        f"(saved {saved['token']['expires_at']!r}, Box's {issued.expires_at!r})"
+    )

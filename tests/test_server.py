@@ -44,8 +44,15 @@ from box_widget.vault import Vault
 CALLBACK = "box-widget/oauth2/callback"
 STATUS = "box-widget/api/status"
 NAME = "work"
-ENV_VARS = ("BOX_WIDGET_KEY", "BOX_CLIENT_ID", "BOX_CLIENT_SECRET", "BOX_REDIRECT_URI",
-            "BOX_WIDGET_HOME", "OAUTHLIB_INSECURE_TRANSPORT", *BoxEndpoints().to_env())
+ENV_VARS = (
+    "BOX_WIDGET_KEY",
+    "BOX_CLIENT_ID",
+    "BOX_CLIENT_SECRET",
+    "BOX_REDIRECT_URI",
+    "BOX_WIDGET_HOME",
+    "OAUTHLIB_INSECURE_TRANSPORT",
+    *BoxEndpoints().to_env(),
+)
 ADA = {"name": "Ada Lovelace", "login": "ada@example.com"}
 RESULT = re.compile(r"<script type=application/json id=box-widget-result>(.*?)</script>", re.S)
 OUTCOME = re.compile(r"<h1 id=outcome class=(\w+)>(.*?)</h1><p id=detail>(.*?)</p>", re.S)
@@ -95,8 +102,13 @@ def box_app(emulator: BoxEmulator, redirect_uri: str) -> App:
 
 
 @pytest.fixture
-def jp_server_config(home: Path, box_app: App, provisioned: str | None,
-                     allow_unauthenticated: bool, monkeypatch: pytest.MonkeyPatch) -> Config:
+def jp_server_config(
+    home: Path,
+    box_app: App,
+    provisioned: str | None,
+    allow_unauthenticated: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Config:
     """box_widget enabled, a Jupyter login required everywhere, the test's vault, DEBUG logs."""
     box: dict[str, Any] = {"home": str(home), "log_level": "DEBUG"}
     if provisioned == "config":
@@ -104,12 +116,15 @@ def jp_server_config(home: Path, box_app: App, provisioned: str | None,
     elif provisioned == "env":
         monkeypatch.setenv("BOX_CLIENT_ID", box_app.client_id)
         monkeypatch.setenv("BOX_CLIENT_SECRET", box_app.client_secret)
-    return Config({
-        "ServerApp": {"jpserver_extensions": {"box_widget": True,
-                                              "jupyter_server_terminals": False},
-                      "allow_unauthenticated_access": allow_unauthenticated},
-        "BoxWidgetApp": box,
-    })
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"box_widget": True, "jupyter_server_terminals": False},
+                "allow_unauthenticated_access": allow_unauthenticated,
+            },
+            "BoxWidgetApp": box,
+        }
+    )
 
 
 class LogTap(logging.Handler):
@@ -186,8 +201,16 @@ class Page:
 class Box:
     """The test's hands: a kernel that starts sign-ins, a browser, and the server's routes."""
 
-    def __init__(self, emu: BoxEmulator, app: App, home: Path, redirect_uri: str,
-                 fetch: Any, client: Any, base_url: str) -> None:
+    def __init__(
+        self,
+        emu: BoxEmulator,
+        app: App,
+        home: Path,
+        redirect_uri: str,
+        fetch: Any,
+        client: Any,
+        base_url: str,
+    ) -> None:
         self.emu, self.app, self.home, self.redirect_uri = emu, app, home, redirect_uri
         self.fetch, self.client, self.base_url = fetch, client, base_url
         self.tap: LogTap | None = None
@@ -195,9 +218,13 @@ class Box:
 
     def connection(self, name: str = NAME, **overrides: Any) -> BoxConnection:
         options: dict[str, Any] = {
-            "client_id": self.app.client_id, "client_secret": self.app.client_secret,
-            "redirect_uri": self.redirect_uri, "endpoints": self.emu.endpoints,
-            "home": self.home, **overrides}
+            "client_id": self.app.client_id,
+            "client_secret": self.app.client_secret,
+            "redirect_uri": self.redirect_uri,
+            "endpoints": self.emu.endpoints,
+            "home": self.home,
+            **overrides,
+        }
         return BoxConnection(name, **options)
 
     def start(self, name: str = NAME, **overrides: Any) -> str:
@@ -236,8 +263,9 @@ class Box:
         response = await self.get(STATUS, auth=auth)
         return response.code, response.body.decode()
 
-    async def get(self, path: str, params: dict[str, str] | None = None, *,
-                  auth: bool = True) -> Any:
+    async def get(
+        self, path: str, params: dict[str, str] | None = None, *, auth: bool = True
+    ) -> Any:
         options: dict[str, Any] = {"follow_redirects": False, "raise_error": False}
         if auth:
             return await self.fetch(*path.split("/"), params=params, **options)
@@ -250,16 +278,29 @@ class Box:
 
 
 @pytest.fixture
-def box(emulator: BoxEmulator, box_app: App, home: Path, redirect_uri: str, jp_fetch: Any,
-        http_server_client: Any, jp_base_url: str) -> Box:
+def box(
+    emulator: BoxEmulator,
+    box_app: App,
+    home: Path,
+    redirect_uri: str,
+    jp_fetch: Any,
+    http_server_client: Any,
+    jp_base_url: str,
+) -> Box:
     """A running server with box_widget, and the test's hands (see ``Box``)."""
     return Box(emulator, box_app, home, redirect_uri, jp_fetch, http_server_client, jp_base_url)
 
 
 def run_child(script: str, *args: str) -> str:
     """Run ``script`` in a new Python process (a kernel); its standard output."""
-    done = subprocess.run([sys.executable, "-c", script, *args], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -300,15 +341,25 @@ print(json.dumps(BoxConnection(sys.argv[1], home=sys.argv[2]).test_connection())
 
 
 async def test_callback_completes_a_sign_in_started_by_another_process(box: Box) -> None:
-    url = run_child(KERNEL_GENERATE, json.dumps({
-        "name": NAME, "client_id": box.app.client_id, "client_secret": box.app.client_secret,
-        "redirect_uri": box.redirect_uri, "endpoints": box.emu.endpoints.to_dict(),
-        "home": str(box.home)})).strip()
+    url = run_child(
+        KERNEL_GENERATE,
+        json.dumps(
+            {
+                "name": NAME,
+                "client_id": box.app.client_id,
+                "client_secret": box.app.client_secret,
+                "redirect_uri": box.redirect_uri,
+                "endpoints": box.emu.endpoints.to_dict(),
+                "home": str(box.home),
+            }
+        ),
+    ).strip()
     page = await box.callback(box.consent(url))
 
     assert page.status == 200, page.body
-    assert page.text == ("Connected to Box as Ada Lovelace (ada@example.com). "
-                         "You can close this window.")
+    assert page.text == (
+        "Connected to Box as Ada Lovelace (ada@example.com). You can close this window."
+    )
     assert page.outcome[0] == "ok"
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -322,8 +373,13 @@ async def test_callback_completes_a_sign_in_started_by_another_process(box: Box)
     assert set(result) == {"type", "channel", "name", "ok", "user", "error", "message"}
     token = box.vault.load(NAME)["token"]  # type: ignore[index]
     sent = query(box.locations[-1])
-    for secret in (token["access_token"], token["refresh_token"], box.app.client_secret,
-                   sent["code"], sent["state"]):
+    for secret in (
+        token["access_token"],
+        token["refresh_token"],
+        box.app.client_secret,
+        sent["code"],
+        sent["state"],
+    ):
         assert secret not in page.body
 
     user = json.loads(run_child(KERNEL_TEST, NAME, str(box.home)))
@@ -334,7 +390,8 @@ async def test_callback_completes_a_sign_in_started_by_another_process(box: Box)
 
 
 async def test_unauthenticated_callback_goes_to_login_and_consumes_nothing(
-        box: Box, jp_base_url: str) -> None:
+    box: Box, jp_base_url: str
+) -> None:
     location = box.consent(box.start())
     code, state = query(location)["code"], query(location)["state"]
 
@@ -371,7 +428,8 @@ class Shifted:
 
 @pytest.mark.parametrize("case", ["unknown", "replayed", "expired", "no state"])
 async def test_a_state_that_is_not_pending_gives_a_400_page_and_stores_nothing(
-        box: Box, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    box: Box, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
     before = None
     if case == "unknown":
         location = box.consent(box.start())
@@ -394,8 +452,13 @@ async def test_a_state_that_is_not_pending_gives_a_400_page_and_stores_nothing(
     if case == "no state":
         assert_failed(page, 400, "invalid_request", "no 'state'")
     else:
-        assert_failed(page, 400, "invalid_state", "This sign-in link is no longer valid.",
-                      "Click Generate again")
+        assert_failed(
+            page,
+            400,
+            "invalid_state",
+            "This sign-in link is no longer valid.",
+            "Click Generate again",
+        )
     assert box.emu.counters()["grants"]["authorization_code"] == grants  # no exchange tried
     assert page.result["name"] is None  # no pending: no connection to tell
     assert box.vault.load(NAME) == before
@@ -410,7 +473,8 @@ async def test_two_callbacks_racing_for_one_state_connect_once(box: Box) -> None
 
 
 async def test_a_pending_younger_than_10_minutes_still_completes(
-        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with monkeypatch.context() as m:
         m.setattr(vault_module, "time", Shifted(-590))
         url = box.start()
@@ -438,8 +502,9 @@ async def test_denied_consent_says_so_and_drops_the_pending(box: Box) -> None:
 
 async def test_wrong_secret_is_explained_and_nothing_is_stored(box: Box) -> None:
     page = await box.flow(client_secret="not-the-secret")
-    assert_failed(page, 400, "invalid_client", "Client ID", "Client Secret",
-                  "Box Developer Console")
+    assert_failed(
+        page, 400, "invalid_client", "Client ID", "Client Secret", "Box Developer Console"
+    )
     assert "not-the-secret" not in page.body
     assert page.result["name"] == NAME
     assert box.vault.names() == []
@@ -459,8 +524,7 @@ async def test_a_503_from_box_during_the_exchange_is_retried(box: Box) -> None:
 async def test_box_down_during_the_exchange_gives_a_502_page(box: Box) -> None:
     box.emu.inject_fault(status=503, path="/oauth2/token", times=None)
     page = await box.flow()
-    assert_failed(page, 502, "box_unavailable", "Box could not finish the sign-in.",
-                  "HTTP 503")
+    assert_failed(page, 502, "box_unavailable", "Box could not finish the sign-in.", "HTTP 503")
     assert page.result["name"] == NAME
     assert box.vault.names() == []
     assert box.emu.counters()["grants"]["authorization_code"] == 0
@@ -470,8 +534,7 @@ async def test_box_down_during_the_exchange_gives_a_502_page(box: Box) -> None:
 
 
 @pytest.mark.parametrize("provisioned", ["env", "config"])
-async def test_no_secret_in_any_page_log_line_or_status_answer(log_tap: LogTap,
-                                                               box: Box) -> None:
+async def test_no_secret_in_any_page_log_line_or_status_answer(log_tap: LogTap, box: Box) -> None:
     box.tap = log_tap
     assert "box-widget" in log_tap.text, "the tap missed the server's start"
     pages = [await box.flow()]  # success
@@ -493,14 +556,17 @@ async def test_no_secret_in_any_page_log_line_or_status_answer(log_tap: LogTap,
     oauth = box.emu.state.oauth
     with oauth.lock:
         issued = set(oauth.codes) | set(oauth.access_tokens) | set(oauth.refresh_tokens)
-    secrets = ({box.app.client_secret, "wrong-secret-" + "x" * 20} | issued
-               | {t[k] for t in tokens for k in ("access_token", "refresh_token")}
-               | {v for loc in box.locations for k, v in query(loc).items()
-                  if k in {"code", "state"}})
+    secrets = (
+        {box.app.client_secret, "wrong-secret-" + "x" * 20}
+        | issued
+        | {t[k] for t in tokens for k in ("access_token", "refresh_token")}
+        | {v for loc in box.locations for k, v in query(loc).items() if k in {"code", "state"}}
+    )
     assert len(secrets) > 10
     shown = {"pages": "\n".join(p.raw for p in pages), "log": log_tap.text, "status": body}
-    leaks = {where: sorted(s[:6] + "..." for s in secrets if s in text)
-             for where, text in shown.items()}
+    leaks = {
+        where: sorted(s[:6] + "..." for s in secrets if s in text) for where, text in shown.items()
+    }
     assert leaks == {"pages": [], "log": [], "status": []}
     assert "exchanging the authorization code" in log_tap.text  # the log did see the flows
 
@@ -510,7 +576,8 @@ async def test_no_secret_in_any_page_log_line_or_status_answer(log_tap: LogTap,
 
 @pytest.mark.parametrize("provisioned", ["config", None])
 async def test_status_reports_the_extension_and_connections_without_tokens(
-        box: Box, jp_base_url: str, provisioned: str | None) -> None:
+    box: Box, jp_base_url: str, provisioned: str | None
+) -> None:
     status, body = await box.status()
     assert status == 200
     empty = json.loads(body)
@@ -553,11 +620,19 @@ async def test_status_reports_the_extension_and_connections_without_tokens(
 
 @pytest.mark.parametrize("provisioned", ["config", "env", None])
 async def test_a_pending_without_secret_uses_the_server_configured_one(
-        box: Box, provisioned: str | None) -> None:
+    box: Box, provisioned: str | None
+) -> None:
     state = new_state()
-    box.vault.add_pending(state, {
-        "name": NAME, "client_id": box.app.client_id, "client_secret": None,
-        "redirect_uri": box.redirect_uri, "endpoints": box.emu.endpoints.to_dict()})
+    box.vault.add_pending(
+        state,
+        {
+            "name": NAME,
+            "client_id": box.app.client_id,
+            "client_secret": None,
+            "redirect_uri": box.redirect_uri,
+            "endpoints": box.emu.endpoints.to_dict(),
+        },
+    )
     url = authorization_url(box.emu.endpoints, box.app.client_id, box.redirect_uri, state)
     page = await box.callback(box.consent(url))
     if provisioned:
@@ -565,8 +640,7 @@ async def test_a_pending_without_secret_uses_the_server_configured_one(
         assert page.result["user"]["login"] == ADA["login"]
         assert box.vault.load(NAME)["token"]["refresh_token"]  # type: ignore[index]
     else:  # no secret anywhere: the page says what to set
-        assert_failed(page, 400, "configuration", "Client Secret",
-                      "c.BoxWidgetApp.client_secret")
+        assert_failed(page, 400, "configuration", "Client Secret", "c.BoxWidgetApp.client_secret")
         assert box.vault.names() == []
 
 
@@ -592,44 +666,59 @@ def box_widget_routes(web_app: web.Application) -> list[tuple[str, type[web.Requ
 
 
 def implemented_verbs(handler: type[web.RequestHandler]) -> dict[str, Any]:
-    return {verb: getattr(handler, verb.lower()) for verb in handler.SUPPORTED_METHODS
-            if getattr(handler, verb.lower()) is not web.RequestHandler._unimplemented_method}
+    return {
+        verb: getattr(handler, verb.lower())
+        for verb in handler.SUPPORTED_METHODS
+        if getattr(handler, verb.lower()) is not web.RequestHandler._unimplemented_method
+    }
 
 
 def wrapped_by(method: Any, module_path: str) -> bool:
     code = getattr(method, "__code__", None)
-    return hasattr(method, "__wrapped__") and code is not None and \
-        code.co_filename.replace("\\", "/").endswith(module_path)
+    return (
+        hasattr(method, "__wrapped__")
+        and code is not None
+        and code.co_filename.replace("\\", "/").endswith(module_path)
+    )
 
 
-def test_every_verb_is_authenticated_and_authorized(jp_configurable_serverapp: Any,
-                                                    jp_base_url: str) -> None:
+def test_every_verb_is_authenticated_and_authorized(
+    jp_configurable_serverapp: Any, jp_base_url: str
+) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         serverapp = jp_configurable_serverapp()
     assert serverapp.allow_unauthenticated_access is False
-    auth_warnings = [str(w.message) for w in caught
-                     if issubclass(w.category, JupyterServerAuthWarning)]
-    assert not [m for m in auth_warnings if "box_widget" in m or "box-widget" in m or
-                "CallbackHandler" in m or "StatusHandler" in m], auth_warnings
+    auth_warnings = [
+        str(w.message) for w in caught if issubclass(w.category, JupyterServerAuthWarning)
+    ]
+    assert not [
+        m
+        for m in auth_warnings
+        if "box_widget" in m or "box-widget" in m or "CallbackHandler" in m or "StatusHandler" in m
+    ], auth_warnings
 
     routes = box_widget_routes(serverapp.web_app)
     assert {pattern.rstrip("$") for pattern, _ in routes} == {
-        url_path_join(jp_base_url, CALLBACK), url_path_join(jp_base_url, STATUS)}
+        url_path_join(jp_base_url, CALLBACK),
+        url_path_join(jp_base_url, STATUS),
+    }
     for pattern, handler in routes:
         for verb, method in implemented_verbs(handler).items():
             if hasattr(method, "__allow_unauthenticated"):  # Jupyter's own OPTIONS (CORS)
                 assert method.__module__.startswith("jupyter_server."), (pattern, verb)
                 continue
             assert wrapped_by(method, "tornado/web.py"), f"{verb} {pattern}: no @authenticated"
-            assert wrapped_by(method.__wrapped__, "jupyter_server/auth/decorator.py"), \
+            assert wrapped_by(method.__wrapped__, "jupyter_server/auth/decorator.py"), (
                 f"{verb} {pattern}: no @authorized under @authenticated"
+            )
             assert handler.auth_resource == "box_widget"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("allow_unauthenticated", [True])  # Jupyter's default
-async def test_no_verb_answers_without_a_login(jp_serverapp: Any, http_server_client: Any,
-                                               jp_base_url: str) -> None:
+async def test_no_verb_answers_without_a_login(
+    jp_serverapp: Any, http_server_client: Any, jp_base_url: str
+) -> None:
     """Even where the server lets undecorated handlers through, every box_widget verb asks
     for a login (with a valid-looking XSRF pair, so only authentication can stop it)."""
     routes = box_widget_routes(jp_serverapp.web_app)
@@ -642,9 +731,14 @@ async def test_no_verb_answers_without_a_login(jp_serverapp: Any, http_server_cl
                 continue
             body = b"{}" if verb in {"POST", "PUT", "PATCH"} else None
             response = await http_server_client.fetch(
-                path + "?code=c&state=s", method=verb, body=body, raise_error=False,
-                follow_redirects=False, allow_nonstandard_methods=True,
-                headers={"Cookie": "_xsrf=abcd", "X-XSRFToken": "abcd"})
+                path + "?code=c&state=s",
+                method=verb,
+                body=body,
+                raise_error=False,
+                follow_redirects=False,
+                allow_nonstandard_methods=True,
+                headers={"Cookie": "_xsrf=abcd", "X-XSRFToken": "abcd"},
+            )
             api = path.endswith(STATUS)
             expected = 302 if verb in {"GET", "HEAD"} and not api else 403
             assert response.code == expected, (verb, path, response.code)
@@ -691,6 +785,8 @@ async def test_callback_latency_on_loopback(box: Box) -> None:
         assert page.status == 200, page.body
     assert box.emu.counters()["grants"]["authorization_code"] == FLOWS
     p95 = statistics.quantiles(times, n=20)[-1]
-    print(f"\ncallback -> tokens saved, {FLOWS} flows on loopback: "
-          f"median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
-          f"max {max(times):.1f} ms")
+    print(
+        f"\ncallback -> tokens saved, {FLOWS} flows on loopback: "
+        f"median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {max(times):.1f} ms"
+    )

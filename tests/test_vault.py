@@ -75,15 +75,15 @@ def mode(path: Path) -> int:
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` and its bytes."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def child_env(key: str | None = None) -> dict[str, str]:
     """The environment of a child process using the vault: the key in BOX_WIDGET_KEY, or the
     key file when ``key`` is None; never the OS keyring."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"BOX_WIDGET_KEY", "BOX_WIDGET_HOME"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"BOX_WIDGET_KEY", "BOX_WIDGET_HOME"}}
     env["BOX_WIDGET_KEYRING"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     if key is not None:
@@ -99,12 +99,18 @@ def child(code: str, *args: str, env: dict[str, str]) -> Iterator[subprocess.Pop
 
 
 @contextmanager
-def child_command(command: list[str], *, env: dict[str, str]
-                  ) -> Iterator[subprocess.Popen[bytes]]:
+def child_command(command: list[str], *, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A child process running ``command``, its stdin, stdout and stderr piped; killed and
     reaped on the way out, always."""
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env, cwd=REPO, bufsize=0)
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+        bufsize=0,
+    )
     try:
         yield process
     finally:
@@ -200,8 +206,11 @@ def test_no_secret_is_stored_in_plain_bytes(home: Path, file_key: None) -> None:
     vault.add_pending("state-1", {"name": "work", "code_verifier": SECRETS["code_verifier"]})
     with vault.lock("work"):
         pass
-    assert vault.load("work") == {"client_id": "cid", **SECRETS,
-                                  "user": {"login": "me@example.com"}}
+    assert vault.load("work") == {
+        "client_id": "cid",
+        **SECRETS,
+        "user": {"login": "me@example.com"},
+    }
 
     files = [p for p in home.rglob("*") if p.is_file()]
     assert len(files) >= 4
@@ -229,10 +238,12 @@ def test_key_from_environment(home: Path, env_key: str) -> None:
     assert again.load("a") == {"token": "x"}
 
 
-@pytest.mark.parametrize("bad", ["not-a-key", "short",
-                                 base64.urlsafe_b64encode(b"x" * 31).decode()])
-def test_invalid_environment_key_says_how_to_make_one(home: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       bad: str) -> None:
+@pytest.mark.parametrize(
+    "bad", ["not-a-key", "short", base64.urlsafe_b64encode(b"x" * 31).decode()]
+)
+def test_invalid_environment_key_says_how_to_make_one(
+    home: Path, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
     monkeypatch.setenv("BOX_WIDGET_KEY", bad)
     monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
     with pytest.raises(ConfigurationError) as caught:
@@ -289,12 +300,14 @@ vault.save("p" + index, {"index": int(index)})
 
 
 def test_first_start_in_several_processes_agrees_on_one_key_file(
-        home: Path, tmp_path: Path, file_key: None) -> None:
+    home: Path, tmp_path: Path, file_key: None
+) -> None:
     go = tmp_path / "go"
     with ExitStack() as stack:
-        racers = [stack.enter_context(child(KEY_FILE_RACER, str(home), str(go), str(i),
-                                            env=child_env()))
-                  for i in range(6)]
+        racers = [
+            stack.enter_context(child(KEY_FILE_RACER, str(home), str(go), str(i), env=child_env()))
+            for i in range(6)
+        ]
         for racer in racers:
             assert read_line(racer, 20) == "ready"
         go.touch()
@@ -367,8 +380,9 @@ def test_key_from_keyring(home: Path, tmp_path: Path, memory_keyring: Any) -> No
     assert len(set(memory_keyring.passwords.values())) == 2
 
 
-def test_keyring_can_be_turned_off(home: Path, memory_keyring: Any,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyring_can_be_turned_off(
+    home: Path, memory_keyring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
     vault = Vault(home)
     assert vault.key_source == "file"
@@ -376,8 +390,9 @@ def test_keyring_can_be_turned_off(home: Path, memory_keyring: Any,
     assert memory_keyring.passwords == {}
 
 
-def test_environment_key_wins_over_keyring(home: Path, memory_keyring: Any,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_key_wins_over_keyring(
+    home: Path, memory_keyring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BOX_WIDGET_KEY", Fernet.generate_key().decode())
     assert Vault(home).key_source == "env"
     assert memory_keyring.passwords == {}
@@ -398,8 +413,9 @@ def test_invalid_key_in_keyring_is_an_error(home: Path, memory_keyring: Any) -> 
     assert not (home / "vault.key").exists()
 
 
-def test_default_home_from_environment(tmp_path: Path, file_key: None,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_home_from_environment(
+    tmp_path: Path, file_key: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BOX_WIDGET_HOME", str(tmp_path / "configured"))
     vault = Vault()
     assert vault.home == tmp_path / "configured"
@@ -407,8 +423,9 @@ def test_default_home_from_environment(tmp_path: Path, file_key: None,
 
 
 # --- 4. wrong key, damaged files -------------------------------------------------------------
-def test_wrong_key_is_reported_and_changes_nothing(home: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_key_is_reported_and_changes_nothing(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
     monkeypatch.setenv("BOX_WIDGET_KEY", Fernet.generate_key().decode())
     Vault(home).save("work", {"access_token": "a"})
@@ -430,7 +447,7 @@ def test_wrong_key_is_reported_and_changes_nothing(home: Path,
 def _shift_char(data: bytes, index: int) -> bytes:
     alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     replacement = alphabet[(alphabet.index(data[index]) + 1) % 64]
-    return data[:index] + bytes([replacement]) + data[index + 1:]
+    return data[:index] + bytes([replacement]) + data[index + 1 :]
 
 
 DAMAGES: dict[str, Callable[[bytes], bytes]] = {
@@ -461,10 +478,12 @@ def test_damaged_file_is_reported_and_kept(home: Path, env_key: str, damage: str
     assert snapshot(home) == before
 
 
-@pytest.mark.parametrize("plain", [b"[1, 2]", b'"text"', b"42", b"null", b"not json",
-                                   b"\xff\xfe\x00"])
-def test_valid_encryption_of_a_non_record_is_an_error(home: Path, env_key: str,
-                                                      plain: bytes) -> None:
+@pytest.mark.parametrize(
+    "plain", [b"[1, 2]", b'"text"', b"42", b"null", b"not json", b"\xff\xfe\x00"]
+)
+def test_valid_encryption_of_a_non_record_is_an_error(
+    home: Path, env_key: str, plain: bytes
+) -> None:
     vault = Vault(home)
     vault.save("work", {"x": 1})
     path = home / "connections" / "work.box"
@@ -496,26 +515,50 @@ def test_save_moves_an_unreadable_file_aside(home: Path, monkeypatch: pytest.Mon
     assert vault.names() == ["work"]
     # the old key still opens what was moved aside
     assert json.loads(Fernet(old_key.encode()).decrypt(aside[0].read_bytes())) == {
-        "generation": "old"}
+        "generation": "old"
+    }
 
 
 # --- 5. names --------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["a", "A", "0", "work", "my-conn_1.2", "x" * 64, "a..b",
-                                  "Z-"])
+@pytest.mark.parametrize("name", ["a", "A", "0", "work", "my-conn_1.2", "x" * 64, "a..b", "Z-"])
 def test_valid_names(name: str) -> None:
     assert check_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "../x", "..", ".", "a/b", "a\\b", "x" * 65, ".hidden",
-                                  "-x", "_x", "a b", "ä", "a\n", "\na", "a\x00", "~pending",
-                                  "name.box/..", None, 3])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "../x",
+        "..",
+        ".",
+        "a/b",
+        "a\\b",
+        "x" * 65,
+        ".hidden",
+        "-x",
+        "_x",
+        "a b",
+        "ä",
+        "a\n",
+        "\na",
+        "a\x00",
+        "~pending",
+        "name.box/..",
+        None,
+        3,
+    ],
+)
 def test_invalid_names(home: Path, env_key: str, name: Any) -> None:
     with pytest.raises(ConfigurationError, match="not a valid connection name"):
         check_name(name)
     vault = Vault(home)
     before = snapshot(home.parent)
-    for call in (lambda: vault.load(name), lambda: vault.save(name, {"x": 1}),
-                 lambda: vault.delete(name)):
+    for call in (
+        lambda: vault.load(name),
+        lambda: vault.save(name, {"x": 1}),
+        lambda: vault.delete(name),
+    ):
         with pytest.raises(ConfigurationError):
             call()
     assert snapshot(home.parent) == before
@@ -668,9 +711,21 @@ def test_pending_cap_evicts_the_oldest_when_file_times_tie(home: Path, env_key: 
     assert vault.take_pending("newest") is not None
 
 
-ODD_STATES = ["../../etc", "../../../../../../tmp/evil", "/etc/passwd", "a/b\\c", "",
-              "ünïcødé ☃ 状態 🔑", "x" * 10240, "\x00\n\r\t", "\udcff lone surrogate", "CON",
-              ".", "..", "state.box"]
+ODD_STATES = [
+    "../../etc",
+    "../../../../../../tmp/evil",
+    "/etc/passwd",
+    "a/b\\c",
+    "",
+    "ünïcødé ☃ 状態 🔑",
+    "x" * 10240,
+    "\x00\n\r\t",
+    "\udcff lone surrogate",
+    "CON",
+    ".",
+    "..",
+    "state.box",
+]
 
 
 def test_odd_states_stay_in_the_pending_folder(home: Path, env_key: str) -> None:
@@ -768,8 +823,9 @@ def test_writer_killed_mid_write_leaves_old_or_new_record(home: Path, env_key: s
             assert previous is None, f"round {round_}: the record vanished {why}"
         else:
             counter, payload = record["counter"], record["payload"]
-            assert record["sha256"] == hashlib.sha256(
-                f"{counter}:{payload}".encode()).hexdigest(), f"round {round_}: torn {why}"
+            assert (
+                record["sha256"] == hashlib.sha256(f"{counter}:{payload}".encode()).hexdigest()
+            ), f"round {round_}: torn {why}"
             assert previous is None or counter >= previous, f"round {round_}: went back {why}"
             assert counter == previous or counter in announced, f"round {round_} {why}"
             previous = counter
@@ -805,9 +861,10 @@ def test_lock_serializes_processes(home: Path, tmp_path: Path, env_key: str) -> 
     go = tmp_path / "go"
     Vault(home)
     with ExitStack() as stack:
-        counters = [stack.enter_context(child(COUNTER, str(home), str(go), "25",
-                                              env=child_env(env_key)))
-                    for _ in range(4)]
+        counters = [
+            stack.enter_context(child(COUNTER, str(home), str(go), "25", env=child_env(env_key)))
+            for _ in range(4)
+        ]
         for counter in counters:
             assert read_line(counter, 20) == "ready"
         go.touch()

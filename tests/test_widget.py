@@ -82,8 +82,9 @@ def test_generate_then_outcome_connects(emulator: BoxEmulator, home: Path) -> No
     assert not form._conn.connected
 
 
-def test_the_vault_watch_notices_a_connection_without_the_browser(emulator: BoxEmulator,
-                                                                 home: Path) -> None:
+def test_the_vault_watch_notices_a_connection_without_the_browser(
+    emulator: BoxEmulator, home: Path
+) -> None:
     form = open_form(emulator, home)
     browser_says(form, type="secret", value=emulator.app.client_secret)
     url = form.authorize_url
@@ -98,16 +99,22 @@ def test_the_vault_watch_notices_a_connection_without_the_browser(emulator: BoxE
 def test_a_failed_outcome_is_shown_in_plain_words(emulator: BoxEmulator, home: Path) -> None:
     form = open_form(emulator, home)
     browser_says(form, type="secret", value=emulator.app.client_secret)
-    browser_says(form, type="outcome", ok=False,
-                 message="You declined access to Box. Click Generate again.")
+    browser_says(
+        form, type="outcome", ok=False, message="You declined access to Box. Click Generate again."
+    )
     assert form.state == "error"
     assert "declined" in form.message
 
 
 def test_headless_complete_and_errors(emulator: BoxEmulator, home: Path) -> None:
-    conn = BoxConnection("work", client_id=emulator.app.client_id,
-                         client_secret=emulator.app.client_secret, redirect_uri=CALLBACK,
-                         endpoints=emulator.endpoints, home=home)
+    conn = BoxConnection(
+        "work",
+        client_id=emulator.app.client_id,
+        client_secret=emulator.app.client_secret,
+        redirect_uri=CALLBACK,
+        endpoints=emulator.endpoints,
+        home=home,
+    )
     form: ConnectionForm = conn.form
     form.mode = "headless"
     assert form.authorize_url
@@ -118,19 +125,25 @@ def test_headless_complete_and_errors(emulator: BoxEmulator, home: Path) -> None
     assert form.state == "connected"
 
 
-def test_displaying_a_connection_shows_the_form_and_hides_secrets(emulator: BoxEmulator,
-                                                                 home: Path) -> None:
-    conn = BoxConnection("work", client_id=emulator.app.client_id,
-                         client_secret=emulator.app.client_secret, endpoints=emulator.endpoints,
-                         home=home)
+def test_displaying_a_connection_shows_the_form_and_hides_secrets(
+    emulator: BoxEmulator, home: Path
+) -> None:
+    conn = BoxConnection(
+        "work",
+        client_id=emulator.app.client_id,
+        client_secret=emulator.app.client_secret,
+        endpoints=emulator.endpoints,
+        home=home,
+    )
     bundle = conn._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in data
     assert emulator.app.client_secret not in json.dumps(data)
 
 
-def test_an_administrators_app_needs_no_secret_in_the_kernel(emulator: BoxEmulator,
-                                                             home: Path) -> None:
+def test_an_administrators_app_needs_no_secret_in_the_kernel(
+    emulator: BoxEmulator, home: Path
+) -> None:
     """The server holds the app's secret (c.BoxWidgetApp.client_secret): the browser passes on
     the status API's client id, the kernel prepares a sign-in without a secret, the callback
     (here: the server's fill_in, done by hand) supplies it, and the kernel then uses the
@@ -148,8 +161,9 @@ def test_an_administrators_app_needs_no_secret_in_the_kernel(emulator: BoxEmulat
     params = redirect_params(emulator.authorize(url))
     pending = take_pending(conn.vault, params)
     assert pending["client_secret"] is None  # nothing secret was written by the kernel
-    complete_pending(conn.vault, {**pending, "client_secret": emulator.app.client_secret},
-                     check_outcome(params))
+    complete_pending(
+        conn.vault, {**pending, "client_secret": emulator.app.client_secret}, check_outcome(params)
+    )
     browser_says(form, type="outcome", ok=True)
     assert form.state == "connected"
     emulator.clock.advance(3601)  # Box expires the access token: the kernel must refresh
@@ -164,7 +178,8 @@ def test_an_administrators_app_needs_no_secret_in_the_kernel(emulator: BoxEmulat
 
 
 def test_a_different_app_than_the_administrators_still_needs_a_secret(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     form = open_form(emulator, home)
     form.server_client_id = "the-administrators-app"
     assert form.authorize_url == ""
@@ -193,7 +208,8 @@ def test_unchanged_inputs_make_no_new_sign_in(emulator: BoxEmulator, home: Path)
 
 
 def test_an_idle_form_renews_its_address_before_it_gets_old(
-        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A form left open for a while (coffee) still gives Generate a sign-in with time left:
     its authorize address is replaced every RENEW_SECONDS, except while Box is using it."""
     monkeypatch.setattr(widget, "RENEW_SECONDS", 0.2)
@@ -244,7 +260,8 @@ def test_test_connection_when_box_cannot_be_reached(emulator: BoxEmulator, home:
 
 
 def test_an_answer_that_is_not_json_is_an_error_in_plain_words(
-        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A proxy's HTML page instead of Box's JSON (cannot be produced by the emulator, which
     answers as Box does: ``Response.json`` is made to fail as it would on such a page)."""
     form = connected_form(emulator, home)

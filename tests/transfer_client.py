@@ -53,7 +53,8 @@ def sdk_client(url: str) -> Any:
 
     auth = BoxDeveloperTokenAuth(token=os.environ["BOX_TRANSFER_TOKEN"])
     session = NetworkSession().with_custom_base_urls(
-        BaseUrls(base_url=url, upload_url=url + "/api", oauth_2_url=url + "/api/oauth2"))
+        BaseUrls(base_url=url, upload_url=url + "/api", oauth_2_url=url + "/api/oauth2")
+    )
     return BoxClient(auth, network_session=session)
 
 
@@ -71,8 +72,13 @@ def download(kind: str, where: str, what: str) -> dict[str, Any]:
         before, start = peak_rss(), time.perf_counter()
         client.downloads.download_file_to_output_stream(what, sink)
     seconds = time.perf_counter() - start
-    return {"bytes": sink.size, "seconds": seconds, "sha1": sink.sha1.hexdigest(),
-            "peak_rss_before": before, "peak_rss": peak_rss()}
+    return {
+        "bytes": sink.size,
+        "seconds": seconds,
+        "sha1": sink.sha1.hexdigest(),
+        "peak_rss_before": before,
+        "peak_rss": peak_rss(),
+    }
 
 
 def upload(kind: str, where: str, local: str, target: str) -> dict[str, Any]:
@@ -90,11 +96,17 @@ def upload(kind: str, where: str, local: str, target: str) -> dict[str, Any]:
         before, start = peak_rss(), time.perf_counter()
         with open(local, "rb") as source:
             file = client.chunked_uploads.upload_big_file(
-                source, os.path.basename(local), size, target)
+                source, os.path.basename(local), size, target
+            )
         seconds = time.perf_counter() - start
         sha1 = file.sha_1  # from the commit's answer
-    return {"bytes": size, "seconds": seconds, "sha1": sha1, "peak_rss_before": before,
-            "peak_rss": peak_rss()}
+    return {
+        "bytes": size,
+        "seconds": seconds,
+        "sha1": sha1,
+        "peak_rss_before": before,
+        "peak_rss": peak_rss(),
+    }
 
 
 def main(argv: list[str]) -> None:

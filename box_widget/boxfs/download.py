@@ -35,21 +35,23 @@ class Download:
         """The current download link."""
         if self._link is None:
             for _ in range(NOT_READY_TRIES):
-                response = self.session.get(f"files/{self.file_id}/content",
-                                            allow_redirects=False)
+                response = self.session.get(f"files/{self.file_id}/content", allow_redirects=False)
                 if response.status_code != 202:
                     break
                 time.sleep(min(float(response.headers.get("Retry-After", 1)), NOT_READY_MAX_WAIT))
             location = response.headers.get("Location")
             if response.status_code not in {301, 302, 303, 307} or not location:
-                msg = (f"Box answered {response.status_code} instead of a download link for "
-                       f"file {self.file_id}; try again later")
+                msg = (
+                    f"Box answered {response.status_code} instead of a download link for "
+                    f"file {self.file_id}; try again later"
+                )
                 raise BoxAPIError(msg, status=response.status_code, response=response)
             self._link = location
         return self._link
 
-    def request(self, start: int | None = None, end: int | None = None, *,
-                stream: bool = False) -> requests.Response:
+    def request(
+        self, start: int | None = None, end: int | None = None, *, stream: bool = False
+    ) -> requests.Response:
         """The content answer; with ``start``, the bytes ``start`` to ``end`` (exclusive)."""
         headers = {}
         if start is not None:
@@ -64,7 +66,8 @@ class Download:
 
     def _get(self, headers: dict[str, str], stream: bool) -> requests.Response:
         response: requests.Response = self.session.get(
-            self.link(), headers=headers, stream=stream, withhold_token=True)
+            self.link(), headers=headers, stream=stream, withhold_token=True
+        )
         return response
 
     def read_range(self, start: int, end: int) -> bytes:

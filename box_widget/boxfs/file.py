@@ -57,8 +57,7 @@ class BoxFile(AbstractBufferedFile):  # type: ignore[misc]
             size = self._spool.tell()
             self._spool.seek(0)
             try:
-                self.fs.write_from(self._spool, size, self.path,
-                                   exclusive=self.mode == "xb")
+                self.fs.write_from(self._spool, size, self.path, exclusive=self.mode == "xb")
             finally:
                 self._spool.close()
         return True
@@ -67,8 +66,12 @@ class BoxFile(AbstractBufferedFile):  # type: ignore[misc]
         if self._spool is not None:
             self._spool.close()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is not None and self.writable():
             self.discard()
             self.closed = True

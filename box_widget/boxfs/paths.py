@@ -134,8 +134,9 @@ class PathResolver:
             with translated(path):
                 for kind in ("folders", "files"):
                     try:
-                        entry: Entry = self.session.get(f"{kind}/{item_id}",
-                                                        params={"fields": FIELDS}).json()
+                        entry: Entry = self.session.get(
+                            f"{kind}/{item_id}", params={"fields": FIELDS}
+                        ).json()
                     except BoxAPIError as exc:
                         if exc.status != 404:
                             raise
@@ -147,7 +148,7 @@ class PathResolver:
         """The item at a stripped path; ``FileNotFoundError`` when there is none."""
         names = split(path)
         if names and names[0].startswith(ID_PREFIX):
-            item = self.by_id(names.pop(0)[len(ID_PREFIX):], path)
+            item = self.by_id(names.pop(0)[len(ID_PREFIX) :], path)
         else:
             item = root_entry()
         for name in names:
@@ -163,7 +164,7 @@ class PathResolver:
         """The id of the item at ``path`` if the cached listings know it (no request)."""
         names = split(path)
         if names and names[0].startswith(ID_PREFIX):
-            item_id: str | None = names.pop(0)[len(ID_PREFIX):]
+            item_id: str | None = names.pop(0)[len(ID_PREFIX) :]
         else:
             item_id = ROOT_ID
         for name in names:

@@ -30,6 +30,7 @@ def bar(progress: bool | None, size: int, description: str) -> Iterator[Callable
         return
     from tqdm.auto import tqdm
 
-    with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=description,
-              leave=False) as shown:
+    with tqdm(
+        total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=description, leave=False
+    ) as shown:
         yield shown.update

@@ -36,8 +36,12 @@ from .paths import ID_PREFIX, Entry, PathResolver, cache_for, join, split
 def _info(path: str, entry: Entry) -> dict[str, Any]:
     """fsspec's info dict for a Box entry."""
     is_file = entry["type"] == "file"
-    info = {"name": path, "size": int(entry.get("size") or 0) if is_file else 0,
-            "type": "file" if is_file else "directory", "id": entry["id"]}
+    info = {
+        "name": path,
+        "size": int(entry.get("size") or 0) if is_file else 0,
+        "type": "file" if is_file else "directory",
+        "id": entry["id"],
+    }
     for key in ("sha1", "created_at", "modified_at"):
         if entry.get(key) is not None:
             info[key] = entry[key]
@@ -69,18 +73,28 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
     #: listing cache is shared per connection all the same (``paths.cache_for``).
     cachable = False
 
-    def __init__(self, connection: str | BoxConnection = "default", *,
-                 home: str | os.PathLike[str] | None = None, progress: bool | None = None,
-                 chunked_threshold: int = upload.CHUNKED_THRESHOLD,
-                 upload_workers: int = upload.WORKERS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        connection: str | BoxConnection = "default",
+        *,
+        home: str | os.PathLike[str] | None = None,
+        progress: bool | None = None,
+        chunked_threshold: int = upload.CHUNKED_THRESHOLD,
+        upload_workers: int = upload.WORKERS,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.connection = connection if isinstance(connection, BoxConnection) \
+        self.connection = (
+            connection
+            if isinstance(connection, BoxConnection)
             else BoxConnection(connection, home=home)
+        )
         self.progress = progress
         self.chunked_threshold = max(chunked_threshold, 1)
         self.upload_workers = upload_workers
-        self.paths = PathResolver(self.session, cache_for(
-            str(self.connection.vault.home), self.connection.name))
+        self.paths = PathResolver(
+            self.session, cache_for(str(self.connection.vault.home), self.connection.name)
+        )
 
     @property
     def session(self) -> BoxSession:
@@ -96,9 +110,9 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return [cls._strip_protocol(p) for p in path]
         path = str(path)
         if path.startswith("box://"):
-            path = path[len("box://"):]
+            path = path[len("box://") :]
         elif path.startswith("box:"):
-            path = path[len("box:"):]
+            path = path[len("box:") :]
         return "/".join(split(path))
 
     def invalidate_cache(self, path: str | None = None) -> None:
@@ -193,21 +207,36 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise NotADirectoryError(20, "This is a file, not a folder", path)
         with translated(path):
             if entry["type"] == "folder":
-                self.session.delete(f"folders/{entry['id']}",
-                                    params={"recursive": str(recursive).lower()})
+                self.session.delete(
+                    f"folders/{entry['id']}", params={"recursive": str(recursive).lower()}
+                )
             else:
                 self.session.delete(f"files/{entry['id']}")
         self.paths.invalidate()  # the parent's listing, and those of anything inside
 
     # --- files -----------------------------------------------------------------------------
-    def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
-              autocommit: bool = True, cache_options: dict[str, Any] | None = None,
-              **kwargs: Any) -> BoxFile:
-        return BoxFile(self, path, mode, block_size=block_size, autocommit=autocommit,
-                       cache_options=cache_options, **kwargs)
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> BoxFile:
+        return BoxFile(
+            self,
+            path,
+            mode,
+            block_size=block_size,
+            autocommit=autocommit,
+            cache_options=cache_options,
+            **kwargs,
+        )
 
-    def cat_file(self, path: str, start: int | None = None, end: int | None = None,
-                 **kwargs: Any) -> bytes:
+    def cat_file(
+        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
+    ) -> bytes:
         path = self._strip_protocol(path)
         info = self.info(path)
         if info["type"] != "file":
@@ -221,8 +250,14 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 return b"".join(download.stream())
             return download.read_range(start, end)
 
-    def get_file(self, rpath: str, lpath: Any, callback: Callback = DEFAULT_CALLBACK,
-                 outfile: Any = None, **kwargs: Any) -> None:
+    def get_file(
+        self,
+        rpath: str,
+        lpath: Any,
+        callback: Callback = DEFAULT_CALLBACK,
+        outfile: Any = None,
+        **kwargs: Any,
+    ) -> None:
         rpath = self._strip_protocol(rpath)
         info = self.info(rpath)
         if info["type"] != "file":
@@ -237,19 +272,28 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         else:
             self._download_to(rpath, info, outfile, callback)
 
-    def _download_to(self, path: str, info: dict[str, Any], target: BinaryIO,
-                     callback: Callback) -> None:
+    def _download_to(
+        self, path: str, info: dict[str, Any], target: BinaryIO, callback: Callback
+    ) -> None:
         callback.set_size(info["size"])
         download = Download(self.session, info["id"])
-        with progress.bar(self.progress, info["size"], f"Downloading {path}") as shown, \
-                translated(path):
+        with (
+            progress.bar(self.progress, info["size"], f"Downloading {path}") as shown,
+            translated(path),
+        ):
             for chunk in download.stream():
                 target.write(chunk)
                 shown(len(chunk))
                 callback.relative_update(len(chunk))
 
-    def put_file(self, lpath: str, rpath: str, callback: Callback = DEFAULT_CALLBACK,
-                 mode: str = "overwrite", **kwargs: Any) -> None:
+    def put_file(
+        self,
+        lpath: str,
+        rpath: str,
+        callback: Callback = DEFAULT_CALLBACK,
+        mode: str = "overwrite",
+        **kwargs: Any,
+    ) -> None:
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
             return
@@ -260,8 +304,9 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
             self.write_from(source, size, rpath, exclusive=mode == "create")
             callback.relative_update(size)
 
-    def write_from(self, source: BinaryIO, size: int, path: str, *,
-                   exclusive: bool = False) -> dict[str, Any]:
+    def write_from(
+        self, source: BinaryIO, size: int, path: str, *, exclusive: bool = False
+    ) -> dict[str, Any]:
         """Upload ``size`` bytes from ``source`` to ``path`` (a new version if a file is there,
         unless ``exclusive``); missing parent folders are created. The new file's info."""
         path = self._strip_protocol(path)
@@ -272,19 +317,24 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise FileExistsError(17, "A file of that name is already in Box", path)
         file_id = existing["id"] if existing else None
         try:
-            with translated(path), progress.bar(self.progress, size,
-                                                f"Uploading {path}") as shown:
+            with translated(path), progress.bar(self.progress, size, f"Uploading {path}") as shown:
                 if size < self.chunked_threshold:
                     if file_id is None and size >= progress.MIN_SIZE:
                         upload.preflight(self.session, name, parent["id"], size)
-                    entry = upload.direct_upload(self.session, self.upload_url, source.read(size),
-                                                 name, parent_id=parent["id"], file_id=file_id)
+                    entry = upload.direct_upload(
+                        self.session,
+                        self.upload_url,
+                        source.read(size),
+                        name,
+                        parent_id=parent["id"],
+                        file_id=file_id,
+                    )
                     shown(size)
                 else:
-                    chunked = upload.ChunkedUpload(self.session, self.upload_url,
-                                                   workers=self.upload_workers, progress=shown)
-                    entry = chunked.run(source, size, name, parent_id=parent["id"],
-                                        file_id=file_id)
+                    chunked = upload.ChunkedUpload(
+                        self.session, self.upload_url, workers=self.upload_workers, progress=shown
+                    )
+                    entry = chunked.run(source, size, name, parent_id=parent["id"], file_id=file_id)
         finally:
             self.paths.invalidate(parent["id"])
         return _info(path, entry)
@@ -308,6 +358,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if existing is not None:
             self._delete(path2, recursive=False, want="file")
         with translated(path2):
-            self.session.post(f"files/{source['id']}/copy",
-                              json={"parent": {"id": parent["id"]}, "name": name})
+            self.session.post(
+                f"files/{source['id']}/copy", json={"parent": {"id": parent["id"]}, "name": name}
+            )
         self.paths.invalidate(parent["id"])

@@ -44,61 +44,88 @@ def sha1_digest(data: bytes) -> str:
     return "sha=" + base64.b64encode(hashlib.sha1(data).digest()).decode()  # noqa: S324
 
 
-def direct_upload(session: BoxSession, upload_url: str, data: bytes, name: str, *,
-                  parent_id: str | None = None, file_id: str | None = None) -> Entry:
+def direct_upload(
+    session: BoxSession,
+    upload_url: str,
+    data: bytes,
+    name: str,
+    *,
+    parent_id: str | None = None,
+    file_id: str | None = None,
+) -> Entry:
     """Upload ``data`` in one request: a new file in ``parent_id`` or a new version of
     ``file_id``; Box's file entry."""
     attributes: dict[str, Any] = {"name": name}
     if file_id is None:
         attributes["parent"] = {"id": parent_id}
-    body, content_type = encode_multipart_formdata([
-        ("attributes", json.dumps(attributes)),
-        ("file", (name, data, "application/octet-stream")),
-    ])
+    body, content_type = encode_multipart_formdata(
+        [
+            ("attributes", json.dumps(attributes)),
+            ("file", (name, data, "application/octet-stream")),
+        ]
+    )
     url = f"{upload_url}/files/{file_id}/content" if file_id else f"{upload_url}/files/content"
-    headers = {"Content-Type": content_type,
-               "Content-MD5": hashlib.sha1(data).hexdigest()}  # noqa: S324 - Box's digest
+    headers = {"Content-Type": content_type, "Content-MD5": hashlib.sha1(data).hexdigest()}  # noqa: S324 - Box's digest
     entry: Entry = session.post(url, data=body, headers=headers).json()["entries"][0]
     return entry
 
 
 def preflight(session: BoxSession, name: str, parent_id: str, size: int) -> None:
     """Ask Box whether a new file would be accepted (name free, quota) before sending it."""
-    session.options("files/content", json={"name": name, "parent": {"id": parent_id},
-                                           "size": size})
+    session.options("files/content", json={"name": name, "parent": {"id": parent_id}, "size": size})
 
 
 class ChunkedUpload:
     """One upload through a Box upload session."""
 
-    def __init__(self, session: BoxSession, upload_url: str, *, workers: int = WORKERS,
-                 part_retries: int = PART_RETRIES, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        session: BoxSession,
+        upload_url: str,
+        *,
+        workers: int = WORKERS,
+        part_retries: int = PART_RETRIES,
+        progress: Progress | None = None,
+    ) -> None:
         self.session = session
         self.upload_url = upload_url
         self.workers = workers
         self.part_retries = part_retries
         self.progress = progress or (lambda _n: None)
 
-    def run(self, source: BinaryIO, size: int, name: str, *, parent_id: str | None = None,
-            file_id: str | None = None) -> Entry:
+    def run(
+        self,
+        source: BinaryIO,
+        size: int,
+        name: str,
+        *,
+        parent_id: str | None = None,
+        file_id: str | None = None,
+    ) -> Entry:
         """Upload ``size`` bytes read from ``source``; Box's file entry."""
         if file_id is None:
-            created = self.session.post(f"{self.upload_url}/files/upload_sessions", json={
-                "folder_id": parent_id, "file_size": size, "file_name": name}).json()
+            created = self.session.post(
+                f"{self.upload_url}/files/upload_sessions",
+                json={"folder_id": parent_id, "file_size": size, "file_name": name},
+            ).json()
         else:
-            created = self.session.post(f"{self.upload_url}/files/{file_id}/upload_sessions",
-                                        json={"file_size": size, "file_name": name}).json()
+            created = self.session.post(
+                f"{self.upload_url}/files/{file_id}/upload_sessions",
+                json={"file_size": size, "file_name": name},
+            ).json()
         endpoints = created["session_endpoints"]
         try:
-            parts, digest = self._send_parts(source, size, int(created["part_size"]),
-                                             endpoints["upload_part"])
+            parts, digest = self._send_parts(
+                source, size, int(created["part_size"]), endpoints["upload_part"]
+            )
             return self._commit(endpoints["commit"], parts, digest)
         except BaseException:
             self._abort(endpoints["abort"])
             raise
 
-    def _send_parts(self, source: BinaryIO, size: int, part_size: int,
-                    url: str) -> tuple[list[Entry], str]:
+    def _send_parts(
+        self, source: BinaryIO, size: int, part_size: int, url: str
+    ) -> tuple[list[Entry], str]:
         whole = hashlib.sha1()  # noqa: S324 - Box's digest
         parts: list[Entry] = []
         pending: set[Future[Entry]] = set()
@@ -131,16 +158,22 @@ class ChunkedUpload:
         return parts, "sha=" + base64.b64encode(whole.digest()).decode()
 
     def _send_part(self, url: str, data: bytes, offset: int, total: int) -> Entry:
-        headers = {"Content-Type": "application/octet-stream", "Digest": sha1_digest(data),
-                   "Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{total}"}
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Digest": sha1_digest(data),
+            "Content-Range": f"bytes {offset}-{offset + len(data) - 1}/{total}",
+        }
         for attempt in range(self.part_retries):
             try:
                 return self._put(url, data, headers)
             except (BoxAPIError, requests.ConnectionError, requests.Timeout) as exc:
-                if isinstance(exc, BoxAPIError) and exc.status not in {412, 429} \
-                        and exc.status < 500:
+                if (
+                    isinstance(exc, BoxAPIError)
+                    and exc.status not in {412, 429}
+                    and exc.status < 500
+                ):
                     raise
-                time.sleep(0.2 * 2 ** attempt)
+                time.sleep(0.2 * 2**attempt)
         return self._put(url, data, headers)
 
     def _put(self, url: str, data: bytes, headers: dict[str, str]) -> Entry:

@@ -41,9 +41,11 @@ class ApiHandler(BaseHandler):
         """The user behind the access token; ``write`` also checks the token may write."""
         token = self.token()
         if write and "root_readwrite" not in token.scopes:
-            raise BoxError(403, "insufficient_scope",
-                           "The request requires higher privileges than provided by the "
-                           "access token.")
+            raise BoxError(
+                403,
+                "insufficient_scope",
+                "The request requires higher privileges than provided by the access token.",
+            )
         return self.state.content.users[token.user_id]
 
     def body(self) -> bytes:
@@ -137,7 +139,7 @@ class FolderItemsHandler(ApiHandler):
             offset = self.int_arg(args, "offset", 0)
             if offset > MAX_OFFSET:
                 raise invalid_parameter("offset", offset)
-        page = items[offset:offset + limit]
+        page = items[offset : offset + limit]
         fields = args.get("fields")
         entries = [self._entry(item, fields) for item in page]
         if usemarker == "true":

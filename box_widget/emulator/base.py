@@ -69,8 +69,11 @@ class BaseHandler(RequestHandler):
                 self.finish()
             elif self.read_body_first:  # answer once the body is in (see read_body_first)
                 status = fault.status
-                setattr(self, (self.request.method or "GET").lower(),
-                        lambda *_args, **_kwargs: self.send_fault(status))
+                setattr(
+                    self,
+                    (self.request.method or "GET").lower(),
+                    lambda *_args, **_kwargs: self.send_fault(status),
+                )
             else:
                 self.send_fault(fault.status)
 
@@ -98,8 +101,9 @@ class BaseHandler(RequestHandler):
             return done
         return super().finish(chunk)
 
-    def write_json(self, body: Any, status: int = 200,
-                   headers: Mapping[str, str] | None = None) -> None:
+    def write_json(
+        self, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
         """Send a JSON body."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -122,8 +126,14 @@ class BaseHandler(RequestHandler):
 
     def bad_argument(self, name: str, message: str) -> Exception:
         """The error for a malformed argument, in this route's shape."""
-        return BoxError(400, "bad_request", message, context_info={"errors": [
-            {"reason": "invalid_parameter", "name": name, "message": message}]})
+        return BoxError(
+            400,
+            "bad_request",
+            message,
+            context_info={
+                "errors": [{"reason": "invalid_parameter", "name": name, "message": message}]
+            },
+        )
 
     def fail(self, exc: BaseException) -> None:
         """Answer a known error (used by write_error and by fault injection)."""
@@ -158,8 +168,7 @@ class BaseHandler(RequestHandler):
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         if isinstance(value, (*KNOWN_ERRORS, HTTPError)):
             return
-        log.error("emulator error on %s %s", self.request.method, self.request.path,
-                  exc_info=value)
+        log.error("emulator error on %s %s", self.request.method, self.request.path, exc_info=value)
 
 
 class OAuthHandler(BaseHandler):
@@ -193,8 +202,7 @@ class PageHandler(BaseHandler):
         return PageError("invalid_request", message)
 
     def status_error(self, status: int) -> Exception:
-        return PageError(STATUS_CODES.get(status, "error"), responses.get(status, "Error"),
-                         status)
+        return PageError(STATUS_CODES.get(status, "error"), responses.get(status, "Error"), status)
 
     def send_fault(self, status: int) -> None:
         self.fail(self.status_error(status))

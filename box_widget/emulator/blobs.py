@@ -59,7 +59,7 @@ class BytesBlob(Blob):
     def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         end = self.size if end is None else end
         for offset in range(start, end, CHUNK):
-            yield self.data[offset:min(offset + CHUNK, end)]
+            yield self.data[offset : min(offset + CHUNK, end)]
 
 
 class DiskBlob(Blob):
@@ -101,15 +101,16 @@ def _pattern(seed: int) -> bytes:
     return _patterns[seed]
 
 
-def generated_chunks(size: int, seed: int = 0, start: int = 0,
-                     end: int | None = None) -> Iterator[bytes]:
+def generated_chunks(
+    size: int, seed: int = 0, start: int = 0, end: int | None = None
+) -> Iterator[bytes]:
     """The bytes ``start`` to ``end`` of the generated content of ``size`` bytes."""
     end = size if end is None else min(end, size)
     offset = start
     while offset < end:
         index, within = divmod(offset, CHUNK)
         block = generated_block(seed, index)
-        piece = block[within:min(CHUNK, within + end - offset)]
+        piece = block[within : min(CHUNK, within + end - offset)]
         offset += len(piece)
         yield piece
 

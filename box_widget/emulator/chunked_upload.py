@@ -19,12 +19,19 @@ def describe(handler: ApiHandler, session: UploadSession) -> dict[str, Any]:
     request = handler.request
     url = f"{request.protocol}://{request.host}/api/2.0/files/upload_sessions/{session.id}"
     return {
-        "id": session.id, "type": "upload_session",
-        "session_expires_at": iso(session.expires_at), "part_size": session.part_size,
-        "total_parts": session.total_parts, "num_parts_processed": len(session.parts),
+        "id": session.id,
+        "type": "upload_session",
+        "session_expires_at": iso(session.expires_at),
+        "part_size": session.part_size,
+        "total_parts": session.total_parts,
+        "num_parts_processed": len(session.parts),
         "session_endpoints": {
-            "upload_part": url, "commit": f"{url}/commit", "abort": url,
-            "list_parts": f"{url}/parts", "status": url, "log_event": f"{url}/log",
+            "upload_part": url,
+            "commit": f"{url}/commit",
+            "abort": url,
+            "list_parts": f"{url}/parts",
+            "status": url,
+            "log_event": f"{url}/log",
         },
     }
 
@@ -58,17 +65,26 @@ class UploadSessionsHandler(StreamingApiHandler):
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise BoxError(400, "invalid_file_size", "file_size is not a valid number")
         if size < settings.chunked_upload_minimum:
-            raise BoxError(400, "file_size_too_small",
-                           "File size is less than minimum allowed for this API: "
-                           f"{settings.chunked_upload_minimum}")
+            raise BoxError(
+                400,
+                "file_size_too_small",
+                "File size is less than minimum allowed for this API: "
+                f"{settings.chunked_upload_minimum}",
+            )
         content.folder(user.id, folder_id)
         name = check_name(name)
         content.check_free_name(user.id, folder_id, name, except_id=file_id)
         content.check_quota(user.id, size, content.file(user.id, file_id).size if file_id else 0)
-        session = UploadSession(secrets.token_hex(16).upper(), user.id, folder_id, name, size,
-                                settings.part_size,
-                                self.state.clock.now() + settings.upload_session_lifetime,
-                                file_id)
+        session = UploadSession(
+            secrets.token_hex(16).upper(),
+            user.id,
+            folder_id,
+            name,
+            size,
+            settings.part_size,
+            self.state.clock.now() + settings.upload_session_lifetime,
+            file_id,
+        )
         with content.lock:
             content.sessions[session.id] = session
         self.write_json(describe(self, session), 201)
@@ -120,10 +136,18 @@ class UploadSessionHandler(SessionHandler):
             raise BoxError(400, "bad_request", "The Content-Range header is missing or malformed")
         lo, hi, total = (int(g) for g in match.groups())
         last = hi == session.file_size - 1
-        if (total != session.file_size or hi < lo or hi >= total or lo % session.part_size
-                or (hi - lo + 1 != session.part_size and not last)):
-            raise BoxError(416, "requested_range_not_satisfiable",
-                           "The Content-Range does not fit this session's part size and file size")
+        if (
+            total != session.file_size
+            or hi < lo
+            or hi >= total
+            or lo % session.part_size
+            or (hi - lo + 1 != session.part_size and not last)
+        ):
+            raise BoxError(
+                416,
+                "requested_range_not_satisfiable",
+                "The Content-Range does not fit this session's part size and file size",
+            )
         data = self.body()
         if len(data) != hi - lo + 1:
             raise BoxError(400, "bad_request", "The body length does not match Content-Range")
@@ -140,8 +164,11 @@ class UploadSessionHandler(SessionHandler):
             if existing is not None:
                 blob.discard()
                 if existing[1].sha1 != blob.sha1:
-                    raise BoxError(409, "range_overlaps_existing_part",
-                                   "Part overlaps with an already uploaded part")
+                    raise BoxError(
+                        409,
+                        "range_overlaps_existing_part",
+                        "Part overlaps with an already uploaded part",
+                    )
             else:
                 session.parts[lo] = (secrets.token_hex(4).upper(), blob)
             part_id, blob = session.parts[lo]
@@ -154,8 +181,9 @@ class UploadPartsHandler(SessionHandler):
     def get(self, session_id: str) -> None:
         session = self.session(session_id)
         entries = [self.part(pid, off, blob) for off, (pid, blob) in sorted(session.parts.items())]
-        self.write_json({"entries": entries, "limit": 1000, "offset": 0,
-                         "total_count": len(entries)})
+        self.write_json(
+            {"entries": entries, "limit": 1000, "offset": 0, "total_count": len(entries)}
+        )
 
 
 class CommitHandler(SessionHandler):
@@ -185,8 +213,11 @@ class CommitHandler(SessionHandler):
             data.discard()
             raise BoxError(412, "precondition_failed", "The file does not match its Digest header")
         attributes = body.get("attributes")
-        name = attributes.get("name", session.file_name) if isinstance(attributes, dict) \
+        name = (
+            attributes.get("name", session.file_name)
+            if isinstance(attributes, dict)
             else session.file_name
+        )
         if session.file_id is not None:
             file = content.new_version(session.owner_id, session.file_id, data, name)
         else:

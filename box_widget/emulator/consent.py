@@ -32,8 +32,11 @@ def consent(authorize_url: str, *, user_id: str, grant: bool = True, timeout: fl
             raise ConsentPageError(unescape(error[1]) if error else "unknown", page.status_code)
         answer = browser.post(
             authorize_url.split("?", 1)[0],
-            data={"consent": unescape(match[1]), "user_id": user_id,
-                  "decision": "grant" if grant else "deny"},
+            data={
+                "consent": unescape(match[1]),
+                "user_id": user_id,
+                "decision": "grant" if grant else "deny",
+            },
             allow_redirects=False,
             timeout=timeout,
         )

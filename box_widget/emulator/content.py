@@ -36,8 +36,14 @@ def check_name(name: object) -> str:
 def not_found(kind: str, value: str) -> BoxError:
     """Box's 404 for an item that does not exist or that the user cannot see."""
     message = f"Invalid value '{value}'. '{kind}' with value '{value}' not found"
-    return BoxError(404, "not_found", "Not Found", context_info={
-        "errors": [{"reason": "invalid_parameter", "name": kind, "message": message}]})
+    return BoxError(
+        404,
+        "not_found",
+        "Not Found",
+        context_info={
+            "errors": [{"reason": "invalid_parameter", "name": kind, "message": message}]
+        },
+    )
 
 
 @contextmanager
@@ -89,8 +95,13 @@ class Folder:
     etag: int = 0
 
     def mini(self) -> dict[str, Any]:
-        return {"type": "folder", "id": self.id, "sequence_id": str(self.etag),
-                "etag": str(self.etag), "name": self.name}
+        return {
+            "type": "folder",
+            "id": self.id,
+            "sequence_id": str(self.etag),
+            "etag": str(self.etag),
+            "name": self.name,
+        }
 
 
 @dataclass
@@ -120,8 +131,12 @@ class File:
 
     def mini(self) -> dict[str, Any]:
         return {
-            "type": "file", "id": self.id, "sequence_id": str(self.etag), "etag": str(self.etag),
-            "sha1": self.sha1, "name": self.name,
+            "type": "file",
+            "id": self.id,
+            "sequence_id": str(self.etag),
+            "etag": str(self.etag),
+            "sha1": self.sha1,
+            "name": self.name,
             "file_version": {"type": "file_version", "id": self.version_id, "sha1": self.sha1},
         }
 
@@ -187,10 +202,14 @@ class ContentStore:
     def children(self, user_id: str, folder_id: str) -> tuple[list[Folder], list[File]]:
         self.folder(user_id, folder_id)
         with self.lock:
-            folders = [f for f in self.folders.values()
-                       if f.owner_id == user_id and f.parent_id == folder_id]
-            files = [f for f in self.files.values()
-                     if f.owner_id == user_id and f.parent_id == folder_id]
+            folders = [
+                f
+                for f in self.folders.values()
+                if f.owner_id == user_id and f.parent_id == folder_id
+            ]
+            files = [
+                f for f in self.files.values() if f.owner_id == user_id and f.parent_id == folder_id
+            ]
         return folders, files
 
     def path_collection(self, user_id: str, folder_id: str) -> list[dict[str, Any]]:
@@ -206,14 +225,19 @@ class ContentStore:
         return sum(f.size for f in self.files.values() if f.owner_id == user_id)
 
     # --- writes ---------------------------------------------------------------------------
-    def check_free_name(self, user_id: str, folder_id: str, name: str,
-                        except_id: str | None = None) -> None:
+    def check_free_name(
+        self, user_id: str, folder_id: str, name: str, except_id: str | None = None
+    ) -> None:
         folders, files = self.children(user_id, folder_id)
         items: list[Folder | File] = [*folders, *files]
         for item in items:
             if item.name.casefold() == name.casefold() and item.id != except_id:
-                raise BoxError(409, "item_name_in_use", "Item with the same name already exists",
-                               context_info={"conflicts": [item.mini()]})
+                raise BoxError(
+                    409,
+                    "item_name_in_use",
+                    "Item with the same name already exists",
+                    context_info={"conflicts": [item.mini()]},
+                )
 
     def add_folder(self, user_id: str, parent_id: str, name: str) -> Folder:
         with self.lock:
@@ -238,8 +262,7 @@ class ContentStore:
             self.files[file.id] = file
         return file
 
-    def new_version(self, user_id: str, file_id: str, data: bytes | Blob,
-                    name: str | None) -> File:
+    def new_version(self, user_id: str, file_id: str, data: bytes | Blob, name: str | None) -> File:
         """A new version of a file; it owns ``data`` as ``add_file`` does."""
         blob = BytesBlob(data) if isinstance(data, bytes) else data
         with self.lock, _discard_on_error(blob):
@@ -271,8 +294,11 @@ class ContentStore:
         with self.lock:
             folder = self.folder(user_id, folder_id)
             if folder.id == ROOT:
-                raise BoxError(403, "access_denied_insufficient_permissions",
-                               "The root folder cannot be deleted")
+                raise BoxError(
+                    403,
+                    "access_denied_insufficient_permissions",
+                    "The root folder cannot be deleted",
+                )
             folders, files = self.children(user_id, folder_id)
             if (folders or files) and not recursive:
                 raise BoxError(400, "folder_not_empty", "Cannot delete - folder not empty")
@@ -289,15 +315,24 @@ class ContentStore:
     def file_full(self, file: File) -> dict[str, Any]:
         owner = self.users[file.owner_id].mini()
         return {
-            **file.mini(), "description": "", "size": file.size,
-            "path_collection": {"total_count": len(chain := self.path_collection(
-                file.owner_id, file.parent_id)), "entries": chain},
-            "created_at": iso(file.created_at), "modified_at": iso(file.modified_at),
+            **file.mini(),
+            "description": "",
+            "size": file.size,
+            "path_collection": {
+                "total_count": len(chain := self.path_collection(file.owner_id, file.parent_id)),
+                "entries": chain,
+            },
+            "created_at": iso(file.created_at),
+            "modified_at": iso(file.modified_at),
             "content_created_at": iso(file.created_at),
             "content_modified_at": iso(file.modified_at),
-            "trashed_at": None, "purged_at": None,
-            "created_by": owner, "modified_by": owner, "owned_by": owner,
-            "shared_link": None, "parent": self.folder(file.owner_id, file.parent_id).mini(),
+            "trashed_at": None,
+            "purged_at": None,
+            "created_by": owner,
+            "modified_by": owner,
+            "owned_by": owner,
+            "shared_link": None,
+            "parent": self.folder(file.owner_id, file.parent_id).mini(),
             "item_status": "active",
         }
 
@@ -305,11 +340,17 @@ class ContentStore:
         owner = self.users[folder.owner_id].mini()
         chain = self.path_collection(folder.owner_id, folder.parent_id) if folder.parent_id else []
         return {
-            **folder.mini(), "description": "", "size": 0,
+            **folder.mini(),
+            "description": "",
+            "size": 0,
             "path_collection": {"total_count": len(chain), "entries": chain},
-            "created_at": iso(folder.created_at), "modified_at": iso(folder.created_at),
-            "created_by": owner, "modified_by": owner, "owned_by": owner,
+            "created_at": iso(folder.created_at),
+            "modified_at": iso(folder.created_at),
+            "created_by": owner,
+            "modified_by": owner,
+            "owned_by": owner,
             "parent": self.folder(folder.owner_id, folder.parent_id).mini()
-            if folder.parent_id else None,
+            if folder.parent_id
+            else None,
             "item_status": "active",
         }

@@ -30,13 +30,15 @@ class ControlHandler(BaseHandler):
 class StateHandler(ControlHandler):
     def get(self) -> None:
         state = self.state
-        self.write_json({
-            "counters": state.counters.snapshot(),
-            "settings": state.settings.to_dict(),
-            "clock_offset": state.clock.offset,
-            "apps": [app.public() for app in state.oauth.apps.values()],
-            "users": [user.mini() for user in state.content.users.values()],
-        })
+        self.write_json(
+            {
+                "counters": state.counters.snapshot(),
+                "settings": state.settings.to_dict(),
+                "clock_offset": state.clock.offset,
+                "apps": [app.public() for app in state.oauth.apps.values()],
+                "users": [user.mini() for user in state.content.users.values()],
+            }
+        )
 
 
 class ClockHandler(ControlHandler):
@@ -80,8 +82,12 @@ class LargeFilesHandler(ControlHandler):
         try:
             users = self.state.content.users
             file_id = self.state.add_large_file(
-                str(body["name"]), int(body["size"]), folder_id=str(body.get("folder_id", "0")),
-                seed=int(body.get("seed", 0)), user_id=str(body.get("user_id", next(iter(users)))))
+                str(body["name"]),
+                int(body["size"]),
+                folder_id=str(body.get("folder_id", "0")),
+                seed=int(body.get("seed", 0)),
+                user_id=str(body.get("user_id", next(iter(users)))),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise BoxError(400, "bad_request", f"invalid large file: {exc}") from None
         self.write_json({"id": file_id}, 201)
@@ -101,8 +107,10 @@ class AppsHandler(ControlHandler):
         body = self.body()
         try:
             app = self.state.add_app(
-                str(body["name"]), list(body["redirect_uris"]),
-                client_id=body.get("client_id"), client_secret=body.get("client_secret"),
+                str(body["name"]),
+                list(body["redirect_uris"]),
+                client_id=body.get("client_id"),
+                client_secret=body.get("client_secret"),
                 scopes=tuple(body.get("scopes", ("root_readwrite",))),
                 ccg_enabled=bool(body.get("ccg_enabled", False)),
             )

@@ -31,20 +31,30 @@ class DirectUploadHandler(StreamingApiHandler):
         if "file" not in names:
             raise BoxError(400, "bad_request", "The 'file' part is missing")
         if "attributes" in names and names.index("attributes") > names.index("file"):
-            raise BoxError(400, "metadata_after_file_contents",
-                           "Metadata (the 'attributes' part) must come before the file contents")
+            raise BoxError(
+                400,
+                "metadata_after_file_contents",
+                "Metadata (the 'attributes' part) must come before the file contents",
+            )
         if "attributes" not in names and file_id is None:
             raise BoxError(400, "bad_request", "The 'attributes' part is missing")
-        attributes = self._attributes(parts[names.index("attributes")].data
-                                      if "attributes" in names else b"{}")
+        attributes = self._attributes(
+            parts[names.index("attributes")].data if "attributes" in names else b"{}"
+        )
         data = parts[names.index("file")].data
         if len(data) > self.state.settings.direct_upload_limit:
-            raise BoxError(413, "request_entity_too_large",
-                           "Direct uploads are limited to 50 MB; use a chunked upload session")
+            raise BoxError(
+                413,
+                "request_entity_too_large",
+                "Direct uploads are limited to 50 MB; use a chunked upload session",
+            )
         expected = self.request.headers.get("Content-MD5")
         if expected and expected.lower() != hashlib.sha1(data).hexdigest():  # noqa: S324
-            raise BoxError(412, "precondition_failed",
-                           "The SHA-1 in the Content-MD5 header does not match the file")
+            raise BoxError(
+                412,
+                "precondition_failed",
+                "The SHA-1 in the Content-MD5 header does not match the file",
+            )
         content = self.state.content
         if file_id is not None:
             content.check_quota(user.id, len(data), content.file(user.id, file_id).size)

@@ -37,8 +37,12 @@ class DownloadHandler(BaseHandler):
         content = self.state.content
         entry = content.downloads.get(token)
         file = content.files.get(entry[0]) if entry else None
-        if entry is None or file is None or entry[1] != file.version_id \
-                or self.state.clock.now() > entry[2]:
+        if (
+            entry is None
+            or file is None
+            or entry[1] != file.version_id
+            or self.state.clock.now() > entry[2]
+        ):
             raise BoxError(404, "not_found", "This download link is unknown or has expired")
         blob, size = file.blob, file.size
         start, end = 0, size - 1
@@ -65,4 +69,3 @@ class DownloadHandler(BaseHandler):
             self.write(chunk)
             await self.flush()
         self.finish()
-

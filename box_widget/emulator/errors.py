@@ -94,8 +94,7 @@ class Unauthorized(Exception):
     def header(self) -> str:
         """The ``WWW-Authenticate`` value."""
         return (
-            f'Bearer realm="Service", error="{self.error}", '
-            f'error_description="{self.description}"'
+            f'Bearer realm="Service", error="{self.error}", error_description="{self.description}"'
         )
 
 

@@ -58,13 +58,21 @@ class AuthorizeHandler(PageHandler):
         args = self.single_args(self.request.body_arguments, "form")
         consent = self.state.oauth.take_consent(args.get("consent", ""))
         if consent is None:
-            raise PageError("invalid_request",
-                            "This authorization request expired or was already used. "
-                            "Start again from the application.")
+            raise PageError(
+                "invalid_request",
+                "This authorization request expired or was already used. "
+                "Start again from the application.",
+            )
         app = self.state.oauth.apps[consent.client_id]
         if args.get("decision") != "grant":
-            self.redirect(with_query(consent.redirect_uri, error="access_denied",
-                                     error_description=DENIED, state=consent.state))
+            self.redirect(
+                with_query(
+                    consent.redirect_uri,
+                    error="access_denied",
+                    error_description=DENIED,
+                    state=consent.state,
+                )
+            )
             return
         user_id = args.get("user_id", "")
         if user_id not in self.state.content.users:
@@ -76,14 +84,18 @@ class AuthorizeHandler(PageHandler):
         if requested is None:
             if len(app.redirect_uris) == 1:
                 return app.redirect_uris[0]
-            raise PageError("redirect_uri_missing",
-                            "The redirect_uri parameter is required: this application has "
-                            "several redirect URIs configured.")
+            raise PageError(
+                "redirect_uri_missing",
+                "The redirect_uri parameter is required: this application has "
+                "several redirect URIs configured.",
+            )
         if any(redirect_uri_matches(uri, requested) for uri in app.redirect_uris):
             return requested
-        raise PageError("redirect_uri_mismatch",
-                        "The redirect URI does not match any of the redirect URIs configured "
-                        "for this application in the Box Developer Console.")
+        raise PageError(
+            "redirect_uri_mismatch",
+            "The redirect URI does not match any of the redirect URIs configured "
+            "for this application in the Box Developer Console.",
+        )
 
 
 class TokenHandler(OAuthHandler):
@@ -106,9 +118,12 @@ class TokenHandler(OAuthHandler):
         elif grant_type == "refresh_token":
             body = oauth.refresh(app, self._required(args, "refresh_token"))
         elif grant_type == "client_credentials":
-            body = oauth.client_credentials(app, args.get("box_subject_type"),
-                                            args.get("box_subject_id"),
-                                            set(self.state.content.users))
+            body = oauth.client_credentials(
+                app,
+                args.get("box_subject_type"),
+                args.get("box_subject_id"),
+                set(self.state.content.users),
+            )
         else:
             raise OAuthError("invalid_request", GRANT_NOT_ALLOWED)
         self.write_json(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -193,8 +193,9 @@ class OAuthStore:
                 app, token.user_id, token.scopes, with_refresh=True, predecessor=token.access_token
             )
 
-    def client_credentials(self, app: App, subject_type: str | None, subject_id: str | None,
-                           user_ids: set[str]) -> dict[str, Any]:
+    def client_credentials(
+        self, app: App, subject_type: str | None, subject_id: str | None, user_ids: set[str]
+    ) -> dict[str, Any]:
         """The Client Credentials Grant: a service account or a user, no refresh token."""
         if not app.ccg_enabled:
             raise OAuthError("invalid_request", GRANT_NOT_ALLOWED)
@@ -237,12 +238,20 @@ class OAuthStore:
                 token.predecessor = None
             return token
 
-    def _issue(self, app: App, user_id: str, scopes: tuple[str, ...], *, with_refresh: bool,
-               predecessor: str | None = None) -> dict[str, Any]:
+    def _issue(
+        self,
+        app: App,
+        user_id: str,
+        scopes: tuple[str, ...],
+        *,
+        with_refresh: bool,
+        predecessor: str | None = None,
+    ) -> dict[str, Any]:
         now = self.clock.now()
         lifetime = self.settings.access_token_lifetime
-        access = AccessToken(random_token(), app.client_id, user_id, scopes, now + lifetime,
-                             predecessor=predecessor)
+        access = AccessToken(
+            random_token(), app.client_id, user_id, scopes, now + lifetime, predecessor=predecessor
+        )
         body: dict[str, Any] = {
             "access_token": access.value,
             "expires_in": lifetime,
@@ -251,8 +260,14 @@ class OAuthStore:
             "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
         }
         if with_refresh:
-            refresh = RefreshToken(random_token(64), app.client_id, user_id, scopes,
-                                   now + self.settings.refresh_token_lifetime, access.value)
+            refresh = RefreshToken(
+                random_token(64),
+                app.client_id,
+                user_id,
+                scopes,
+                now + self.settings.refresh_token_lifetime,
+                access.value,
+            )
             access.refresh_token = refresh.value
             self.refresh_tokens[refresh.value] = refresh
             body["refresh_token"] = refresh.value

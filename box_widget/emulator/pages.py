@@ -38,8 +38,9 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def consent_page(app_name: str, consent_id: str, users: list[tuple[str, str, str]],
-                 scopes: tuple[str, ...]) -> str:
+def consent_page(
+    app_name: str, consent_id: str, users: list[tuple[str, str, str]], scopes: tuple[str, ...]
+) -> str:
     """The grant/deny page: which app, as which user, with which scopes."""
     options = "".join(
         f'<option value="{escape(uid)}">{escape(name)} ({escape(login)})</option>'
@@ -48,13 +49,13 @@ def consent_page(app_name: str, consent_id: str, users: list[tuple[str, str, str
     items = "".join(f"<li>{escape(SCOPE_TEXT.get(s, s))}</li>" for s in scopes)
     body = (
         f"<h1><b>{escape(app_name)}</b> would like to access your Box account</h1>"
-        '<form method=post id=consent>'
+        "<form method=post id=consent>"
         f'<input type=hidden name=consent value="{escape(consent_id)}">'
-        f'<label for=user>Log in as</label><select id=user name=user_id>{options}</select>'
+        f"<label for=user>Log in as</label><select id=user name=user_id>{options}</select>"
         f"<p>This application will be able to:</p><ul>{items}</ul>"
-        '<div class=buttons><button id=grant name=decision value=grant type=submit>'
+        "<div class=buttons><button id=grant name=decision value=grant type=submit>"
         "Grant access to Box</button>"
-        '<button id=deny name=decision value=deny type=submit>Deny access</button></div></form>'
+        "<button id=deny name=decision value=deny type=submit>Deny access</button></div></form>"
     )
     return _page("Grant access to Box", body)
 

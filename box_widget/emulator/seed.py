@@ -17,8 +17,11 @@ def seed(store: ContentStore) -> list[User]:
     data = store.add_folder(ada.id, ROOT, "Data")
     regions = ["North", "South", "East", "West"]
     for quarter, base in (("q1", 1200), ("q2", 1350)):
-        rows = [f"{r},{m},{base + 37 * i + 11 * j}"
-                for i, r in enumerate(regions) for j, m in enumerate(["Jan", "Feb", "Mar"])]
+        rows = [
+            f"{r},{m},{base + 37 * i + 11 * j}"
+            for i, r in enumerate(regions)
+            for j, m in enumerate(["Jan", "Feb", "Mar"])
+        ]
         store.add_file(ada.id, reports.id, f"{quarter}.csv", _csv("region,month,revenue", rows))
     rows = [f"{i},{20 + (i * 7) % 13 / 2:.1f},{40 + (i * 11) % 17}" for i in range(1, 49)]
     store.add_file(ada.id, data.id, "measurements.csv", _csv("sample,temperature_c,humidity", rows))

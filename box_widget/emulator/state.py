@@ -43,8 +43,15 @@ class EmulatorState:
         enterprise_id: str = "900001",
     ) -> App:
         """Register an OAuth app; with ``ccg_enabled`` it also gets a service account."""
-        app = App(name, client_id or random_token().lower(), client_secret or random_token(),
-                  list(redirect_uris), tuple(scopes), ccg_enabled, enterprise_id)
+        app = App(
+            name,
+            client_id or random_token().lower(),
+            client_secret or random_token(),
+            list(redirect_uris),
+            tuple(scopes),
+            ccg_enabled,
+            enterprise_id,
+        )
         self.oauth.add_app(app)
         if ccg_enabled:
             robot = self.content.add_user(
@@ -54,8 +61,9 @@ class EmulatorState:
             app.service_account_id = robot.id
         return app
 
-    def add_large_file(self, name: str, size: int, *, folder_id: str, seed: int,
-                       user_id: str) -> str:
+    def add_large_file(
+        self, name: str, size: int, *, folder_id: str, seed: int, user_id: str
+    ) -> str:
         """A file whose ``size`` bytes are generated as they stream (nothing stored); its id."""
         if size < 0:
             msg = "size must be >= 0"

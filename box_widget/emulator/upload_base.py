@@ -26,9 +26,20 @@ def digest_of(header: str | None) -> str:
     """The base64 SHA-1 of an RFC 3230 ``Digest: sha=...`` header, or Box's 400."""
     match = DIGEST.match(header or "")
     if not match:
-        raise BoxError(400, "bad_request", "The Digest header is missing or malformed",
-                       context_info={"errors": [{"reason": "invalid_parameter", "name": "digest",
-                                                 "message": "Expected 'sha=<base64 SHA-1>'"}]})
+        raise BoxError(
+            400,
+            "bad_request",
+            "The Digest header is missing or malformed",
+            context_info={
+                "errors": [
+                    {
+                        "reason": "invalid_parameter",
+                        "name": "digest",
+                        "message": "Expected 'sha=<base64 SHA-1>'",
+                    }
+                ]
+            },
+        )
     return match[1]
 
 

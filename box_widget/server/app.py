@@ -37,13 +37,18 @@ class BoxWidgetApp(ExtensionApp):
     version = __version__
     load_other_extensions = True
 
-    home = Unicode(help="The token vault folder (default: $BOX_WIDGET_HOME, else "
-                        "<jupyter data dir>/box_widget).").tag(config=True)
-    client_id = Unicode(help="Default Box app client id for new connections "
-                             "(default: $BOX_CLIENT_ID).").tag(config=True)
-    client_secret = Unicode(help="The secret of client_id, used by the server at the callback "
-                                 "when a kernel did not supply one (default: "
-                                 "$BOX_CLIENT_SECRET).").tag(config=True, secret=True)
+    home = Unicode(
+        help="The token vault folder (default: $BOX_WIDGET_HOME, else "
+        "<jupyter data dir>/box_widget)."
+    ).tag(config=True)
+    client_id = Unicode(
+        help="Default Box app client id for new connections (default: $BOX_CLIENT_ID)."
+    ).tag(config=True)
+    client_secret = Unicode(
+        help="The secret of client_id, used by the server at the callback "
+        "when a kernel did not supply one (default: "
+        "$BOX_CLIENT_SECRET)."
+    ).tag(config=True, secret=True)
     # Endpoint overrides: empty means $BOX_*_URL, else Box's own (see ``endpoints``).
     authorize_url = Unicode(help="Box's authorize page.").tag(config=True)
     token_url = Unicode(help="Box's token endpoint.").tag(config=True)
@@ -72,20 +77,26 @@ class BoxWidgetApp(ExtensionApp):
     def initialize_settings(self) -> None:
         """Open the vault once; handlers share it."""
         self.vault = Vault(self.home)
-        self.log.info("box-widget %s: vault %s (key: %s)", __version__, self.vault.home,
-                      self.vault.key_source)
+        self.log.info(
+            "box-widget %s: vault %s (key: %s)", __version__, self.vault.home, self.vault.key_source
+        )
 
     def initialize_handlers(self) -> None:
         """Routes relative to the server's base URL (ExtensionApp prepends it)."""
-        self.handlers.extend([
-            (rf"/{CALLBACK_PATH}", CallbackHandler),
-            (rf"/{STATUS_PATH}", StatusHandler),
-        ])
+        self.handlers.extend(
+            [
+                (rf"/{CALLBACK_PATH}", CallbackHandler),
+                (rf"/{STATUS_PATH}", StatusHandler),
+            ]
+        )
 
     def fill_in(self, pending: dict[str, Any]) -> dict[str, Any]:
         """A pending authorization with the admin-provisioned secret where the kernel had none."""
-        if not pending.get("client_secret") and self.client_secret and \
-                pending.get("client_id") == self.client_id:
+        if (
+            not pending.get("client_secret")
+            and self.client_secret
+            and pending.get("client_id") == self.client_id
+        ):
             return {**pending, "client_secret": self.client_secret}
         return pending
 

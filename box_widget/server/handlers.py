@@ -59,29 +59,58 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
             # lock, decryption and the exchange all block).
             user = await asyncio.get_running_loop().run_in_executor(None, self._finish, params)
         except AuthorizationError as exc:
-            self._outcome(400, ok=False, name=self._name, error=exc.error or "failed",
-                          title=self._failure_title(exc), detail=str(exc))
+            self._outcome(
+                400,
+                ok=False,
+                name=self._name,
+                error=exc.error or "failed",
+                title=self._failure_title(exc),
+                detail=str(exc),
+            )
             return
         except ConfigurationError as exc:
-            self._outcome(400, ok=False, name=self._name, error="configuration",
-                          title="This Jupyter server cannot finish the sign-in.",
-                          detail=str(exc))
+            self._outcome(
+                400,
+                ok=False,
+                name=self._name,
+                error="configuration",
+                title="This Jupyter server cannot finish the sign-in.",
+                detail=str(exc),
+            )
             return
         except VaultWriteError as exc:
-            self._outcome(503, ok=False, name=self._name, error="vault_unwritable",
-                          title="box-widget could not save the connection.",
-                          detail=f"{exc} Then click Generate again: this sign-in is used up.")
+            self._outcome(
+                503,
+                ok=False,
+                name=self._name,
+                error="vault_unwritable",
+                title="box-widget could not save the connection.",
+                detail=f"{exc} Then click Generate again: this sign-in is used up.",
+            )
             return
         except BoxWidgetError as exc:
-            self._outcome(502, ok=False, name=self._name, error="box_unavailable",
-                          title="Box could not finish the sign-in.",
-                          detail=f"{exc} Then click Generate again: this sign-in is used up.")
+            self._outcome(
+                502,
+                ok=False,
+                name=self._name,
+                error="box_unavailable",
+                title="Box could not finish the sign-in.",
+                detail=f"{exc} Then click Generate again: this sign-in is used up.",
+            )
             return
-        self.log.info("box-widget: connection %r connected in %.0f ms", self._name,
-                      1000 * (time.perf_counter() - started))
-        self._outcome(200, ok=True, name=self._name, user=user,
-                      title=f"Connected to Box as {user.get('name')} ({user.get('login')}).",
-                      detail="You can close this window.")
+        self.log.info(
+            "box-widget: connection %r connected in %.0f ms",
+            self._name,
+            1000 * (time.perf_counter() - started),
+        )
+        self._outcome(
+            200,
+            ok=True,
+            name=self._name,
+            user=user,
+            title=f"Connected to Box as {user.get('name')} ({user.get('login')}).",
+            detail="You can close this window.",
+        )
 
     def _finish(self, params: dict[str, str]) -> dict[str, Any]:
         """Take the pending authorization, read Box's answer, exchange the code, save."""
@@ -121,19 +150,25 @@ class StatusHandler(BoxHandlerMixin, APIHandler):
                 continue
             token = record.get("token") or {}
             user = record.get("user") or {}
-            connections.append({
-                "name": name,
-                "connected": connected(record),
-                "kind": record.get("kind"),
-                "user": {"name": user.get("name"), "login": user.get("login")},
-                "expires_at": token.get("expires_at"),
-            })
-        self.finish(json.dumps({
-            "version": __version__,
-            "vault": vault.status(),
-            "callback_path": url_path_join(self.base_url, "box-widget/oauth2/callback"),
-            "client_id": app.client_id or None,
-            "endpoints": app.endpoints.to_dict(),
-            "client_secret_configured": bool(app.client_secret),
-            "connections": connections,
-        }))
+            connections.append(
+                {
+                    "name": name,
+                    "connected": connected(record),
+                    "kind": record.get("kind"),
+                    "user": {"name": user.get("name"), "login": user.get("login")},
+                    "expires_at": token.get("expires_at"),
+                }
+            )
+        self.finish(
+            json.dumps(
+                {
+                    "version": __version__,
+                    "vault": vault.status(),
+                    "callback_path": url_path_join(self.base_url, "box-widget/oauth2/callback"),
+                    "client_id": app.client_id or None,
+                    "endpoints": app.endpoints.to_dict(),
+                    "client_secret_configured": bool(app.client_secret),
+                    "connections": connections,
+                }
+            )
+        )

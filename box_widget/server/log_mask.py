@@ -49,8 +49,10 @@ class RedactSecretConfig(logging.Filter):
         """``value`` with every secret-named key's value masked (mappings become dicts)."""
         if not isinstance(value, Mapping):
             return value
-        return {key: MASK if key in self.keys and value[key] else self.masked(value[key])
-                for key in value}
+        return {
+            key: MASK if key in self.keys and value[key] else self.masked(value[key])
+            for key in value
+        }
 
 
 _installed: set[str] = set()

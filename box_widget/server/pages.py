@@ -42,12 +42,25 @@ def _json_for_script(data: dict[str, Any]) -> str:
     return text
 
 
-def callback_page(*, ok: bool, title: str, detail: str, name: str | None,
-                  user: dict[str, Any] | None = None, error: str | None = None) -> str:
+def callback_page(
+    *,
+    ok: bool,
+    title: str,
+    detail: str,
+    name: str | None,
+    user: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> str:
     """The whole HTML page for one callback outcome."""
-    result = {"type": "box-widget:oauth", "channel": CHANNEL, "name": name, "ok": ok,
-              "user": {k: (user or {}).get(k) for k in ("id", "name", "login")} if ok else None,
-              "error": error, "message": None if ok else f"{title} {detail}"}
+    result = {
+        "type": "box-widget:oauth",
+        "channel": CHANNEL,
+        "name": name,
+        "ok": ok,
+        "user": {k: (user or {}).get(k) for k in ("id", "name", "login")} if ok else None,
+        "error": error,
+        "message": None if ok else f"{title} {detail}",
+    }
     css_class = "ok" if ok else "error"
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"

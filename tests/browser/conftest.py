@@ -77,13 +77,43 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
 
 __all__ = [
-    "ARGS", "BOX_ENV", "CALLBACK", "CHROMIUM_CANDIDATES", "CHROMIUM_HINT", "FORM_TIMEOUT",
-    "KERNEL_IDLE_JS", "KERNEL_TIMEOUT", "RUN_ALL_JS", "START_TIMEOUT", "STATUS", "STEP_TIMEOUT",
-    "STOP_TIMEOUT", "WIDGET_STATE", "WIDGET_VIEW", "BrowserLog", "Form", "HarnessError",
-    "Jupyter", "JupyterServer", "PlaywrightError", "Shots", "browser_context", "cell_count",
+    "ARGS",
+    "BOX_ENV",
+    "CALLBACK",
+    "CHROMIUM_CANDIDATES",
+    "CHROMIUM_HINT",
+    "FORM_TIMEOUT",
+    "KERNEL_IDLE_JS",
+    "KERNEL_TIMEOUT",
+    "RUN_ALL_JS",
+    "START_TIMEOUT",
+    "STATUS",
+    "STEP_TIMEOUT",
+    "STOP_TIMEOUT",
+    "WIDGET_STATE",
+    "WIDGET_VIEW",
+    "BrowserLog",
+    "Form",
+    "HarnessError",
+    "Jupyter",
+    "JupyterServer",
+    "PlaywrightError",
+    "Shots",
+    "browser_context",
+    "cell_count",
     "chromium_path",
-    "consent_in_popup", "environment", "expect", "form_at", "free_port", "generate", "launch",
-    "notebook_json", "open_notebook", "screenshot_pages", "type_into", "wait_until",
+    "consent_in_popup",
+    "environment",
+    "expect",
+    "form_at",
+    "free_port",
+    "generate",
+    "launch",
+    "notebook_json",
+    "open_notebook",
+    "screenshot_pages",
+    "type_into",
+    "wait_until",
 ]
 
 
@@ -113,8 +143,10 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def playwright_api(chromium: str) -> Iterator[Playwright]:
-    require(expect is not None,
-            "Playwright (the Python package) is not installed: pip install -e '.[test]'")
+    require(
+        expect is not None,
+        "Playwright (the Python package) is not installed: pip install -e '.[test]'",
+    )
     from playwright.sync_api import sync_playwright
 
     expect.set_options(timeout=STEP_TIMEOUT)
@@ -145,8 +177,7 @@ def blocking_browser(playwright_api: Playwright, chromium: str) -> Iterator[Brow
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Remember each phase's outcome on the test item (for screenshots of a failure)."""
     report = yield
     setattr(item, f"box_report_{report.when}", report)
@@ -160,11 +191,13 @@ def call_failed(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def context(browser: Browser, artifacts: Path,
-            request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+def context(
+    browser: Browser, artifacts: Path, request: pytest.FixtureRequest
+) -> Iterator[BrowserContext]:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
-    with browser_context(browser, on_failure=artifacts / f"FAILED-{name}",
-                         failed=lambda: call_failed(request)) as ctx:
+    with browser_context(
+        browser, on_failure=artifacts / f"FAILED-{name}", failed=lambda: call_failed(request)
+    ) as ctx:
         yield ctx
 
 
@@ -196,8 +229,9 @@ def shots(artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Shots]:
 
 
 @pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory,
-            emulator_server: BoxEmulator) -> Iterator[Jupyter]:
+def jupyter(
+    tmp_path_factory: pytest.TempPathFactory, emulator_server: BoxEmulator
+) -> Iterator[Jupyter]:
     servers = Jupyter(tmp_path_factory.mktemp, emulator_server, require=require)
     try:
         yield servers

@@ -69,21 +69,38 @@ def missing(why: str) -> None:
 # --- constants ---------------------------------------------------------------------------------
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
-CHROMIUM_HINT = ("Chromium not found: on a laptop, install it (Debian/Ubuntu: `sudo apt-get "
-                 "install chromium`) or set BOX_WIDGET_CHROMIUM to a Chromium binary. Never run "
-                 "`playwright install`; the tests use the system's Chromium.")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_HINT = (
+    "Chromium not found: on a laptop, install it (Debian/Ubuntu: `sudo apt-get "
+    "install chromium`) or set BOX_WIDGET_CHROMIUM to a Chromium binary. Never run "
+    "`playwright install`; the tests use the system's Chromium."
+)
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CALLBACK = "box-widget/oauth2/callback"
 STATUS = "box-widget/api/status"
-BOX_ENV = ("BOX_CLIENT_ID", "BOX_CLIENT_SECRET", "BOX_REDIRECT_URI", "BOX_WIDGET_KEY",
-           "BOX_WIDGET_HOME", "BOX_WIDGET_KEYRING", *ENV_VARS.values())
+BOX_ENV = (
+    "BOX_CLIENT_ID",
+    "BOX_CLIENT_SECRET",
+    "BOX_REDIRECT_URI",
+    "BOX_WIDGET_KEY",
+    "BOX_WIDGET_HOME",
+    "BOX_WIDGET_KEYRING",
+    *ENV_VARS.values(),
+)
 
-START_TIMEOUT = 45.0     # a Jupyter server answering /api/status (2.5 to 3.5 s seen)
-STOP_TIMEOUT = 15.0      # a Jupyter server exiting after SIGTERM
+START_TIMEOUT = 45.0  # a Jupyter server answering /api/status (2.5 to 3.5 s seen)
+STOP_TIMEOUT = 15.0  # a Jupyter server exiting after SIGTERM
 KERNEL_TIMEOUT = 60_000  # ms: page loaded and kernel idle (JupyterLab's JS, a kernel start)
-FORM_TIMEOUT = 30_000    # ms: cells run and the form rendered
-STEP_TIMEOUT = 15_000    # ms: every other wait (a state change, a popup, a status line)
+FORM_TIMEOUT = 30_000  # ms: cells run and the form rendered
+STEP_TIMEOUT = 15_000  # ms: every other wait (a state change, a popup, a status line)
 
 #: The Python module that runs each kind of server (``python -m MODULE``).
 MODULES = {"lab": "jupyterlab", "notebook": "notebook", "server": "jupyter_server"}
@@ -94,8 +111,11 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 def chromium_path() -> str | None:
     """Debian's Chromium (or ``$BOX_WIDGET_CHROMIUM``); None where there is none."""
-    for candidate in (os.environ.get("BOX_WIDGET_CHROMIUM"), *CHROMIUM_CANDIDATES,
-                      shutil.which("chromium")):
+    for candidate in (
+        os.environ.get("BOX_WIDGET_CHROMIUM"),
+        *CHROMIUM_CANDIDATES,
+        shutil.which("chromium"),
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -104,6 +124,7 @@ def chromium_path() -> str | None:
 @contextlib.contextmanager
 def environment(**values: str | None) -> Iterator[None]:
     """Set (or, with None, unset) environment variables for the duration of the block."""
+
     def apply(settings: dict[str, str | None]) -> None:
         for name, value in settings.items():
             if value is None:
@@ -121,8 +142,9 @@ def environment(**values: str | None) -> Iterator[None]:
 
 def launch(pw: Playwright, executable: str, *, popup_blocker: bool = False) -> Browser:
     """Chromium, headless and offline; Playwright turns the popup blocker off unless asked."""
-    extra: dict[str, Any] = {"ignore_default_args": ["--disable-popup-blocking"]} \
-        if popup_blocker else {}
+    extra: dict[str, Any] = (
+        {"ignore_default_args": ["--disable-popup-blocking"]} if popup_blocker else {}
+    )
     return pw.chromium.launch(executable_path=executable, args=ARGS, timeout=30_000, **extra)
 
 
@@ -133,8 +155,14 @@ class BrowserLog:
     lines: list[str] = field(default_factory=list)
 
     def attach(self, page: Page) -> None:
-        page.on("console", lambda msg: self.lines.append(f"[{msg.type}] {page.url}: {msg.text}")
-                if msg.type in {"error", "warning"} else None)
+        page.on(
+            "console",
+            lambda msg: (
+                self.lines.append(f"[{msg.type}] {page.url}: {msg.text}")
+                if msg.type in {"error", "warning"}
+                else None
+            ),
+        )
         page.on("pageerror", lambda exc: self.lines.append(f"[pageerror] {page.url}: {exc}"))
         page.on("dialog", lambda dialog: dialog.accept())  # e.g. a confirm() before Disconnect
 
@@ -149,14 +177,16 @@ def screenshot_pages(context: BrowserContext, stem: Path) -> None:
 
 
 @contextlib.contextmanager
-def browser_context(instance: Browser, *, on_failure: Path | None = None,
-                    failed: Callable[[], bool] = lambda: False) -> Iterator[BrowserContext]:
+def browser_context(
+    instance: Browser, *, on_failure: Path | None = None, failed: Callable[[], bool] = lambda: False
+) -> Iterator[BrowserContext]:
     """A fresh context (cookies, clipboard permission), closed afterwards; its console log is
     printed, and on an exception or when ``failed()`` every open page is screenshot to
     ``on_failure-<n>.png``."""
     log = BrowserLog()
-    context = instance.new_context(viewport={"width": 1280, "height": 900},
-                                   permissions=["clipboard-read", "clipboard-write"])
+    context = instance.new_context(
+        viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+    )
     context.set_default_timeout(STEP_TIMEOUT)
     context.on("page", log.attach)
     try:
@@ -194,36 +224,52 @@ class Shots:
 
 def notebook_json(sources: list[str]) -> str:
     """A notebook (nbformat 4.5) of code cells, written directly (nbformat costs 2 s to import)."""
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}", "metadata": {},
-              "outputs": [], "source": source} for i, source in enumerate(sources)]
-    return json.dumps({
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                           "name": "python3"},
-            "language_info": {"name": "python"},
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"cell-{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        }
+        for i, source in enumerate(sources)
+    ]
+    return json.dumps(
+        {
+            "cells": cells,
+            "metadata": {
+                "kernelspec": {
+                    "display_name": "Python 3 (ipykernel)",
+                    "language": "python",
+                    "name": "python3",
+                },
+                "language_info": {"name": "python"},
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
         },
-        "nbformat": 4, "nbformat_minor": 5,
-    }, indent=1)
+        indent=1,
+    )
 
 
 @dataclass
 class JupyterServer:
     """One running ``jupyter lab`` / ``jupyter notebook``, its folders and its Box settings."""
 
-    app: str                  # "lab", "notebook" or "server" (no front end)
+    app: str  # "lab", "notebook" or "server" (no front end)
     port: int
     token: str
-    base_url: str             # "/" or "/user/alice/"
-    root: Path                # the server's root_dir: notebooks go here
-    home: Path                # BOX_WIDGET_HOME of the server and its kernels
-    workspaces: Path          # where JupyterLab saves its layout (emptied between tests)
+    base_url: str  # "/" or "/user/alice/"
+    root: Path  # the server's root_dir: notebooks go here
+    home: Path  # BOX_WIDGET_HOME of the server and its kernels
+    workspaces: Path  # where JupyterLab saves its layout (emptied between tests)
     env: dict[str, str]
     log: Path
     proc: subprocess.Popen[bytes]
-    box_app: App              # the emulator app whose Redirect URI fits this server
-    with_client: bool         # whether BOX_CLIENT_ID/BOX_CLIENT_SECRET are in the environment
-    extension: bool           # whether box-widget's server extension is enabled
+    box_app: App  # the emulator app whose Redirect URI fits this server
+    with_client: bool  # whether BOX_CLIENT_ID/BOX_CLIENT_SECRET are in the environment
+    extension: bool  # whether box-widget's server extension is enabled
 
     @property
     def url(self) -> str:
@@ -235,8 +281,13 @@ class JupyterServer:
         return self.url + CALLBACK
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(method, self.url + path, timeout=15,
-                                headers={"Authorization": f"token {self.token}"}, **kwargs)
+        return requests.request(
+            method,
+            self.url + path,
+            timeout=15,
+            headers={"Authorization": f"token {self.token}"},
+            **kwargs,
+        )
 
     def notebook_url(self, path: str) -> str:
         view = "lab/tree" if self.app == "lab" else "notebooks"
@@ -264,23 +315,30 @@ class JupyterServer:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
-                raise HarnessError(f"jupyter {self.app} exited with {self.proc.returncode}:"
-                                   f"\n{self.log_tail()}")
+                raise HarnessError(
+                    f"jupyter {self.app} exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
             with contextlib.suppress(requests.RequestException):
                 if self.api("GET", "api/status").status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise HarnessError(f"jupyter {self.app} did not answer /api/status within "
-                                   f"{START_TIMEOUT:g} s:\n{self.log_tail()}")
+                raise HarnessError(
+                    f"jupyter {self.app} did not answer /api/status within "
+                    f"{START_TIMEOUT:g} s:\n{self.log_tail()}"
+                )
             time.sleep(0.2)
         status = self.api("GET", STATUS)
         if self.extension and status.status_code != 200:
-            raise HarnessError(f"box-widget's server extension did not load (GET {STATUS}: "
-                               f"{status.status_code}); is box-widget installed with its "
-                               f"jupyter_server_config.d file?\n{self.log_tail()}")
+            raise HarnessError(
+                f"box-widget's server extension did not load (GET {STATUS}: "
+                f"{status.status_code}); is box-widget installed with its "
+                f"jupyter_server_config.d file?\n{self.log_tail()}"
+            )
         if not self.extension and status.status_code != 404:
-            raise HarnessError(f"box-widget's server extension should be off here, but GET "
-                               f"{STATUS} answered {status.status_code}")
+            raise HarnessError(
+                f"box-widget's server extension should be off here, but GET "
+                f"{STATUS} answered {status.status_code}"
+            )
 
     def shutdown_kernels(self) -> None:
         """Shut down every session and kernel through the REST API (each waits for its exit)."""
@@ -316,8 +374,13 @@ class JupyterServer:
 class Jupyter:
     """``jupyter(app, ...)``: a started server per variant, reused within the module."""
 
-    def __init__(self, mktemp: Callable[[str], Path], emu: BoxEmulator, *,
-                 require: Callable[[bool, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        mktemp: Callable[[str], Path],
+        emu: BoxEmulator,
+        *,
+        require: Callable[[bool, str], None] | None = None,
+    ) -> None:
         """``mktemp(name)``: a new empty folder; ``require(condition, why)``: what to do when a
         package is missing (default: raise ``HarnessError``)."""
         self._mktemp = mktemp
@@ -325,9 +388,16 @@ class Jupyter:
         self._emu = emu
         self._servers: dict[tuple[Any, ...], JupyterServer] = {}
 
-    def __call__(self, app: str = "lab", *, base_url: str = "/", with_client: bool = False,
-                 extension: bool = True, redirect_env: bool = False,
-                 admin_app: bool = False) -> JupyterServer:
+    def __call__(
+        self,
+        app: str = "lab",
+        *,
+        base_url: str = "/",
+        with_client: bool = False,
+        extension: bool = True,
+        redirect_env: bool = False,
+        admin_app: bool = False,
+    ) -> JupyterServer:
         """A running server (``app``: ``lab``, ``notebook`` or ``server``), reset for a new test.
 
         ``with_client`` puts the fitting app's BOX_CLIENT_ID/BOX_CLIENT_SECRET into its
@@ -345,71 +415,123 @@ class Jupyter:
         server.reset()
         return server
 
-    def _start(self, app: str, base_url: str, with_client: bool, extension: bool,
-               redirect_env: bool, admin_app: bool) -> JupyterServer:
+    def _start(
+        self,
+        app: str,
+        base_url: str,
+        with_client: bool,
+        extension: bool,
+        redirect_env: bool,
+        admin_app: bool,
+    ) -> JupyterServer:
         module = MODULES[app]
-        self._require(importlib.util.find_spec(module) is not None,
-                f"{module} is not installed (the browser tests need JupyterLab 4 and "
-                "Notebook 7): pip install 'jupyterlab>=4' 'notebook>=7'")
+        self._require(
+            importlib.util.find_spec(module) is not None,
+            f"{module} is not installed (the browser tests need JupyterLab 4 and "
+            "Notebook 7): pip install 'jupyterlab>=4' 'notebook>=7'",
+        )
         tmp = self._mktemp(f"jupyter-{app}")
-        cfg, data, run, root, workspaces, home = (tmp / d for d in (
-            "cfg", "data", "run", "root", "workspaces", "box_widget"))
+        cfg, data, run, root, workspaces, home = (
+            tmp / d for d in ("cfg", "data", "run", "root", "workspaces", "box_widget")
+        )
         for folder in (cfg, data, run, root, workspaces):
             folder.mkdir()
         settings = cfg / "lab" / "user-settings"
         notification = settings / "@jupyterlab" / "apputils-extension"
         notification.mkdir(parents=True)
         (notification / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false"}))
+            json.dumps({"fetchNews": "false"})
+        )
         widgets = settings / "@jupyter-widgets" / "jupyterlab-manager"
         widgets.mkdir(parents=True)  # save widget state into notebooks: what a user may share
         (widgets / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
         tracker = settings / "@jupyterlab" / "notebook-extension"
         tracker.mkdir(parents=True)  # never the "Select Kernel" dialog: the notebook names one
         (tracker / "tracker.jupyterlab-settings").write_text(
-            json.dumps({"autoStartDefaultKernel": True}))
+            json.dumps({"autoStartDefaultKernel": True})
+        )
         port = free_port()
         token = secrets.token_hex(16)
         callback = f"http://127.0.0.1:{port}{base_url}{CALLBACK}"
         # The demo app accepts any loopback port for /box-widget/oauth2/callback; another base
         # URL needs its own registration, as in the Box Developer Console.
-        box_app = self._emu.app if base_url == "/" else self._emu.add_app(
-            f"box-widget at {base_url}", [callback])
+        box_app = (
+            self._emu.app
+            if base_url == "/"
+            else self._emu.add_app(f"box-widget at {base_url}", [callback])
+        )
         config: dict[str, Any] = {}
         if not extension:  # the user config folder outranks the environment's, which enables it
             config["ServerApp"] = {"jpserver_extensions": {"box_widget": False}}
         if admin_app:
-            config["BoxWidgetApp"] = {"client_id": box_app.client_id,
-                                      "client_secret": box_app.client_secret}
+            config["BoxWidgetApp"] = {
+                "client_id": box_app.client_id,
+                "client_secret": box_app.client_secret,
+            }
         if config:
             (cfg / "jupyter_server_config.json").write_text(json.dumps(config))
 
         env = {k: v for k, v in os.environ.items() if k not in BOX_ENV}
         env.update(self._emu.endpoints.to_env())
-        env.update(JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(data),
-                   JUPYTER_RUNTIME_DIR=str(run), JUPYTER_PLATFORM_DIRS="1",
-                   BOX_WIDGET_HOME=str(home), BOX_WIDGET_KEYRING="0", PYTHONUNBUFFERED="1")
+        env.update(
+            JUPYTER_CONFIG_DIR=str(cfg),
+            JUPYTER_DATA_DIR=str(data),
+            JUPYTER_RUNTIME_DIR=str(run),
+            JUPYTER_PLATFORM_DIRS="1",
+            BOX_WIDGET_HOME=str(home),
+            BOX_WIDGET_KEYRING="0",
+            PYTHONUNBUFFERED="1",
+        )
         if with_client:
             env.update(BOX_CLIENT_ID=box_app.client_id, BOX_CLIENT_SECRET=box_app.client_secret)
         if redirect_env:
             env["BOX_REDIRECT_URI"] = callback
 
-        cmd = [sys.executable, "-m", module, "--no-browser", "--allow-root",
-               "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               f"--ServerApp.base_url={base_url}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            module,
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--ServerApp.base_url={base_url}",
+        ]
         if app != "server":
             app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"
-            cmd += [f"--{app_class}.workspaces_dir={workspaces}",
-                    f"--{app_class}.expose_app_in_browser=True"]
+            cmd += [
+                f"--{app_class}.workspaces_dir={workspaces}",
+                f"--{app_class}.expose_app_in_browser=True",
+            ]
         log = tmp / "jupyter.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, env=env, cwd=root, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-        server = JupyterServer(app=app, port=port, token=token, base_url=base_url, root=root,
-                               home=home, workspaces=workspaces, env=env, log=log, proc=proc,
-                               box_app=box_app, with_client=with_client, extension=extension)
+            proc = subprocess.Popen(
+                cmd,
+                env=env,
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = JupyterServer(
+            app=app,
+            port=port,
+            token=token,
+            base_url=base_url,
+            root=root,
+            home=home,
+            workspaces=workspaces,
+            env=env,
+            log=log,
+            proc=proc,
+            box_app=box_app,
+            with_client=with_client,
+            extension=extension,
+        )
         self._servers[("starting", port)] = server  # stopped in teardown even if it never answers
         server.wait_ready()
         del self._servers[("starting", port)]
@@ -444,8 +566,9 @@ RUN_ALL_JS = """() => {
 }"""
 
 
-def open_notebook(context: BrowserContext, server: JupyterServer, path: str,
-                  sources: list[str], *, forms: int = 1) -> Page:
+def open_notebook(
+    context: BrowserContext, server: JupyterServer, path: str, sources: list[str], *, forms: int = 1
+) -> Page:
     """Write a notebook, open it, wait for an idle kernel, run all cells, wait for the forms."""
     server.write_notebook(path, sources)
     page = context.new_page()
@@ -454,8 +577,7 @@ def open_notebook(context: BrowserContext, server: JupyterServer, path: str,
     if server.app == "lab":
         page.locator("#jp-main-statusbar >> text=Idle").wait_for(timeout=KERNEL_TIMEOUT)
     # Notebook 7 has no status bar; in both, the current widget must be this notebook, idle.
-    page.wait_for_function(KERNEL_IDLE_JS.replace("PATH", json.dumps(path)),
-                           timeout=KERNEL_TIMEOUT)
+    page.wait_for_function(KERNEL_IDLE_JS.replace("PATH", json.dumps(path)), timeout=KERNEL_TIMEOUT)
     page.evaluate(RUN_ALL_JS)
     expect(page.locator(".box-widget")).to_have_count(forms, timeout=FORM_TIMEOUT)
     return page
@@ -477,8 +599,7 @@ class Form:
     def expect_state(self, state: str, timeout: float = STEP_TIMEOUT) -> None:
         expect(self.root).to_have_attribute("data-state", state, timeout=timeout)
 
-    def enter_credentials(self, client_id: str, client_secret: str, *,
-                          typed: bool = False) -> None:
+    def enter_credentials(self, client_id: str, client_secret: str, *, typed: bool = False) -> None:
         """Enter the Client ID (then leave the field) and the secret (then Enter), as a user
         does; ``typed``: key by key, each a keydown the notebook could take for a shortcut."""
         field_id, secret = self.hook("client-id"), self.hook("client-secret")
@@ -507,8 +628,14 @@ def form_at(page: Page, index: int = 0) -> Form:
     return Form(page.locator(".box-widget").nth(index))
 
 
-def consent_in_popup(popup: Page, *, user: User | None = None, deny: bool = False,
-                     shots: Shots | None = None, callback_page: bool = True) -> None:
+def consent_in_popup(
+    popup: Page,
+    *,
+    user: User | None = None,
+    deny: bool = False,
+    shots: Shots | None = None,
+    callback_page: bool = True,
+) -> None:
     """On the emulator's consent page: pick the user, then Grant (or Deny)."""
     popup.wait_for_load_state("domcontentloaded")
     expect(popup.locator("#grant")).to_be_visible()
@@ -523,8 +650,14 @@ def consent_in_popup(popup: Page, *, user: User | None = None, deny: bool = Fals
             shots.take(popup, "callback-page")
 
 
-def generate(form: Form, *, user: User | None = None, deny: bool = False,
-             shots: Shots | None = None, keyboard: bool = False) -> Page:
+def generate(
+    form: Form,
+    *,
+    user: User | None = None,
+    deny: bool = False,
+    shots: Shots | None = None,
+    keyboard: bool = False,
+) -> Page:
     """Click Generate (``keyboard``: focus it and press Enter), catch the window it opens, check
     the form waits, and answer Box there."""
     with form.page.context.expect_page(timeout=STEP_TIMEOUT) as opened:

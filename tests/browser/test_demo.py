@@ -43,8 +43,9 @@ CELL_TIMEOUT = 30_000  # ms: a cell's output (the first pandas import is the slo
 def form_cell_index(notebook: Path) -> int:
     """Where the notebook shows the form: its first cell tagged browser-only."""
     cells = json.loads(notebook.read_text())["cells"]
-    return next(i for i, cell in enumerate(cells)
-                if "browser-only" in cell["metadata"].get("tags", []))
+    return next(
+        i for i, cell in enumerate(cells) if "browser-only" in cell["metadata"].get("tags", [])
+    )
 
 
 ACTIVE_CELL_JS = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
@@ -56,12 +57,12 @@ def run_cells(page: Page, count: int) -> None:
     first = page.evaluate(ACTIVE_CELL_JS)
     for n in range(1, count + 1):
         page.keyboard.press("Shift+Enter")
-        page.wait_for_function(f"() => ({ACTIVE_CELL_JS})() >= {first + n}",
-                               timeout=CELL_TIMEOUT)
+        page.wait_for_function(f"() => ({ACTIVE_CELL_JS})() >= {first + n}", timeout=CELL_TIMEOUT)
 
 
-def test_readme_demo_command_connects_in_the_browser(context: BrowserContext,
-                                                    shots: Shots, tmp_path: Path) -> None:
+def test_readme_demo_command_connects_in_the_browser(
+    context: BrowserContext, shots: Shots, tmp_path: Path
+) -> None:
     shipped = hashlib.sha256((shipped_notebooks() / FIRST_NOTEBOOK).read_bytes()).hexdigest()
     demo = start_demo(tmp_path, "--no-browser", "--port", "0")
     try:
@@ -72,8 +73,9 @@ def test_readme_demo_command_connects_in_the_browser(context: BrowserContext,
         page.goto(demo.url, wait_until="domcontentloaded", timeout=KERNEL_TIMEOUT)
         page.wait_for_function("() => !!window.jupyterapp", timeout=KERNEL_TIMEOUT)
         page.locator("#jp-main-statusbar >> text=Idle").wait_for(timeout=KERNEL_TIMEOUT)
-        page.wait_for_function(KERNEL_IDLE_JS.replace("PATH", json.dumps(FIRST_NOTEBOOK)),
-                               timeout=KERNEL_TIMEOUT)
+        page.wait_for_function(
+            KERNEL_IDLE_JS.replace("PATH", json.dumps(FIRST_NOTEBOOK)), timeout=KERNEL_TIMEOUT
+        )
         shots.take(page, "notebook-opened")
 
         # The reader runs the cells one by one, down to the form.
@@ -86,9 +88,11 @@ def test_readme_demo_command_connects_in_the_browser(context: BrowserContext,
         expect(form.hook("name")).to_contain_text("demo")
         expect(form.hook("client-id")).to_have_value(client_id)  # pre-filled by the demo
         expect(form.hook("client-secret")).to_have_attribute(
-            "placeholder", re.compile("set", re.I))  # the kernel has it; the page does not
+            "placeholder", re.compile("set", re.I)
+        )  # the kernel has it; the page does not
         expect(form.hook("redirect-uri")).to_have_value(
-            f"http://127.0.0.1:{demo.port}/box-widget/oauth2/callback")
+            f"http://127.0.0.1:{demo.port}/box-widget/oauth2/callback"
+        )
         expect(form.hook("status")).to_contain_text("Ready: click Generate.")
         shots.take(form.root, "form-prefilled")
 
@@ -110,14 +114,16 @@ def test_readme_demo_command_connects_in_the_browser(context: BrowserContext,
         cells.nth(form_at_cell + 1).click()
         run_cells(page, cells.count() - form_at_cell - 2)  # not the closing markdown cell
         outputs = page.locator(".jp-OutputArea-output")
-        expect(outputs.filter(has_text="Connected to Box as Ada Lovelace (ada@example.com)")
-               ).to_have_count(1, timeout=CELL_TIMEOUT)
+        expect(
+            outputs.filter(has_text="Connected to Box as Ada Lovelace (ada@example.com)")
+        ).to_have_count(1, timeout=CELL_TIMEOUT)
         expect(outputs.filter(has_text="Welcome.txt")).to_have_count(1, timeout=CELL_TIMEOUT)
         totals = outputs.filter(has_text="Name: revenue")
         expect(totals).to_have_count(1, timeout=CELL_TIMEOUT)
         expect(totals).to_contain_text("North")
-        expect(page.locator(".jp-OutputArea-output [data-mime-type=\"application/vnd.jupyter"
-                            ".stderr\"]")).to_have_count(0)  # no cell failed
+        expect(
+            page.locator('.jp-OutputArea-output [data-mime-type="application/vnd.jupyter.stderr"]')
+        ).to_have_count(0)  # no cell failed
         totals.scroll_into_view_if_needed()
         shots.take(page, "csv-in-pandas")
         # The demo answered JupyterLab's news question (it runs offline): no toast over the page.

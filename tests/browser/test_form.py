@@ -54,8 +54,13 @@ CONNECTED_GRACE = re.compile(r"Connected (to Box )?as Grace Hopper")
 #: markdown, cut, copy, paste, undo, change to code/raw, move.
 SHORTCUT_KEYS = "abddmxcvzyrjk"
 #: Each visible label of the form, and the control it must name.
-LABELS = {"Connection Type": "input", "Client ID": "client-id", "Client Secret": "client-secret",
-          "Redirect URL": "redirect-uri", "Access Token": "token"}
+LABELS = {
+    "Connection Type": "input",
+    "Client ID": "client-id",
+    "Client Secret": "client-secret",
+    "Redirect URL": "redirect-uri",
+    "Access Token": "token",
+}
 
 
 @pytest.fixture
@@ -66,8 +71,9 @@ def lab(jupyter: Jupyter) -> Iterator[JupyterServer]:
     server.shutdown_kernels()  # keep the two cores for the next test
 
 
-def connect(form: Form, emu: BoxEmulator, *, shots: Shots | None = None,
-            user_name: str = "Ada Lovelace") -> None:
+def connect(
+    form: Form, emu: BoxEmulator, *, shots: Shots | None = None, user_name: str = "Ada Lovelace"
+) -> None:
     """The main flow: credentials typed, Generate, Grant in the popup, connected."""
     form.enter_credentials(emu.app.client_id, emu.app.client_secret)
     generate(form, shots=shots)
@@ -103,8 +109,9 @@ def check_token_shown(form: Form, server: JupyterServer, name: str) -> dict[str,
 # --- 1. the main flow ----------------------------------------------------------------------------
 
 
-def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer,
-                                     emulator_server: BoxEmulator, shots: Shots) -> None:
+def test_connect_by_filling_the_form(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     page = open_notebook(context, lab, "connect.ipynb", ONE_FORM)
     form = form_at(page)
@@ -128,12 +135,16 @@ def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer
     assert page.evaluate("() => navigator.clipboard.readText()") == lab.callback
     # Without the clipboard API (a plain-http page that is not localhost): the URL is selected
     # for the user to copy, and the button says so.
-    page.evaluate("() => Object.defineProperty(navigator, 'clipboard', "
-                  "{value: undefined, configurable: true})")
+    page.evaluate(
+        "() => Object.defineProperty(navigator, 'clipboard', "
+        "{value: undefined, configurable: true})"
+    )
     form.hook("copy-redirect").click()
     expect(redirect).to_be_focused()
-    selected = page.evaluate("() => { const f = document.activeElement; "
-                             "return f.value.slice(f.selectionStart, f.selectionEnd); }")
+    selected = page.evaluate(
+        "() => { const f = document.activeElement; "
+        "return f.value.slice(f.selectionStart, f.selectionEnd); }"
+    )
     assert selected == lab.callback
     expect(form.hook("copy-redirect")).to_contain_text(re.compile(r"Selected.*copy", re.I))
 
@@ -165,9 +176,9 @@ def test_connect_by_filling_the_form(context: BrowserContext, lab: JupyterServer
     shots.take(form.root, "tested")
 
 
-def test_an_administrators_app_needs_only_generate(context: BrowserContext, jupyter: Jupyter,
-                                                  emulator_server: BoxEmulator,
-                                                  shots: Shots) -> None:
+def test_an_administrators_app_needs_only_generate(
+    context: BrowserContext, jupyter: Jupyter, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     """JupyterHub style: the Box app is configured on the server (c.BoxWidgetApp.client_id and
     client_secret) and nowhere else; the user clicks Generate and nothing more."""
     emu = emulator_server
@@ -175,14 +186,18 @@ def test_an_administrators_app_needs_only_generate(context: BrowserContext, jupy
     try:
         page = open_notebook(context, server, "admin.ipynb", ONE_FORM)
         form = form_at(page)
-        kernels = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
-                   if "ipykernel" in " ".join(p.cmdline())]
+        kernels = [
+            p
+            for p in psutil.Process(server.proc.pid).children(recursive=True)
+            if "ipykernel" in " ".join(p.cmdline())
+        ]
         assert kernels, "no kernel runs the notebook"
         for kernel in kernels:  # the app's secret is on the server only
             assert emu.app.client_secret not in json.dumps(kernel.environ())
         expect(form.hook("client-id")).to_have_value(emu.app.client_id)  # from the server
         expect(form.hook("client-secret")).to_have_attribute(
-            "placeholder", re.compile("held by the Jupyter server"))
+            "placeholder", re.compile("held by the Jupyter server")
+        )
         expect(form.hook("status")).to_have_text("Ready: click Generate.")
         shots.take(form.root, "admin-app-ready")
         generate(form, shots=shots)
@@ -199,8 +214,9 @@ def test_an_administrators_app_needs_only_generate(context: BrowserContext, jupy
 # --- 2. and 3. errors in plain words -----------------------------------------------------------
 
 
-def test_deny_shows_the_declined_message(context: BrowserContext, lab: JupyterServer,
-                                         emulator_server: BoxEmulator, shots: Shots) -> None:
+def test_deny_shows_the_declined_message(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     form = form_at(open_notebook(context, lab, "deny.ipynb", ONE_FORM))
     form.enter_credentials(emu.app.client_id, emu.app.client_secret)
@@ -216,9 +232,9 @@ def test_deny_shows_the_declined_message(context: BrowserContext, lab: JupyterSe
     expect(form.hook("status")).to_have_text(CONNECTED_ADA)
 
 
-def test_wrong_secret_explains_invalid_client(context: BrowserContext, lab: JupyterServer,
-                                              emulator_server: BoxEmulator,
-                                              shots: Shots) -> None:
+def test_wrong_secret_explains_invalid_client(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     form = form_at(open_notebook(context, lab, "wrong-secret.ipynb", ONE_FORM))
     form.enter_credentials(emu.app.client_id, "not-the-secret-" + emu.app.client_secret[:6])
@@ -235,16 +251,19 @@ def test_wrong_secret_explains_invalid_client(context: BrowserContext, lab: Jupy
 
 
 def test_generate_opens_its_window_despite_the_popup_blocker(
-        blocking_browser: Browser, lab: JupyterServer, emulator_server: BoxEmulator,
-        shots: Shots) -> None:
+    blocking_browser: Browser, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
-    with browser_context(blocking_browser,
-                         on_failure=shots.folder / f"FAILED-{shots.prefix}") as context:
+    with browser_context(
+        blocking_browser, on_failure=shots.folder / f"FAILED-{shots.prefix}"
+    ) as context:
         # The blocker is on: a page that opens a window as it loads, without a click, is
         # refused (page.evaluate would not do: Playwright runs it as a user gesture).
         probe = context.new_page()
-        probe.goto("data:text/html,<script>window.blocked = "
-                   "window.open('about:blank', 'probe', 'popup') === null;</script>")
+        probe.goto(
+            "data:text/html,<script>window.blocked = "
+            "window.open('about:blank', 'probe', 'popup') === null;</script>"
+        )
         assert probe.evaluate("window.blocked"), "the popup blocker is off: this proves nothing"
         probe.close()
         page = open_notebook(context, lab, "blocker.ipynb", ONE_FORM)
@@ -255,8 +274,9 @@ def test_generate_opens_its_window_despite_the_popup_blocker(
         popup = opened.value
         popup.wait_for_load_state("domcontentloaded")
         assert popup.url.startswith(emu.endpoints.authorize_url)
-        assert popup.evaluate("() => window.opener !== null"), \
+        assert popup.evaluate("() => window.opener !== null"), (
             "opened without an opener: not window.open(url, name, 'popup')"
+        )
         expect(form.hook("open-link")).to_be_hidden()  # the fallback is not needed
         form.expect_state("waiting")
         consent_in_popup(popup, shots=shots, callback_page=False)
@@ -265,9 +285,9 @@ def test_generate_opens_its_window_despite_the_popup_blocker(
         shots.take(form.root, "connected-with-blocker")
 
 
-def test_blocked_window_falls_back_to_a_link(context: BrowserContext, lab: JupyterServer,
-                                             emulator_server: BoxEmulator,
-                                             shots: Shots) -> None:
+def test_blocked_window_falls_back_to_a_link(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     page = open_notebook(context, lab, "fallback.ipynb", ONE_FORM)
     form = form_at(page)
@@ -277,8 +297,7 @@ def test_blocked_window_falls_back_to_a_link(context: BrowserContext, lab: Jupyt
     form.expect_state("waiting")
     link = form.hook("open-link")
     expect(link).to_be_visible()
-    expect(link).to_have_attribute("href", re.compile(
-        "^" + re.escape(emu.endpoints.authorize_url)))
+    expect(link).to_have_attribute("href", re.compile("^" + re.escape(emu.endpoints.authorize_url)))
     shots.take(form.root, "blocked-link")
     with context.expect_page() as opened:
         link.click()
@@ -314,9 +333,9 @@ RUN_CELL_JS = """async (source) => {
 }"""
 
 
-def test_a_busy_kernel_still_gets_its_tokens(context: BrowserContext, lab: JupyterServer,
-                                             emulator_server: BoxEmulator,
-                                             shots: Shots) -> None:
+def test_a_busy_kernel_still_gets_its_tokens(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     """Generate, then run a cell that keeps the kernel busy, then grant: the server saves the
     tokens while the cell runs, and the form shows the connection (through the kernel's vault
     watch, which runs in a thread, or once the kernel is free), with nothing re-run."""
@@ -333,8 +352,11 @@ def test_a_busy_kernel_still_gets_its_tokens(context: BrowserContext, lab: Jupyt
         page.evaluate(RUN_CELL_JS, BUSY_CELL.format(paths=paths))
         wait_until(started.exists, "the busy cell to start")
         consent_in_popup(opened.value, shots=shots, callback_page=False)
-        wait_until(lambda: bool((lab.vault().load("work") or {}).get("token")),
-                   "the server to save the tokens", timeout=20)
+        wait_until(
+            lambda: bool((lab.vault().load("work") or {}).get("token")),
+            "the server to save the tokens",
+            timeout=20,
+        )
         assert not finished.exists(), "the busy cell ended before the tokens were saved"
         # The form may show them already: the kernel's vault watch is a thread of its own.
         shots.take(form.root, "busy-kernel-tokens-saved")
@@ -349,8 +371,9 @@ def test_a_busy_kernel_still_gets_its_tokens(context: BrowserContext, lab: Jupyt
 # --- 5. Disconnect -------------------------------------------------------------------------------
 
 
-def test_disconnect_revokes_at_box(context: BrowserContext, lab: JupyterServer,
-                                   emulator_server: BoxEmulator, shots: Shots) -> None:
+def test_disconnect_revokes_at_box(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     form = form_at(open_notebook(context, lab, "disconnect.ipynb", ONE_FORM))
     connect(form, emu)
@@ -386,12 +409,22 @@ def test_disconnect_revokes_at_box(context: BrowserContext, lab: JupyterServer,
     expect(form.hook("token")).not_to_contain_text(token["access_token"][-4:])
     shots.take(form.root, "disconnected")
     # Revoked at Box, not only forgotten here: Box refuses both tokens from now on.
-    me = requests.get(f"{emu.endpoints.api_url}/users/me", timeout=10,
-                      headers={"Authorization": f"Bearer {token['access_token']}"})
+    me = requests.get(
+        f"{emu.endpoints.api_url}/users/me",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     assert me.status_code == 401
-    refresh = requests.post(emu.endpoints.token_url, timeout=10, data={
-        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-        "client_id": emu.app.client_id, "client_secret": emu.app.client_secret})
+    refresh = requests.post(
+        emu.endpoints.token_url,
+        timeout=10,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": emu.app.client_id,
+            "client_secret": emu.app.client_secret,
+        },
+    )
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
 
 
@@ -399,8 +432,13 @@ def test_disconnect_revokes_at_box(context: BrowserContext, lab: JupyterServer,
 
 
 @pytest.mark.parametrize("variant", ["notebook7", "base-url"])
-def test_main_flow_in_other_frontends(variant: str, context: BrowserContext, jupyter: Jupyter,
-                                      emulator_server: BoxEmulator, shots: Shots) -> None:
+def test_main_flow_in_other_frontends(
+    variant: str,
+    context: BrowserContext,
+    jupyter: Jupyter,
+    emulator_server: BoxEmulator,
+    shots: Shots,
+) -> None:
     emu = emulator_server
     if variant == "notebook7":
         server = jupyter("notebook")
@@ -432,8 +470,9 @@ def test_main_flow_in_other_frontends(variant: str, context: BrowserContext, jup
 # --- 7. nothing secret in the saved notebook ---------------------------------------------------
 
 
-def test_saved_notebook_holds_no_secret(context: BrowserContext, lab: JupyterServer,
-                                        emulator_server: BoxEmulator, shots: Shots) -> None:
+def test_saved_notebook_holds_no_secret(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     page = open_notebook(context, lab, "saved.ipynb", ONE_FORM)
     form = form_at(page)
@@ -459,10 +498,12 @@ def test_saved_notebook_holds_no_secret(context: BrowserContext, lab: JupyterSer
     oauth = emu.state.oauth
     with oauth.lock:  # every token and code the emulator issued in this module, too
         issued = [*oauth.access_tokens, *oauth.refresh_tokens, *oauth.codes]
-    used = {"client secret": emu.app.client_secret,
-            "vault client secret": record["client_secret"],
-            "access token": record["token"]["access_token"],
-            "refresh token": record["token"]["refresh_token"]}
+    used = {
+        "client secret": emu.app.client_secret,
+        "vault client secret": record["client_secret"],
+        "access token": record["token"]["access_token"],
+        "refresh token": record["token"]["refresh_token"],
+    }
     used.update({f"issued token or code {i}": value for i, value in enumerate(issued)})
     hits = sorted(label for label, value in used.items() if value and value in text)
     assert not hits, f"{notebook} holds: {', '.join(hits)}"
@@ -473,12 +514,14 @@ def test_saved_notebook_holds_no_secret(context: BrowserContext, lab: JupyterSer
 # --- 8. two forms, two users -------------------------------------------------------------------
 
 
-def test_two_forms_connect_two_users(context: BrowserContext, lab: JupyterServer,
-                                     emulator_server: BoxEmulator, shots: Shots) -> None:
+def test_two_forms_connect_two_users(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     ada, grace = emu.users[0], emu.users[1]
-    page = open_notebook(context, lab, "two.ipynb", [show("work", "work"), show("home", "home")],
-                         forms=2)
+    page = open_notebook(
+        context, lab, "two.ipynb", [show("work", "work"), show("home", "home")], forms=2
+    )
     work, home = form_at(page, 0), form_at(page, 1)
     expect(work.hook("name")).to_contain_text("work")
     expect(home.hook("name")).to_contain_text("home")
@@ -511,9 +554,9 @@ def test_two_forms_connect_two_users(context: BrowserContext, lab: JupyterServer
 # --- the headless path: no server extension -----------------------------------------------------
 
 
-def test_headless_path_without_server_extension(context: BrowserContext, jupyter: Jupyter,
-                                                emulator_server: BoxEmulator,
-                                                shots: Shots) -> None:
+def test_headless_path_without_server_extension(
+    context: BrowserContext, jupyter: Jupyter, emulator_server: BoxEmulator, shots: Shots
+) -> None:
     emu = emulator_server
     server = jupyter("lab", extension=False, redirect_env=True)
     try:
@@ -527,8 +570,9 @@ def test_headless_path_without_server_extension(context: BrowserContext, jupyter
         expect(form.hook("paste-address")).to_be_visible()
         expect(form.hook("status")).to_have_text(re.compile("sign-in page"))
         expect(form.hook("status")).not_to_contain_text("Generate")
-        expect(link).to_have_attribute("href", re.compile(
-            "^" + re.escape(emu.endpoints.authorize_url)))
+        expect(link).to_have_attribute(
+            "href", re.compile("^" + re.escape(emu.endpoints.authorize_url))
+        )
         shots.take(form.root, "headless-new")
         with context.expect_page() as opened:
             link.click()
@@ -544,4 +588,3 @@ def test_headless_path_without_server_extension(context: BrowserContext, jupyter
         assert (server.vault().load("work") or {}).get("token")
     finally:
         server.reset()
-

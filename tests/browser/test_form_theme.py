@@ -79,8 +79,11 @@ LOOK_JS = """(root) => {
 
 def contrasts(form: Form) -> dict[str, float]:
     """Contrast ratios of the status text, a label, a hint, and every enabled visible button."""
-    targets = {"status": form.hook("status"), "label": form.root.locator("label").first,
-               "hint": form.root.locator(".bw-hint").first}
+    targets = {
+        "status": form.hook("status"),
+        "label": form.root.locator("label").first,
+        "hint": form.root.locator(".bw-hint").first,
+    }
     for testid in ("generate", "test", "disconnect"):
         button = form.hook(testid)
         if button.is_visible() and button.is_enabled():
@@ -88,8 +91,9 @@ def contrasts(form: Form) -> dict[str, float]:
     return {name: float(target.evaluate(CONTRAST_JS)) for name, target in targets.items()}
 
 
-def check_state(form: Form, state: str, theme: str, shots: Shots,
-                looks: dict[str, Any]) -> dict[str, float]:
+def check_state(
+    form: Form, state: str, theme: str, shots: Shots, looks: dict[str, Any]
+) -> dict[str, float]:
     """The form is in ``state``: screenshot it, measure its contrast, remember its look."""
     form.expect_state(state)
     shots.take(form.root, f"{theme.split()[-1].lower()}-{state}")
@@ -103,17 +107,25 @@ def check_state(form: Form, state: str, theme: str, shots: Shots,
 
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
-def test_every_state_is_distinct_and_readable(theme: str, context: BrowserContext,
-                                              jupyter: Jupyter, emulator_server: BoxEmulator,
-                                              shots: Shots) -> None:
+def test_every_state_is_distinct_and_readable(
+    theme: str,
+    context: BrowserContext,
+    jupyter: Jupyter,
+    emulator_server: BoxEmulator,
+    shots: Shots,
+) -> None:
     """new, waiting, error (a wrong secret), connected, disconnected: each measured (status
     text, error text, Generate and the other buttons against their computed backgrounds) and
     each looking different from every other."""
     emu = emulator_server
     server: JupyterServer = jupyter("lab")
     try:
-        page = open_notebook(context, server, "theme.ipynb", ["from box_widget import "
-                                                             "BoxConnection\nBoxConnection('work')"])
+        page = open_notebook(
+            context,
+            server,
+            "theme.ipynb",
+            ["from box_widget import BoxConnection\nBoxConnection('work')"],
+        )
         page.evaluate(CHANGE_THEME_JS, theme)
         page.wait_for_function("(theme) => document.body.dataset.jpThemeName === theme", arg=theme)
         form = form_at(page)
@@ -144,8 +156,12 @@ def test_every_state_is_distinct_and_readable(theme: str, context: BrowserContex
         form.hook("disconnect").click()
         check_state(form, "disconnected", theme, shots, looks)
 
-        same = [(a, b) for i, a in enumerate(looks) for b in list(looks)[i + 1:]
-                if looks[a] == looks[b]]
+        same = [
+            (a, b)
+            for i, a in enumerate(looks)
+            for b in list(looks)[i + 1 :]
+            if looks[a] == looks[b]
+        ]
         assert not same, f"states that look alike apart from their text: {same}"
     finally:
         server.shutdown_kernels()

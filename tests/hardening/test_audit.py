@@ -56,22 +56,30 @@ while time.monotonic() < end:
 
 
 def cli(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "box_widget.cli", *args],
-                          env=child_env(), capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "box_widget.cli", *args],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_the_trail_says_which_process_refreshed_and_who_revoked(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     emu.settings.access_token_lifetime = 1
     conn = connect(emu, home, NAME)
     conn.test_connection()  # this process uses it too (with the token it got: no refresh)
     with ExitStack() as stack:
-        kernels = [stack.enter_context(child(KERNEL, NAME, str(home), "3", env=child_env()))
-                   for _ in range(3)]
+        kernels = [
+            stack.enter_context(child(KERNEL, NAME, str(home), "3", env=child_env()))
+            for _ in range(3)
+        ]
         for kernel in kernels:
             assert read_line(kernel, 30) == "ready"
         for kernel in kernels:
@@ -105,13 +113,16 @@ def test_the_trail_says_which_process_refreshed_and_who_revoked(
     path = audit.audit_path(home)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert scan(emulator_secrets(emu) | {emu.app.client_secret}, paths=[path]) == {}
-    print(f"\naudit: {len(refreshes)} refreshes by {len({e['pid'] for e in refreshes})} of "
-          f"{len(pids)} processes, then a revoke (CLI) and a reauthorization-required; "
-          f"{len(shown)} lines, no secret")
+    print(
+        f"\naudit: {len(refreshes)} refreshes by {len({e['pid'] for e in refreshes})} of "
+        f"{len(pids)} processes, then a revoke (CLI) and a reauthorization-required; "
+        f"{len(shown)} lines, no secret"
+    )
 
 
 def test_concurrent_writers_never_tear_a_line_and_rotation_caps_the_size(
-        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(audit, "MAX_BYTES", 20_000)
     home.mkdir(mode=0o700)
 
@@ -136,7 +147,8 @@ def test_concurrent_writers_never_tear_a_line_and_rotation_caps_the_size(
 
 
 def test_an_unwritable_trail_never_breaks_the_operation(
-        emulator: BoxEmulator, home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    emulator: BoxEmulator, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     connect(emulator, home, NAME)
     path = audit.audit_path(home)
     path.unlink()
@@ -152,30 +164,45 @@ def test_an_unwritable_trail_never_breaks_the_operation(
 
 def failures(home: Path, name: str) -> list[dict[str, object]]:
     """A connection's audit events, without time, host and process id."""
-    return [{k: v for k, v in event.items() if k not in {"time", "host", "pid", "name"}}
-            for event in audit.read(home, name)]
+    return [
+        {k: v for k, v in event.items() if k not in {"time", "host", "pid", "name"}}
+        for event in audit.read(home, name)
+    ]
 
 
 async def test_every_failed_sign_in_at_the_callback_is_audited_once(
-        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Box's refusal: the user declined
     page = await box.callback(box.consent(box.start("declined"), grant=False))
     assert page.status == 400
     assert failures(box.home, "declined") == [
-        {"event": "connect-failed", "kind": "oauth", "step": "authorize",
-         "error": "access_denied"}]
+        {"event": "connect-failed", "kind": "oauth", "step": "authorize", "error": "access_denied"}
+    ]
 
     # a sign-in started for the server to fill in its secret, and the server has none
     state = new_state()
-    box.vault.add_pending(state, {
-        "name": "no-secret", "client_id": box.app.client_id, "client_secret": None,
-        "redirect_uri": box.redirect_uri, "endpoints": box.emu.endpoints.to_dict()})
+    box.vault.add_pending(
+        state,
+        {
+            "name": "no-secret",
+            "client_id": box.app.client_id,
+            "client_secret": None,
+            "redirect_uri": box.redirect_uri,
+            "endpoints": box.emu.endpoints.to_dict(),
+        },
+    )
     url = authorization_url(box.emu.endpoints, box.app.client_id, box.redirect_uri, state)
     page = await box.callback(box.consent(url))
     assert page.status == 400
     assert failures(box.home, "no-secret") == [
-        {"event": "connect-failed", "kind": "oauth", "step": "exchange",
-         "error": "no client secret"}]
+        {
+            "event": "connect-failed",
+            "kind": "oauth",
+            "step": "exchange",
+            "error": "no client secret",
+        }
+    ]
 
     # Box issued tokens, and a full disk kept the vault from saving them
     location = box.consent(box.start("full"))
@@ -186,33 +213,48 @@ async def test_every_failed_sign_in_at_the_callback_is_audited_once(
     assert box.emu.counters()["grants"]["authorization_code"] == 1
     assert box.vault.names() == []
     assert failures(box.home, "full") == [
-        {"event": "connect-failed", "kind": "oauth", "step": "save", "error": "VaultWriteError",
-         "tokens": TOKENS_DROPPED}]
+        {
+            "event": "connect-failed",
+            "kind": "oauth",
+            "step": "save",
+            "error": "VaultWriteError",
+            "tokens": TOKENS_DROPPED,
+        }
+    ]
     assert "dropped" in TOKENS_DROPPED
-    assert scan(emulator_secrets(box.emu) | {box.app.client_secret},
-                paths=[audit.audit_path(box.home)]) == {}
+    assert (
+        scan(
+            emulator_secrets(box.emu) | {box.app.client_secret}, paths=[audit.audit_path(box.home)]
+        )
+        == {}
+    )
 
 
-def test_a_sign_in_declined_in_a_kernel_is_audited_once(emulator: BoxEmulator,
-                                                        home: Path) -> None:
+def test_a_sign_in_declined_in_a_kernel_is_audited_once(emulator: BoxEmulator, home: Path) -> None:
     conn = new_connection(emulator, home, NAME)
     location = emulator.authorize(conn.authorization_url(), grant=False)
     with raises_clean(emulator, AuthorizationError, match="declined"):
         conn.complete(location)
     assert failures(home, NAME) == [
-        {"event": "connect-failed", "kind": "oauth", "step": "authorize",
-         "error": "access_denied"}]
+        {"event": "connect-failed", "kind": "oauth", "step": "authorize", "error": "access_denied"}
+    ]
 
 
 def test_failed_client_credentials_connects_are_audited(
-        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu = emulator
 
     def robot(secret: str) -> BoxConnection:
         return BoxConnection.from_client_credentials(
-            "robot", client_id=emu.app.client_id, client_secret=secret,
-            subject_type="enterprise", subject_id=emu.app.enterprise_id,
-            endpoints=emu.endpoints, home=home)
+            "robot",
+            client_id=emu.app.client_id,
+            client_secret=secret,
+            subject_type="enterprise",
+            subject_id=emu.app.enterprise_id,
+            endpoints=emu.endpoints,
+            home=home,
+        )
 
     with raises_clean(emu, BoxWidgetError, match="Grant credentials are invalid"):
         robot("wrong-secret-" + "w" * 20)
@@ -224,11 +266,25 @@ def test_failed_client_credentials_connects_are_audited(
         robot(emu.app.client_secret)
     disk.free()
     assert failures(home, "robot") == [
-        {"event": "connect-failed", "kind": "client_credentials", "step": "token",
-         "error": "invalid_grant"},
-        {"event": "connect-failed", "kind": "client_credentials", "step": "token",
-         "error": "AnswerInDoubt"},
-        {"event": "connect-failed", "kind": "client_credentials", "step": "save",
-         "error": "VaultWriteError", "tokens": TOKENS_DROPPED}]
+        {
+            "event": "connect-failed",
+            "kind": "client_credentials",
+            "step": "token",
+            "error": "invalid_grant",
+        },
+        {
+            "event": "connect-failed",
+            "kind": "client_credentials",
+            "step": "token",
+            "error": "AnswerInDoubt",
+        },
+        {
+            "event": "connect-failed",
+            "kind": "client_credentials",
+            "step": "save",
+            "error": "VaultWriteError",
+            "tokens": TOKENS_DROPPED,
+        },
+    ]
     robot(emu.app.client_secret)
     assert failures(home, "robot")[-1] == {"event": "connect", "kind": "client_credentials"}

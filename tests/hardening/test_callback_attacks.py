@@ -66,7 +66,8 @@ SPECIAL = re.compile(r"[<>\"']")
 PAGE = re.compile(
     r"(?s)^(.*?<title>)(.*?)(</title>.*?<h1 id=outcome class=)(ok|error)(>)(.*?)(</h1><p "
     r"id=detail>)(.*?)(</p></main><script type=application/json id=box-widget-result>)(.*?)"
-    r"(</script><script>.*)$")
+    r"(</script><script>.*)$"
+)
 TEXT_SLOTS, CLASS_SLOT, JSON_SLOT = (1, 5, 7), 3, 9
 CONCURRENT = 500
 #: The bound on the slowest status poll during the flood (seconds): see the flood test.
@@ -145,16 +146,23 @@ def check_page(status: int, body: str, sent: list[str], size: int) -> None:
 
 NAMES = st.sampled_from(["code", "state", "error", "error_description", "next", "x"])
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
-HTML = st.sampled_from([
-    "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'-alert(1)-'",
-    "</script><script>alert(document.cookie)</script>", "<!--", "]]>", "&lt;b&gt;",
-    "\u2028</title><svg onload=alert(1)>",
-])
+HTML = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        '"><img src=x onerror=alert(1)>',
+        "'-alert(1)-'",
+        "</script><script>alert(document.cookie)</script>",
+        "<!--",
+        "]]>",
+        "&lt;b&gt;",
+        "\u2028</title><svg onload=alert(1)>",
+    ]
+)
 CONTROL = st.binary(max_size=16).map(lambda b: bytes(c % 32 for c in b))
-NON_UTF8 = st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80",
-                            b"\x80abc", b"%", b"%zz"])
-HUGE = st.sampled_from([b"A" * 65536, b"A" * 40000, b"<" * 16000, b"\x00" * 4096,
-                        b"%" * 8192])
+NON_UTF8 = st.sampled_from(
+    [b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\x80abc", b"%", b"%zz"]
+)
+HUGE = st.sampled_from([b"A" * 65536, b"A" * 40000, b"<" * 16000, b"\x00" * 4096, b"%" * 8192])
 
 
 #: Stands for a live ``state`` in a drawn query: each example that has one gets a pending sign-in
@@ -167,8 +175,7 @@ DECLINED = "Box did not authorize the connection ("
 @st.composite
 def raw_values(draw: st.DrawFn) -> bytes:
     """One attacker-chosen value, as bytes."""
-    kind = draw(st.sampled_from(["text", "html", "control", "non-utf8", "huge", "state",
-                                 "mixed"]))
+    kind = draw(st.sampled_from(["text", "html", "control", "non-utf8", "huge", "state", "mixed"]))
     if kind == "text":
         return draw(TEXT).encode()
     if kind == "html":
@@ -184,8 +191,9 @@ def raw_values(draw: st.DrawFn) -> bytes:
     return draw(HTML).encode() + draw(NON_UTF8) + draw(CONTROL)
 
 
-def build(pairs: list[tuple[str, bytes]], styles: list[str], separator: str
-          ) -> tuple[str, list[str]]:
+def build(
+    pairs: list[tuple[str, bytes]], styles: list[str], separator: str
+) -> tuple[str, list[str]]:
     """A raw query from name/value pairs (each a ``pair``, ``bare`` or ``empty``) and the texts
     the server may decode from it."""
     pieces, sent = [], []
@@ -219,8 +227,13 @@ def queries(draw: st.DrawFn) -> tuple[str, list[str]]:
         pairs += [("error", error), ("error_description", description)]
     if shape != "any":
         pairs = draw(st.permutations([("state", LIVE.encode()), *pairs]))
-    styles = draw(st.lists(st.sampled_from(["pair", "pair", "pair", "bare", "empty"]),
-                           min_size=len(pairs), max_size=len(pairs)))
+    styles = draw(
+        st.lists(
+            st.sampled_from(["pair", "pair", "pair", "bare", "empty"]),
+            min_size=len(pairs),
+            max_size=len(pairs),
+        )
+    )
     if shape != "any":  # the state stays a pair: the server must find it
         styles[[name for name, _ in pairs].index("state")] = "pair"
     return build(pairs, styles, draw(st.sampled_from(["&", "&", ";", "&&"])))
@@ -248,17 +261,23 @@ def in_thread(work: Callable[[], Any]) -> Any:
     return asyncio.get_running_loop().run_in_executor(None, work)
 
 
-@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(query=queries())
 @example(query=declined(b"<script>alert(1)</script>"))
 @example(query=declined(b"\"'><img src=x onerror=alert(1)>", b"<b>access_denied</b>"))
 @example(query=declined(b"\x00\x1b[31m\r\n</title>\x07'\x7f", b"invalid_request"))
 @example(query=declined("\u2028</p><h1>&amp;&#x27;".encode(), b"server_error"))
 @example(query=declined(b"</script><script>alert(document.cookie)</script>"))
-@example(query=declined(b"\xff\xfe<svg/onload=alert(1)>\xc3\x28", b"\"onmouseover=\""))
-def attack(box: Box, wire: Wire, tally: Tally, sign_in: Callable[[], str],
-           query: tuple[str, list[str]]) -> None:
+@example(query=declined(b"\xff\xfe<svg/onload=alert(1)>\xc3\x28", b'"onmouseover="'))
+def attack(
+    box: Box, wire: Wire, tally: Tally, sign_in: Callable[[], str], query: tuple[str, list[str]]
+) -> None:
     raw, sent = query
     state = sign_in() if LIVE in raw else None
     if state:
@@ -281,7 +300,8 @@ def attack(box: Box, wire: Wire, tally: Tally, sign_in: Callable[[], str],
 
 
 async def test_fuzzed_callback_queries_never_fail_store_or_reflect(
-        box: Box, wire: Wire, log_tap: LogTap) -> None:
+    box: Box, wire: Wire, log_tap: LogTap
+) -> None:
     tally = Tally()
     kernel = box.connection("fuzzed")
 
@@ -296,11 +316,13 @@ async def test_fuzzed_callback_queries_never_fail_store_or_reflect(
     assert box.emu.counters()["grants"]["authorization_code"] == 0
     errors = [line for line in log_tap.lines if " ERROR " in line or "Traceback" in line]
     assert not errors, errors[:3]
-    print(f"\nfuzzed callback: {tally.inputs} inputs, statuses {sorted(tally.statuses.items())} "
-          f"({CLOSED}: a request head over {HEAD_LIMIT} bytes, closed by tornado unanswered); "
-          f"{tally.live} with a live state, {tally.taken} past check_pending (to "
-          f"check_outcome), {tally.declined} with Box's error on the page, {tally.markup} of "
-          "them with markup or quotes in error_description")
+    print(
+        f"\nfuzzed callback: {tally.inputs} inputs, statuses {sorted(tally.statuses.items())} "
+        f"({CLOSED}: a request head over {HEAD_LIMIT} bytes, closed by tornado unanswered); "
+        f"{tally.live} with a live state, {tally.taken} past check_pending (to "
+        f"check_outcome), {tally.declined} with Box's error on the page, {tally.markup} of "
+        "them with markup or quotes in error_description"
+    )
     assert tally.inputs >= EXAMPLES
     assert tally.statuses.get(400, 0) > EXAMPLES // 2
     assert tally.taken >= 50
@@ -338,23 +360,40 @@ def nearest_rank(ordered: list[float], fraction: float) -> float:
 
 @pytest.mark.usefixtures("production_logging")
 async def test_a_flood_of_unknown_callbacks_leaves_the_status_api_answering(
-        box: Box, wire: Wire, tmp_path: Path) -> None:
+    box: Box, wire: Wire, tmp_path: Path
+) -> None:
     """The attacker, the watcher and the kernel are other processes, as they would be."""
     pending, stop = box.home / "pending", tmp_path / "stop"
     children: list[subprocess.Popen[str]] = []
     try:
-        watcher = await in_thread(lambda: flood.start_watcher(
-            wire.port, url_path_join(box.base_url, STATUS), wire.auth["Authorization"], pending,
-            stop))
+        watcher = await in_thread(
+            lambda: flood.start_watcher(
+                wire.port,
+                url_path_join(box.base_url, STATUS),
+                wire.auth["Authorization"],
+                pending,
+                stop,
+            )
+        )
         children.append(watcher)
-        kernel = flood.python(GENERATE, json.dumps({
-            "client_id": box.app.client_id, "client_secret": box.app.client_secret,
-            "redirect_uri": box.redirect_uri, "endpoints": box.emu.endpoints.to_dict(),
-            "home": str(box.home), "count": PENDING_LIMIT + 8}))
+        kernel = flood.python(
+            GENERATE,
+            json.dumps(
+                {
+                    "client_id": box.app.client_id,
+                    "client_secret": box.app.client_secret,
+                    "redirect_uri": box.redirect_uri,
+                    "endpoints": box.emu.endpoints.to_dict(),
+                    "home": str(box.home),
+                    "count": PENDING_LIMIT + 8,
+                }
+            ),
+        )
         children.append(kernel)
         started, cpu = time.perf_counter(), time.process_time()
-        attacker = flood.start_flood(wire.port, url_path_join(box.base_url, CALLBACK), wire.auth,
-                                     CONCURRENT)
+        attacker = flood.start_flood(
+            wire.port, url_path_join(box.base_url, CALLBACK), wire.auth, CONCURRENT
+        )
         children.append(attacker)
         attack = await in_thread(lambda: flood.finish(attacker, timeout=120))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -371,8 +410,10 @@ async def test_a_flood_of_unknown_callbacks_leaves_the_status_api_answering(
     refused = [poll for poll in watched["polls"] if poll[2] != 200]
     assert not refused, f"status polls not answered 200: {refused[:5]}"
     median, p90, worst = statistics.median(latencies), nearest_rank(latencies, 0.9), latencies[-1]
-    figures = (f"{len(latencies)} polls during the flood: median {1000 * median:.0f} ms, "
-               f"p90 {1000 * p90:.0f} ms, max {1000 * worst:.0f} ms")
+    figures = (
+        f"{len(latencies)} polls during the flood: median {1000 * median:.0f} ms, "
+        f"p90 {1000 * p90:.0f} ms, max {1000 * worst:.0f} ms"
+    )
     print(figures)
     # Every poll made while the flood runs is answered within WORST_POLL. The issue's goal is
     # 1 s; the 500 requests land in one instant and the event loop handles them in one run
@@ -385,11 +426,13 @@ async def test_a_flood_of_unknown_callbacks_leaves_the_status_api_answering(
     assert len(list(pending.glob("*.box"))) == PENDING_LIMIT
     assert box.vault.names() == []
     assert box.emu.counters()["grants"]["authorization_code"] == 0
-    print(f"\n{CONCURRENT} concurrent unknown-state callbacks in {elapsed:.1f} s ({cpu:.1f} s "
-          f"of the server process's CPU, {attack['done'] - attack['sending']:.2f} s from the "
-          f"first byte sent to the last answer); status API: {figures} "
-          f"({len(watched['polls'])} polls in all); pending records at most {max(counts)} "
-          f"(cap {PENDING_LIMIT})")
+    print(
+        f"\n{CONCURRENT} concurrent unknown-state callbacks in {elapsed:.1f} s ({cpu:.1f} s "
+        f"of the server process's CPU, {attack['done'] - attack['sending']:.2f} s from the "
+        f"first byte sent to the last answer); status API: {figures} "
+        f"({len(watched['polls'])} polls in all); pending records at most {max(counts)} "
+        f"(cap {PENDING_LIMIT})"
+    )
 
 
 def test_the_wire_sends_exact_bytes() -> None:

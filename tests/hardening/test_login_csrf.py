@@ -29,8 +29,9 @@ def connection_bytes(box: Box, name: str = NAME) -> bytes:
 async def test_a_code_from_another_apps_sign_in_cannot_complete_this_one(box: Box) -> None:
     other_app = box.emu.add_app("Another app", [box.redirect_uri])
     victim = box.start("victim")  # a sign-in with box.app, pending in this vault
-    attacker_location = box.consent(box.start(
-        "attacker", client_id=other_app.client_id, client_secret=other_app.client_secret))
+    attacker_location = box.consent(
+        box.start("attacker", client_id=other_app.client_id, client_secret=other_app.client_secret)
+    )
     stolen_code = query(attacker_location)["code"]
     victim_state = query(victim)["state"]
     forged = attacker_location.split("?")[0] + f"?code={stolen_code}&state={victim_state}"
@@ -71,7 +72,8 @@ async def test_a_callback_replayed_after_success_changes_nothing(box: Box) -> No
 
 
 async def test_a_state_created_under_another_home_fails_and_is_kept_there(
-        box: Box, tmp_path: Path) -> None:
+    box: Box, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "another-vault"
     kernel = box.connection(home=elsewhere)
     location = box.consent(kernel.authorization_url())

@@ -54,8 +54,9 @@ def due(emu: BoxEmulator, home: Path) -> BoxConnection:
     return BoxConnection(NAME, home=home)
 
 
-def due_with_fault(emu: BoxEmulator, home: Path, **fault: Any
-                   ) -> tuple[BoxConnection, dict[str, Any]]:
+def due_with_fault(
+    emu: BoxEmulator, home: Path, **fault: Any
+) -> tuple[BoxConnection, dict[str, Any]]:
     """A due connection, its saved record, and ``fault`` injected at the token endpoint."""
     conn = due(emu, home)
     before = record(home, NAME)
@@ -63,8 +64,9 @@ def due_with_fault(emu: BoxEmulator, home: Path, **fault: Any
     return conn, before
 
 
-def dropped_after_rotation(emu: BoxEmulator, home: Path, times: int
-                           ) -> tuple[BoxConnection, dict[str, Any]]:
+def dropped_after_rotation(
+    emu: BoxEmulator, home: Path, times: int
+) -> tuple[BoxConnection, dict[str, Any]]:
     """A due connection, its saved record, and the next ``times`` token answers dropped after
     Box acted."""
     return due_with_fault(emu, home, drop=True, after=True, times=times)
@@ -81,15 +83,18 @@ def events(home: Path) -> list[str]:
 # --- 1. 429 bursts, 503 while refreshing --------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "times", "recovers"), [
-    (429, 3, True),    # a burst within the token client's 3 retries
-    (503, 2, True),    # Box did not process it: retried
-    (503, None, False),  # Box stays unavailable: the mark is taken back
-    (429, None, False),  # a burst longer than the retries
-])
-def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Path,
-                                                status: int, times: int | None,
-                                                recovers: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "times", "recovers"),
+    [
+        (429, 3, True),  # a burst within the token client's 3 retries
+        (503, 2, True),  # Box did not process it: retried
+        (503, None, False),  # Box stays unavailable: the mark is taken back
+        (429, None, False),  # a burst longer than the retries
+    ],
+)
+def test_token_endpoint_faults_while_refreshing(
+    emulator: BoxEmulator, home: Path, status: int, times: int | None, recovers: bool
+) -> None:
     emu = emulator
     conn, before = due_with_fault(emu, home, status=status, retry_after=0, times=times)
     if recovers:
@@ -115,15 +120,20 @@ def test_token_endpoint_faults_while_refreshing(emulator: BoxEmulator, home: Pat
 
 @SERVER_ERRORS
 def test_a_refresh_failing_with_a_server_error_after_box_rotated_says_so(
-        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emulator: BoxEmulator, home: Path, status: int
+) -> None:
     emu = emulator
     conn, before = due_with_fault(emu, home, status=status, after=True, times=1)
 
     with raises_clean(emu, ReauthorizationRequired) as info:
         conn.test_connection()
-    for words in ("must be connected again", f"process {os.getpid()}",
-                  f"Box answered it with a server error, HTTP {status}",
-                  "after Box had already replaced the refresh token", "click Generate"):
+    for words in (
+        "must be connected again",
+        f"process {os.getpid()}",
+        f"Box answered it with a server error, HTTP {status}",
+        "after Box had already replaced the refresh token",
+        "click Generate",
+    ):
         assert words in str(info.value), f"{words!r} not in {str(info.value)!r}"
     assert refreshes(emu) == 1  # Box did rotate; the retry with the same token was refused
     saved = record(home, NAME)
@@ -142,7 +152,8 @@ def test_a_refresh_failing_with_a_server_error_after_box_rotated_says_so(
 
 @SERVER_ERRORS
 def test_a_refresh_failing_twice_with_a_server_error_keeps_the_mark(
-        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emulator: BoxEmulator, home: Path, status: int
+) -> None:
     emu = emulator
     conn, before = due_with_fault(emu, home, status=status, times=2)  # Box did not act
 
@@ -152,8 +163,12 @@ def test_a_refresh_failing_twice_with_a_server_error_keeps_the_mark(
     assert "is kept: try again when Box is back" in str(info.value)
     saved = record(home, NAME)
     assert saved["token"] == before["token"]
-    assert saved[REFRESHING] == {**saved[REFRESHING], "pid": os.getpid(), "lost": True,
-                                 "status": status}
+    assert saved[REFRESHING] == {
+        **saved[REFRESHING],
+        "pid": os.getpid(),
+        "lost": True,
+        "status": status,
+    }
     assert events(home) == ["connect", "refresh-unanswered", "refresh-failed"]
 
     # Box had not acted: the next process's refresh works and takes the mark away
@@ -165,7 +180,8 @@ def test_a_refresh_failing_twice_with_a_server_error_keeps_the_mark(
 
 @SERVER_ERRORS
 def test_a_refresh_failing_once_with_a_server_error_is_tried_once_more(
-        emulator: BoxEmulator, home: Path, status: int) -> None:
+    emulator: BoxEmulator, home: Path, status: int
+) -> None:
     emu = emulator
     conn = due(emu, home)
     emu.inject_fault(status=status, path="/oauth2/token", times=1)
@@ -179,7 +195,8 @@ def test_a_refresh_failing_once_with_a_server_error_is_tried_once_more(
 
 @pytest.mark.parametrize("fault", ["timeout", "dropped before processing"])
 def test_a_lost_refresh_that_box_did_not_process_is_tried_once_more(
-        emulator: BoxEmulator, home: Path, fault: str) -> None:
+    emulator: BoxEmulator, home: Path, fault: str
+) -> None:
     emu = emulator
     conn = due(emu, home)
     if fault == "timeout":
@@ -199,7 +216,8 @@ def test_a_lost_refresh_that_box_did_not_process_is_tried_once_more(
 
 
 def test_a_refresh_dropped_after_box_rotated_says_to_reconnect_and_why(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn, before = dropped_after_rotation(emu, home, 1)
 
@@ -207,11 +225,16 @@ def test_a_refresh_dropped_after_box_rotated_says_to_reconnect_and_why(
         conn.test_connection()
 
     message = str(info.value)
-    for words in ("must be connected again", f"process {os.getpid()}",
-                  "its connection to Box broke after the request was sent",
-                  "after Box had already replaced the refresh token",
-                  "Invalid refresh token", "refresh tokens work once", "click Generate",
-                  f"box-widget login {NAME}"):
+    for words in (
+        "must be connected again",
+        f"process {os.getpid()}",
+        "its connection to Box broke after the request was sent",
+        "after Box had already replaced the refresh token",
+        "Invalid refresh token",
+        "refresh tokens work once",
+        "click Generate",
+        f"box-widget login {NAME}",
+    ):
         assert words in message, f"{words!r} not in {message!r}"
     assert refreshes(emu) == 1  # Box did rotate, once
     assert emu.counters()["failed_refreshes"] == 1  # the one retry with the same token
@@ -223,7 +246,8 @@ def test_a_refresh_dropped_after_box_rotated_says_to_reconnect_and_why(
 
 
 def test_a_refresh_whose_answers_are_all_lost_keeps_the_token_and_explains_later(
-        emulator: BoxEmulator, home: Path) -> None:
+    emulator: BoxEmulator, home: Path
+) -> None:
     emu = emulator
     conn, before = dropped_after_rotation(emu, home, 2)
 
@@ -247,9 +271,13 @@ def test_a_refresh_whose_answers_are_all_lost_keeps_the_token_and_explains_later
 
 def upload(conn: BoxConnection, name: str) -> requests.Response:
     attributes = json.dumps({"name": name, "parent": {"id": "0"}})
-    return conn.session.post(f"{conn.endpoints.upload_url}/files/content",
-                             files=[("attributes", (None, attributes, "application/json")),
-                                    ("file", (name, b"payload", "application/octet-stream"))])
+    return conn.session.post(
+        f"{conn.endpoints.upload_url}/files/content",
+        files=[
+            ("attributes", (None, attributes, "application/json")),
+            ("file", (name, b"payload", "application/octet-stream")),
+        ],
+    )
 
 
 def files_named(emu: BoxEmulator, name: str) -> int:
@@ -257,12 +285,19 @@ def files_named(emu: BoxEmulator, name: str) -> int:
     return sum(f.name == name for f in files)
 
 
-@pytest.mark.parametrize("fault", [
-    {"status": 500}, {"status": 503}, {"status": 502},
-    {"drop": True}, {"drop": True, "after": True},
-])
-def test_an_upload_is_never_retried_blindly(emulator: BoxEmulator, home: Path,
-                                            fault: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500},
+        {"status": 503},
+        {"status": 502},
+        {"drop": True},
+        {"drop": True, "after": True},
+    ],
+)
+def test_an_upload_is_never_retried_blindly(
+    emulator: BoxEmulator, home: Path, fault: dict[str, Any]
+) -> None:
     emu = emulator
     conn = connect(emu, home)
     conn.test_connection()
@@ -280,8 +315,9 @@ def test_an_upload_refused_with_429_is_sent_again(emulator: BoxEmulator, home: P
     conn = connect(emu, home)
     conn.test_connection()
     calls = emu.counters()["api_calls"]
-    emu.inject_fault(status=429, retry_after=0, path="/api/2.0/files/content", method="POST",
-                     times=2)
+    emu.inject_fault(
+        status=429, retry_after=0, path="/api/2.0/files/content", method="POST", times=2
+    )
     assert upload(conn, "report.csv").status_code == 201
     assert emu.counters()["api_calls"] == calls + 3
     assert files_named(emu, "report.csv") == 1
@@ -294,14 +330,17 @@ def live_tokens(emu: BoxEmulator) -> int:
     """How many access and refresh tokens Box would still accept."""
     oauth, now = emu.state.oauth, emu.clock.now()
     with oauth.lock:
-        return (sum(not t.revoked and now < t.expires_at for t in oauth.access_tokens.values())
-                + sum(not (t.used or t.revoked) and now < t.expires_at
-                      for t in oauth.refresh_tokens.values()))
+        return sum(
+            not t.revoked and now < t.expires_at for t in oauth.access_tokens.values()
+        ) + sum(
+            not (t.used or t.revoked) and now < t.expires_at for t in oauth.refresh_tokens.values()
+        )
 
 
 @pytest.mark.parametrize("first", ["revoke", "refresh"])
 def test_a_refresh_racing_a_revoke_never_leaves_a_live_token(
-        emulator: BoxEmulator, home: Path, first: str) -> None:
+    emulator: BoxEmulator, home: Path, first: str
+) -> None:
     """One thread revokes while another refreshes the same due connection (each its own
     BoxConnection, as two kernels). Box takes 1 s to answer the first revoke, so the refresh
     comes while the revoke is under way (or, the other way round, the revoke while the refresh
@@ -320,8 +359,7 @@ def test_a_refresh_racing_a_revoke_never_leaves_a_live_token(
         except BoxWidgetError as exc:
             outcomes[what] = type(exc).__name__
 
-    threads = {what: threading.Thread(target=run, args=(what,))
-               for what in ("revoke", "refresh")}
+    threads = {what: threading.Thread(target=run, args=(what,)) for what in ("revoke", "refresh")}
     second = "refresh" if first == "revoke" else "revoke"
     threads[first].start()
     time.sleep(0.3)  # the first is waiting for Box's answer

@@ -54,7 +54,8 @@ def exception_text(exc: BaseException) -> str:
 
 
 async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
-        box: Box, log_tap: LogTap, monkeypatch: pytest.MonkeyPatch) -> None:
+    box: Box, log_tap: LogTap, monkeypatch: pytest.MonkeyPatch
+) -> None:
     box.tap = log_tap
     wrong = "Wr0ng-secret-" + "q" * 24
     pages = [await box.flow()]
@@ -67,11 +68,19 @@ async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
     # a kernel in another process, DEBUG logging on everything
     expire(box.emu, box.home, NAME)
     env = {**os.environ, "BOX_WIDGET_KEYRING": "0"}
-    kernel = subprocess.run([sys.executable, "-c", KERNEL, NAME, str(box.home)], env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    kernel = subprocess.run(
+        [sys.executable, "-c", KERNEL, NAME, str(box.home)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     # Scanned before any of it can reach a failure message (and so the CI log).
-    kernel_hits = scan(emulator_secrets(box.emu) | {wrong}, texts={
-        "kernel stdout": kernel.stdout, "kernel log (DEBUG)": kernel.stderr})
+    kernel_hits = scan(
+        emulator_secrets(box.emu) | {wrong},
+        texts={"kernel stdout": kernel.stdout, "kernel log (DEBUG)": kernel.stderr},
+    )
     assert kernel_hits == {}
     assert kernel.returncode == 0, kernel.stderr[-2000:]
     assert "refreshing the access token: ok" in kernel.stderr  # DEBUG/INFO was on
@@ -106,29 +115,43 @@ async def test_no_secret_in_logs_pages_exceptions_or_vault_files(
     status, body = await box.status()
     assert status == 200
 
-    secrets = emulator_secrets(box.emu) | {wrong} | {
-        value for location in box.locations for key, value in query(location).items()
-        if key in {"code", "state"}}
-    hits = scan(secrets, texts={
-        "server log (DEBUG)": log_tap.text,
-        "kernel stdout": kernel.stdout,
-        "kernel log (DEBUG)": kernel.stderr,
-        "pages": "\n".join(p.raw for p in pages),
-        "status API": body,
-        **{f"exception {type(e).__name__}": exception_text(e) for e in errors},
-    }, paths=[box.home])
+    secrets = (
+        emulator_secrets(box.emu)
+        | {wrong}
+        | {
+            value
+            for location in box.locations
+            for key, value in query(location).items()
+            if key in {"code", "state"}
+        }
+    )
+    hits = scan(
+        secrets,
+        texts={
+            "server log (DEBUG)": log_tap.text,
+            "kernel stdout": kernel.stdout,
+            "kernel log (DEBUG)": kernel.stderr,
+            "pages": "\n".join(p.raw for p in pages),
+            "status API": body,
+            **{f"exception {type(e).__name__}": exception_text(e) for e in errors},
+        },
+        paths=[box.home],
+    )
     assert hits == {}
     token = (box.vault.load(NAME) or {})["token"]
     assert {token["access_token"], token["refresh_token"]} <= secrets
     files = [p for p in box.home.rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {f"{NAME}.box", "audit.log", "vault.key"}
-    print(f"\nsecret scan: {len(secrets)} secrets x {len(files)} vault files, "
-          f"{len(log_tap.lines)} server log lines, {len(kernel.stderr.splitlines())} kernel "
-          f"log lines, {len(pages)} pages, {len(errors)} exception texts: 0 hits")
+    print(
+        f"\nsecret scan: {len(secrets)} secrets x {len(files)} vault files, "
+        f"{len(log_tap.lines)} server log lines, {len(kernel.stderr.splitlines())} kernel "
+        f"log lines, {len(pages)} pages, {len(errors)} exception texts: 0 hits"
+    )
 
 
-def test_the_scanner_finds_what_it_should(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_scanner_finds_what_it_should(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     secret = "Sup3r-secret_t0ken/with+chars"
     folder = tmp_path / "logs"
     folder.mkdir()
@@ -136,10 +159,11 @@ def test_the_scanner_finds_what_it_should(tmp_path: Path,
     (folder / "encoded.log").write_text("token=Sup3r-secret_t0ken%2Fwith%2Bchars\n")
     (folder / "json.ipynb").write_text('{"text": "Sup3r-secret_t0ken\\/with+chars"}')
     (folder / "clean.log").write_text("nothing to see\n")
-    hits = scan([secret, "short"], texts={"page": f"<p>{secret}</p>", "none": "x"},
-                paths=[folder])
-    assert set(hits) == {"page", *(str(folder / name) for name in (
-        "plain.log", "encoded.log", "json.ipynb"))}
+    hits = scan([secret, "short"], texts={"page": f"<p>{secret}</p>", "none": "x"}, paths=[folder])
+    assert set(hits) == {
+        "page",
+        *(str(folder / name) for name in ("plain.log", "encoded.log", "json.ipynb")),
+    }
     assert hits["page"] == ["Sup3r-..."]
     secrets_file = tmp_path / "secrets.txt"
     secrets_file.write_text(secret + "\n")
@@ -155,8 +179,13 @@ def test_widget_messages_logged_by_comm_hold_no_secret(caplog: pytest.LogCapture
     import box_widget.widget  # noqa: F401 - installs the filter
 
     secret = "the-client-secret-typed-in-the-form"
-    message = {"header": {"msg_type": "comm_msg"}, "content": {"comm_id": "c1", "data": {
-        "method": "custom", "content": {"type": "secret", "value": secret}}}}
+    message = {
+        "header": {"msg_type": "comm_msg"},
+        "content": {
+            "comm_id": "c1",
+            "data": {"method": "custom", "content": {"type": "secret", "value": secret}},
+        },
+    }
     other = {"content": {"data": {"method": "custom", "content": {"type": "test"}}}}
     caplog.set_level(logging.DEBUG, logger="Comm")
     logging.getLogger("Comm").debug("handle_msg[%s](%s)", "c1", message)

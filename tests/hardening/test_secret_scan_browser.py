@@ -38,8 +38,15 @@ from secret_scan import emulator_secrets, scan
 
 from box_widget.emulator import BoxEmulator
 
-__all__ = ["browser", "chromium", "emulator_server", "jp_asyncio_loop", "jp_server_cleanup",
-           "jupyter", "playwright_api"]
+__all__ = [
+    "browser",
+    "chromium",
+    "emulator_server",
+    "jp_asyncio_loop",
+    "jp_server_cleanup",
+    "jupyter",
+    "playwright_api",
+]
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -54,16 +61,17 @@ FORM_CELL = "from box_widget import BoxConnection\nconn = BoxConnection('work')\
 def debug_server_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Jupyter servers started in this module log at DEBUG (JUPYTER_CONFIG_PATH)."""
     folder = tmp_path_factory.mktemp("debug-config")
-    (folder / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"log_level": "DEBUG"}, "LabApp": {"log_level": "DEBUG"}}))
+    (folder / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"log_level": "DEBUG"}, "LabApp": {"log_level": "DEBUG"}})
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_CONFIG_PATH", str(folder))
         yield
 
 
-def test_no_secret_after_the_browser_flow(debug_server_config: None, jupyter: Jupyter,
-                                          browser: object,
-                                          emulator_server: BoxEmulator) -> None:
+def test_no_secret_after_the_browser_flow(
+    debug_server_config: None, jupyter: Jupyter, browser: object, emulator_server: BoxEmulator
+) -> None:
     emu = emulator_server
     lab = jupyter("lab")
     with browser_context(browser) as context:  # type: ignore[arg-type]
@@ -85,8 +93,10 @@ def test_no_secret_after_the_browser_flow(debug_server_config: None, jupyter: Ju
 
         notebook = lab.root / "scan.ipynb"
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
-        wait_until(lambda: WIDGET_STATE in notebook.read_text(encoding="utf-8"),
-                   "the notebook saved with its widget state")
+        wait_until(
+            lambda: WIDGET_STATE in notebook.read_text(encoding="utf-8"),
+            "the notebook saved with its widget state",
+        )
         notebook_page = page.content()
     lab.shutdown_kernels()
 
@@ -98,17 +108,23 @@ def test_no_secret_after_the_browser_flow(debug_server_config: None, jupyter: Ju
     state = sign_in["state"][0]
     secrets = emulator_secrets(emu) | {state, sign_in["code"][0]}
     record = lab.vault().load("work") or {}
-    assert {record["token"]["access_token"], record["token"]["refresh_token"],
-            record["client_secret"]} <= secrets
+    assert {
+        record["token"]["access_token"],
+        record["token"]["refresh_token"],
+        record["client_secret"],
+    } <= secrets
 
-    hits = scan(secrets, texts={"callback page": callback_page}, paths=[notebook, lab.log,
-                                                                       lab.home])
+    hits = scan(
+        secrets, texts={"callback page": callback_page}, paths=[notebook, lab.log, lab.home]
+    )
     # The live notebook page must hold the authorize address (Generate opens it from the click,
     # or offers it as a link when the window is blocked), and with it a state: nothing else.
     hits.update(scan(secrets - {state}, texts={"notebook page": notebook_page}))
     assert hits == {}
     assert notebook_page.count(state) == notebook_page.count(f"&amp;state={state}")
     files = [p for p in lab.home.rglob("*") if p.is_file()]
-    print(f"\nbrowser secret scan: {len(secrets)} secrets in the saved notebook "
-          f"({os.path.getsize(notebook)} bytes), the server+kernel DEBUG log "
-          f"({len(log.splitlines())} lines), 2 rendered pages, {len(files)} vault files: 0 hits")
+    print(
+        f"\nbrowser secret scan: {len(secrets)} secrets in the saved notebook "
+        f"({os.path.getsize(notebook)} bytes), the server+kernel DEBUG log "
+        f"({len(log.splitlines())} lines), 2 rendered pages, {len(files)} vault files: 0 hits"
+    )

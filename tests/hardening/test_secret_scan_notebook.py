@@ -33,13 +33,22 @@ print(conn.test_connection()["login"])
 """
 
 
-def test_the_kernel_log_at_debug_holds_no_secret(emulator: BoxEmulator,
-                                                 kernel_env: dict[str, str],  # noqa: F811
-                                                 tmp_path: Path) -> None:
+def test_the_kernel_log_at_debug_holds_no_secret(
+    emulator: BoxEmulator,
+    kernel_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
     log_path = tmp_path / "kernel.log"
     with log_path.open("wb") as kernel_log:
-        nb = run("getting-started.ipynb", kernel_env, tmp_path, emulator, first=DEBUG_LOGGING,
-                 last=REFRESH, kernel_log=kernel_log)
+        nb = run(
+            "getting-started.ipynb",
+            kernel_env,
+            tmp_path,
+            emulator,
+            first=DEBUG_LOGGING,
+            last=REFRESH,
+            kernel_log=kernel_log,
+        )
     log = log_path.read_text(encoding="utf-8", errors="replace")
     secrets = emulator_secrets(emulator)
 
@@ -49,13 +58,18 @@ def test_the_kernel_log_at_debug_holds_no_secret(emulator: BoxEmulator,
     assert "Connected to Box as Ada Lovelace" in "".join(outputs(nb))
     assert outputs(nb)[-1].strip() == "ada@example.com"
     # the log saw it all: the kernel's own DEBUG lines, the sign-in, the refresh, HTTP calls
-    for words in ("[IPKernelApp] Searching path",
-                  "box_widget.oauth INFO exchanging the authorization code: ok",
-                  "box_widget.oauth INFO refreshing the access token: ok",
-                  "urllib3.connectionpool DEBUG", "box_widget.audit INFO"):
+    for words in (
+        "[IPKernelApp] Searching path",
+        "box_widget.oauth INFO exchanging the authorization code: ok",
+        "box_widget.oauth INFO refreshing the access token: ok",
+        "urllib3.connectionpool DEBUG",
+        "box_widget.audit INFO",
+    ):
         assert words in log, f"{words!r} not in the kernel log"
     grants = emulator.counters()["grants"]
     assert (grants["authorization_code"], grants["refresh_token"]) == (1, 1)
     assert len(secrets) >= 6  # the app's secret, a code, two access and two refresh tokens
-    print(f"\nkernel log (DEBUG): {len(log.splitlines())} lines, {len(log)} characters, "
-          f"{len(secrets)} secrets looked for, 0 hits")
+    print(
+        f"\nkernel log (DEBUG): {len(log.splitlines())} lines, {len(log)} characters, "
+        f"{len(secrets)} secrets looked for, 0 hits"
+    )

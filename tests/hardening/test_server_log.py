@@ -30,9 +30,13 @@ def server_env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOX_", "JUPYTER_"))}
     for name in ("config", "data", "runtime"):
         (tmp / name).mkdir(exist_ok=True)
-    env.update(JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), BOX_WIDGET_HOME=str(tmp / "vault"),
-               BOX_WIDGET_KEYRING="0")
+    env.update(
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_DATA_DIR=str(tmp / "data"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        BOX_WIDGET_HOME=str(tmp / "vault"),
+        BOX_WIDGET_KEYRING="0",
+    )
     return env
 
 
@@ -41,12 +45,23 @@ def run_server(tmp: Path, *args: str) -> tuple[str, dict[str, object]]:
     whole log and the status answer."""
     port = free_port()
     log = tmp / "server.log"
-    command = [sys.executable, "-m", "jupyter_server", "--debug", "--no-browser",
-               f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-               f"--ServerApp.root_dir={tmp}", "--allow-root", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--debug",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={tmp}",
+        "--allow-root",
+        *args,
+    ]
     with log.open("wb") as out:
-        server = subprocess.Popen(command, env=server_env(tmp), stdout=out,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            command, env=server_env(tmp), stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             status = wait_for_status(port, server)
         finally:
@@ -77,16 +92,21 @@ def wait_for_status(port: int, server: subprocess.Popen[bytes]) -> dict[str, obj
 
 @pytest.mark.parametrize("where", ["config file", "command line"])
 def test_debug_log_of_a_real_server_never_shows_the_provisioned_secret(
-        tmp_path: Path, where: str) -> None:
+    tmp_path: Path, where: str
+) -> None:
     args: list[str] = []
     if where == "config file":
         (tmp_path / "config").mkdir()
         (tmp_path / "config" / "jupyter_server_config.py").write_text(
             'c.BoxWidgetApp.client_id = "admin-app-client-id"\n'
-            f'c.BoxWidgetApp.client_secret = "{SECRET}"\n', encoding="utf-8")
+            f'c.BoxWidgetApp.client_secret = "{SECRET}"\n',
+            encoding="utf-8",
+        )
     else:
-        args = ["--BoxWidgetApp.client_id=admin-app-client-id",
-                f"--BoxWidgetApp.client_secret={SECRET}"]
+        args = [
+            "--BoxWidgetApp.client_id=admin-app-client-id",
+            f"--BoxWidgetApp.client_secret={SECRET}",
+        ]
     log, status = run_server(tmp_path, *args)
 
     assert scan({SECRET}, texts={"server log": log}) == {}
@@ -95,6 +115,5 @@ def test_debug_log_of_a_real_server_never_shows_the_provisioned_secret(
     assert status["client_id"] == "admin-app-client-id"
     changes = [line for line in log.splitlines() if "Config changed:" in line]
     assert len(changes) >= 2, "no DEBUG configuration lines: --debug had no effect"
-    assert all("'client_secret': '***'" in line for line in changes
-               if "BoxWidgetApp" in line)
+    assert all("'client_secret': '***'" in line for line in changes if "BoxWidgetApp" in line)
     assert sum("'client_secret': '***'" in line for line in changes) >= 2

@@ -65,8 +65,9 @@ class FullDisk:
     """``OSError(ENOSPC)`` at ``write`` or ``fsync`` of files under ``home``, from the
     ``after``-th such write on (0: the first), until ``free()``."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, home: Path, at: str,
-                 after: int = 0) -> None:
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, home: Path, at: str, after: int = 0
+    ) -> None:
         self.home, self.at, self.after = str(home.resolve()), at, after
         self.writes = self.failures = 0
         self.full = True
@@ -80,8 +81,10 @@ class FullDisk:
         def failing_fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
             handle = fdopen(fd, *args, **kwargs)
             if self.at == "write" and self._fails(fd):
+
                 def write(data: bytes) -> int:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
                 handle.write = write
             return handle
 
@@ -106,9 +109,9 @@ class FullDisk:
 
 
 @pytest.mark.parametrize("at", ["write", "fsync"])
-def test_a_full_disk_before_a_refresh_spends_nothing(emulator: BoxEmulator, home: Path,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     at: str) -> None:
+def test_a_full_disk_before_a_refresh_spends_nothing(
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch, at: str
+) -> None:
     emu = emulator
     connect(emu, home, NAME)
     expire(emu, home, NAME)
@@ -124,8 +127,9 @@ def test_a_full_disk_before_a_refresh_spends_nothing(emulator: BoxEmulator, home
     assert disk.failures == 1
     assert emu.counters()["refreshes"] == 0  # the single-use refresh token was not spent
     after = snapshot(home)
-    assert {k: v for k, v in after.items() if k != "audit.log"} == \
-        {k: v for k, v in before.items() if k != "audit.log"}  # no temp file left either
+    assert {k: v for k, v in after.items() if k != "audit.log"} == {
+        k: v for k, v in before.items() if k != "audit.log"
+    }  # no temp file left either
 
     disk.free()
     assert conn.test_connection()["login"] == "ada@example.com"
@@ -133,8 +137,11 @@ def test_a_full_disk_before_a_refresh_spends_nothing(emulator: BoxEmulator, home
 
 
 def test_a_full_disk_after_box_rotated_keeps_the_new_token(
-        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    emulator: BoxEmulator,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     emu = emulator
     connect(emu, home, NAME)
     expire(emu, home, NAME)
@@ -214,13 +221,19 @@ def user_mounts() -> str:
     """Why a child cannot mount a tmpfs in a namespace of its own here; empty if it can."""
     if shutil.which("unshare") is None:
         return "the unshare command (util-linux) is not installed"
-    trial = subprocess.run([*UNSHARE, "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                           capture_output=True, text=True, timeout=30, check=False)
+    trial = subprocess.run(
+        [*UNSHARE, "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     return "" if trial.returncode == 0 else f"unshare/mount failed: {trial.stderr.strip()}"
 
 
-def test_a_really_full_disk_spends_nothing_and_loses_nothing(emulator: BoxEmulator, home: Path,
-                                                             tmp_path: Path) -> None:
+def test_a_really_full_disk_spends_nothing_and_loses_nothing(
+    emulator: BoxEmulator, home: Path, tmp_path: Path
+) -> None:
     emu = emulator
     why = user_mounts()
     require(not why, f"a tmpfs in a mount namespace of a child's own: {why}")
@@ -229,8 +242,19 @@ def test_a_really_full_disk_spends_nothing_and_loses_nothing(emulator: BoxEmulat
     disk = tmp_path / "disk"
     disk.mkdir(mode=0o700)
     mount = 'mount -t tmpfs -o size=256k,mode=0700 tmpfs "$0" && exec "$@"'
-    command = [*UNSHARE, "sh", "-c", mount, str(disk),
-               sys.executable, "-c", ON_A_FULL_TMPFS, str(home), str(disk), NAME]
+    command = [
+        *UNSHARE,
+        "sh",
+        "-c",
+        mount,
+        str(disk),
+        sys.executable,
+        "-c",
+        ON_A_FULL_TMPFS,
+        str(home),
+        str(disk),
+        NAME,
+    ]
     with child_command(command, env=child_env()) as process:
         full = json.loads(read_line(process, timeout=60))
         assert full["free"] == 0, full
@@ -253,12 +277,19 @@ def test_a_really_full_disk_spends_nothing_and_loses_nothing(emulator: BoxEmulat
 
 
 async def test_a_full_disk_at_the_callback_gives_a_plain_page(
-        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
     location = box.consent(box.start())
     FullDisk(monkeypatch, box.home, "write")
     page = await box.callback(location)
-    assert_failed(page, 503, "vault_unwritable", "could not save the connection",
-                  "No space left on device", "Generate again")
+    assert_failed(
+        page,
+        503,
+        "vault_unwritable",
+        "could not save the connection",
+        "No space left on device",
+        "Generate again",
+    )
     assert box.vault.names() == []
 
 
@@ -266,7 +297,8 @@ async def test_a_full_disk_at_the_callback_gives_a_plain_page(
 
 
 def test_a_vault_left_open_to_others_is_tightened_with_a_warning(
-        emulator: BoxEmulator, home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    emulator: BoxEmulator, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     emu = emulator
     connect(emu, home, NAME)
     key, folder = home / "vault.key", home / "connections"
@@ -288,8 +320,8 @@ def test_a_vault_left_open_to_others_is_tightened_with_a_warning(
 
 @pytest.mark.parametrize("source", ["file", "env"])
 def test_a_missing_key_is_explained_and_no_new_key_is_made(
-        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch,
-        source: str) -> None:
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
     emu = emulator
     if source == "env":
         monkeypatch.setenv("BOX_WIDGET_KEY", Fernet.generate_key().decode())
@@ -305,8 +337,13 @@ def test_a_missing_key_is_explained_and_no_new_key_is_made(
     with raises_clean(emu, ConfigurationError) as info:
         BoxConnection(NAME, home=home)
     message = str(info.value)
-    for words in ("holds saved connections", "key they were encrypted with is missing",
-                  "Nothing was changed", f"Restore {key_file}", "BOX_WIDGET_KEY"):
+    for words in (
+        "holds saved connections",
+        "key they were encrypted with is missing",
+        "Nothing was changed",
+        f"Restore {key_file}",
+        "BOX_WIDGET_KEY",
+    ):
         assert words in message, f"{words!r} not in {message!r}"
     assert snapshot(home) == before
     assert not key_file.exists()
@@ -340,7 +377,8 @@ async def test_a_flipped_byte_is_reported_everywhere_and_kept(box: Box) -> None:
     status, body = await box.status()
     assert status == 200
     assert json.loads(body)["connections"] == [
-        {"name": NAME, "connected": False, "error": "unreadable"}]
+        {"name": NAME, "connected": False, "error": "unreadable"}
+    ]
 
     assert (await box.flow()).status == 200  # connecting again moves the damaged file aside
     aside = [p for p in path.parent.iterdir() if p.name.startswith(f"{NAME}.box.unreadable-")]
@@ -353,7 +391,8 @@ async def test_a_flipped_byte_is_reported_everywhere_and_kept(box: Box) -> None:
 
 @pytest.mark.parametrize("fault", ["truncated", "wrong key"])
 def test_a_truncated_file_or_a_wrong_key_is_explained_and_nothing_is_lost(
-        emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
     emu = emulator
     good_key = Fernet.generate_key().decode()
     monkeypatch.setenv("BOX_WIDGET_KEY", good_key)
@@ -370,9 +409,15 @@ def test_a_truncated_file_or_a_wrong_key_is_explained_and_nothing_is_lost(
     with raises_clean(emu, VaultError) as info:
         conn.test_connection()
     message = str(info.value)
-    reason = ("it does not decrypt with the current key, or it was damaged")
-    for words in (f"The vault file {path} cannot be read", reason, "Nothing was changed",
-                  "BOX_WIDGET_KEY", "restore it", "move the file aside and connect again"):
+    reason = "it does not decrypt with the current key, or it was damaged"
+    for words in (
+        f"The vault file {path} cannot be read",
+        reason,
+        "Nothing was changed",
+        "BOX_WIDGET_KEY",
+        "restore it",
+        "move the file aside and connect again",
+    ):
         assert words in message, f"{words!r} not in {message!r}"
     assert "connected=False" in repr(conn)
     with raises_clean(emu, VaultError):
@@ -438,7 +483,8 @@ def killed_refresher(emulator: BoxEmulator, home: Path) -> Callable[[bool], int]
 
 
 def test_killed_before_box_processed_the_refresh_loses_nothing(
-        emulator: BoxEmulator, home: Path, killed_refresher: Callable[[bool], int]) -> None:
+    emulator: BoxEmulator, home: Path, killed_refresher: Callable[[bool], int]
+) -> None:
     before = record(home, NAME)["token"]
     killed_refresher(False)
     assert emulator.counters()["refreshes"] == 0
@@ -450,14 +496,19 @@ def test_killed_before_box_processed_the_refresh_loses_nothing(
 
 
 def test_killed_after_box_rotated_names_the_process_and_what_happened(
-        emulator: BoxEmulator, home: Path, killed_refresher: Callable[[bool], int]) -> None:
+    emulator: BoxEmulator, home: Path, killed_refresher: Callable[[bool], int]
+) -> None:
     before = record(home, NAME)["token"]
     pid = killed_refresher(True)
     assert emulator.counters()["refreshes"] == 1  # Box rotated for the dead child
     with raises_clean(emulator, ReauthorizationRequired) as info:
         BoxConnection(NAME, home=home).test_connection()
     message = str(info.value)
-    for words in (f"a refresh started by process {pid}", "the process was stopped",
-                  "after Box had already replaced the refresh token", "Connect again"):
+    for words in (
+        f"a refresh started by process {pid}",
+        "the process was stopped",
+        "after Box had already replaced the refresh token",
+        "Connect again",
+    ):
         assert words in message, f"{words!r} not in {message!r}"
     assert record(home, NAME)["token"] == before  # nothing deleted: the user decides
