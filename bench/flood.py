@@ -122,7 +122,8 @@ def measure(floods: int) -> Section:
         "The 500 requests land together and the server's event loop works through them in one "
         "run: the poll that arrives just after them waits for that run. Most of each refused "
         "callback's time is Jupyter's own request handling (the login check, the request log), "
-        "not box-widget's: the state is checked without a lock or a thread (`check_pending`).",
+        "not box-widget's: the state is checked without a lock or a thread "
+        "(`refuse_unknown_state`).",
     ]
     return Section(
         "flood",

@@ -28,8 +28,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from box_widget import vault as vault_module
-from box_widget.errors import BoxWidgetError, ConfigurationError
-from box_widget.vault import PENDING_LIFETIME, PENDING_LIMIT, Vault, VaultError, check_name
+from box_widget.errors import BoxWidgetError, ConfigurationError, VaultError
+from box_widget.vault import PENDING_LIFETIME, PENDING_LIMIT, Vault, check_name
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,6 +15,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 
 from ..endpoints import BoxEndpoints
+from ..protocol import CALLBACK_PATH
 from ..transport import is_loopback
 from . import api_handlers as api
 from . import chunked_upload as chunked
@@ -31,8 +32,8 @@ from .state import EmulatorState
 
 #: The demo app's redirect URIs: Jupyter's callback on loopback (any port matches).
 DEMO_REDIRECT_URIS = [
-    "http://localhost:8888/box-widget/oauth2/callback",
-    "http://127.0.0.1:8888/box-widget/oauth2/callback",
+    f"http://localhost:8888/{CALLBACK_PATH}",
+    f"http://127.0.0.1:8888/{CALLBACK_PATH}",
 ]
 ID = r"([^/]+)"
 
