@@ -4,18 +4,45 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from .base import BaseHandler
 from .core import Fault, PartFault
 from .errors import BoxError
 
 
+#: The ``Host`` names the control API answers to (any port): a page on another name that DNS
+#: rebinding pointed at 127.0.0.1 still sends its own name, and is refused.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Methods that only read: every other one must say ``Content-Type: application/json``, which a
+#: web page cannot send to another site without the CORS preflight the emulator never grants.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 class ControlHandler(BaseHandler):
-    """JSON in, JSON out; only answers requests from loopback."""
+    """JSON in, JSON out; only answers loopback peers that address it by a loopback name."""
 
     async def prepare(self) -> None:
-        if self.request.remote_ip not in {"127.0.0.1", "::1"}:
+        request = self.request
+        if request.remote_ip not in {"127.0.0.1", "::1"}:
             raise BoxError(404, "not_found", "Not Found")
+        host = request.headers.get("Host", "")
+        if (urlsplit(f"//{host}").hostname or "") not in LOOPBACK_NAMES:
+            raise BoxError(
+                403,
+                "forbidden",
+                f"The emulator's control API answers only requests addressed to a loopback "
+                f"host (127.0.0.1, localhost or [::1], any port); this one was addressed to "
+                f"{host!r}",
+            )
+        media_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if request.method not in READ_METHODS and media_type != "application/json":
+            raise BoxError(
+                415,
+                "unsupported_media_type",
+                f"The emulator's control API needs 'Content-Type: application/json' on a "
+                f"{request.method} (this one sent {media_type or 'none'!r})",
+            )
 
     def body(self) -> dict[str, Any]:
         try:
