@@ -128,8 +128,17 @@ class Vault:
         return sorted(p.stem for p in folder.glob("*.box") if NAME.fullmatch(p.stem))
 
     def load(self, name: str) -> dict[str, Any] | None:
-        """A saved connection, or None if there is none; VaultError if it cannot be read."""
-        return self._read(self._connection_path(name))
+        """A saved connection, or None if there is none; VaultError if it cannot be read or
+        holds another connection (a renamed or swapped file; records without a name load)."""
+        path = self._connection_path(name)
+        record = self._read(path)
+        if record is not None and "name" in record and record["name"] != name:
+            held = record["name"]
+            reason = (
+                f"it holds another connection ({held!r}), not {name!r}: it was renamed or copied"
+            )
+            raise VaultError(path, reason)
+        return record
 
     def save(self, name: str, record: dict[str, Any]) -> None:
         """Write a connection; an unreadable old file is moved aside, never overwritten."""
