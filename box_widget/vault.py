@@ -104,8 +104,17 @@ class Vault:
         return sorted(p.stem for p in folder.glob("*.box") if NAME.fullmatch(p.stem))
 
     def load(self, name: str) -> ConnectionRecord | None:
-        """A saved connection, or None if there is none; VaultUnreadable if it cannot be read."""
-        return cast("ConnectionRecord | None", self._read(self._connection_path(name)))
+        """A saved connection, or None if there is none; VaultUnreadable if it cannot be read or
+        holds another connection (a renamed or swapped file; records without a name load)."""
+        path = self._connection_path(name)
+        record = self._read(path)
+        if record is not None and "name" in record and record["name"] != name:
+            held = record["name"]
+            reason = (
+                f"it holds another connection ({held!r}), not {name!r}: it was renamed or copied"
+            )
+            raise VaultUnreadable(path, reason)
+        return cast("ConnectionRecord | None", record)
 
     def summary(self, name: str) -> ConnectionSummary:
         """What may be shown of a saved connection (an unreadable one says so)."""

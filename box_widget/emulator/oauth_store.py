@@ -8,7 +8,7 @@ from typing import Any
 
 from .core import Clock, Counters, Settings, random_token
 from .errors import OAuthError
-from .redirect_uris import check_registrable
+from .redirect_uris import check_redirect_uris
 
 #: The scopes Box's OAuth 2.0 apps can ask for (OAS ``OAuth2Security``).
 SCOPES = (
@@ -117,14 +117,19 @@ class OAuthStore:
     consents: dict[str, Consent] = field(default_factory=dict)
 
     def add_app(self, app: App) -> App:
-        """Register an app after checking its redirect URIs as Box would."""
-        for uri in app.redirect_uris:
-            check_registrable(uri)
-        if len(set(app.redirect_uris)) != len(app.redirect_uris):
-            msg = "an app cannot register the same redirect URI twice"
-            raise ValueError(msg)
+        """Register an app after checking its redirect URIs as Box would (an app with the same
+        client id is replaced)."""
+        check_redirect_uris(app.redirect_uris)
         with self.lock:
             self.apps[app.client_id] = app
+        return app
+
+    def add_redirect_uri(self, client_id: str, uri: str) -> App:
+        """Add a redirect URI to an app (KeyError: no such app; ValueError: Box refuses it)."""
+        with self.lock:
+            app = self.apps[client_id]
+            check_redirect_uris([*app.redirect_uris, uri])
+            app.redirect_uris.append(uri)
         return app
 
     def authenticate(self, client_id: str | None, client_secret: str | None) -> App:

@@ -70,6 +70,7 @@ def routes(state: EmulatorState, *, control_api: bool) -> list[tuple[str, Any, d
             (r"/_emulator/large_files", control.LargeFilesHandler),
             (r"/_emulator/settings", control.SettingsHandler),
             (r"/_emulator/apps", control.AppsHandler),
+            (rf"/_emulator/apps/{ID}/redirect_uris", control.RedirectURIsHandler),
         ]
     return [(pattern, handler, {"state": state}) for pattern, handler in table] + [
         (r"/", IndexHandler, {"state": state}),
@@ -158,6 +159,10 @@ class BoxEmulator:
     def add_app(self, name: str, redirect_uris: list[str], **options: Any) -> App:
         """Register another OAuth app (see ``EmulatorState.add_app`` for the options)."""
         return self.state.add_app(name, redirect_uris, **options)
+
+    def add_redirect_uri(self, uri: str, *, client_id: str | None = None) -> App:
+        """Register one more redirect URI with an app (the demo app by default)."""
+        return self.state.oauth.add_redirect_uri(client_id or self.app.client_id, uri)
 
     def inject_fault(self, **fault: Any) -> Fault:
         """Make matching requests fail (see ``Fault``)."""
