@@ -1,8 +1,8 @@
 """The emulator's OAuth 2.0 side, over real HTTP, as Box documents it.
 
 Covers docs/emulator.md "Authorize", "Token" and "Revoke" (and the 401s and faults the OAuth
-flow meets). Where docs/emulator.md and BOX_PLATFORM.md differ, these tests follow Box
-(BOX_PLATFORM.md). Every response whose operation Box's OpenAPI description covers is also
+flow meets). Where docs/emulator.md and docs/box-platform.md differ, these tests follow Box
+(docs/box-platform.md). Every response whose operation Box's OpenAPI description covers is also
 checked against it (``openapi_check``).
 """
 
@@ -30,7 +30,7 @@ TOKEN_FIELDS = {
     "issued_token_type",
 }
 DAY = 24 * 3600
-#: Box's error descriptions (BOX_PLATFORM.md sections 1.2, 1.4, 2, 4.1; docs/emulator.md "Token").
+#: Box's error descriptions (docs/box-platform.md sections 4, 5, 6, 8; docs/emulator.md "Token").
 INVALID_CLIENT = "The client credentials are invalid"
 INVALID_GRANT_TYPE = "Invalid grant_type parameter or parameter missing"
 INVALID_CODE = "Auth code doesn't exist or is invalid for the client"
@@ -981,7 +981,8 @@ def test_ccg_enterprise_with_a_user_id(emu: BoxEmulator) -> None:
 @pytest.mark.parametrize("which", ["wrong secret", "unknown client", "another app's secret"])
 def test_ccg_with_bad_client_credentials(emu: BoxEmulator, which: str) -> None:
     """DOC-ccg: "Grant credentials are invalid" when "the client ID and client secret passed are
-    incorrect or are not for the same application" (BOX_PLATFORM.md 1.4), not invalid_client."""
+    incorrect or are not for the same application" (docs/box-platform.md section 6), not
+    invalid_client."""
     client = demo_client(emu)
     if which == "wrong secret":
         bad = Client(client.client_id, client.client_secret + "x", client.redirect_uri)
