@@ -116,6 +116,12 @@ class Fault:
     path: str = ""
     method: str | None = None
     times: int | None = 1
+    #: Hold matching requests unanswered until ``Faults.clear()`` (``clear_faults()``, or
+    #: ``DELETE /_emulator/faults``) lets them go on: "while this request is still held".
+    hold: bool = False
+    released: threading.Event = field(
+        default_factory=threading.Event, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.status is not None and not 200 <= self.status <= 599:
@@ -156,6 +162,7 @@ class Faults:
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
+        self._held: list[Fault] = []
         self._parts: list[PartFault] = []
         self._lock = threading.Lock()
 
@@ -183,9 +190,12 @@ class Faults:
         return fault
 
     def clear(self) -> None:
-        """Remove every fault."""
+        """Remove every fault, and let every held request go on."""
         with self._lock:
+            for fault in self._faults + self._held:
+                fault.released.set()
             self._faults.clear()
+            self._held.clear()
             self._parts.clear()
 
     def take(self, method: str, path: str) -> Fault | None:
@@ -197,5 +207,7 @@ class Faults:
                         fault.times -= 1
                         if fault.times == 0:
                             self._faults.remove(fault)
+                    if fault.hold:
+                        self._held.append(fault)
                     return fault
         return None
