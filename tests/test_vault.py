@@ -789,12 +789,10 @@ def test_writer_killed_mid_write_leaves_old_or_new_record(home: Path, env_key: s
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)
     why = f"(random seed {seed})"
-    deadline = time.monotonic() + 60
     connections = home / "connections"
     previous: int | None = None
     left_mid_write = 0
     for round_ in range(20):
-        assert time.monotonic() < deadline, f"too slow {why}"
         start = round_ * 1_000_000
         temps_before = temp_files(connections)
         with child(WRITER, str(home), str(start), env=child_env(env_key)) as writer:
