@@ -94,7 +94,10 @@ def render(machine: dict[str, Any], sections: list[Section], command: str) -> st
         f"Written by `{command}` (see `bench/__main__.py`; the samples behind every figure are "
         "in `bench/samples/`, and `python -m bench --check` recomputes this file from them). "
         "Each figure is the median over repeated runs, with its spread; the peer is measured "
-        "in the same run, on the same emulator, and the ratio is ours / peer (medians).",
+        "in the same run, on the same emulator, and the ratio is ours / peer (medians). "
+        "The emulator's refresh tokens are strictly single use (its default, Box's documented "
+        "rule) in every figure, except the refresh storm's rows that name a reuse grace "
+        "(`refresh_reuse_grace`, docs/emulator.md).",
         "",
         *machine_lines(machine),
         "",
