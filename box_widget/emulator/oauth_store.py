@@ -100,6 +100,9 @@ class RefreshToken:
     access_token: str
     used: bool = False
     revoked: bool = False
+    #: When it was first used, and the answer that use got (for ``refresh_reuse_grace``).
+    used_at: float | None = None
+    answer: dict[str, Any] | None = None
 
 
 @dataclass
@@ -177,26 +180,47 @@ class OAuthStore:
             return self._issue(app, code.user_id, code.scopes, with_refresh=True)
 
     def refresh(self, app: App, value: str) -> dict[str, Any]:
-        """Rotate a refresh token: single use, a new pair every time."""
+        """Rotate a refresh token: single use, a new pair every time (but see ``_reused``)."""
         with self.lock:
             token = self.refresh_tokens.get(value)
             try:
-                if token is None or token.used or token.revoked or token.client_id != app.client_id:
+                if token is None or token.revoked or token.client_id != app.client_id:
                     raise OAuthError("invalid_grant", INVALID_REFRESH)
+                if token.used:
+                    return self._reused(token)
                 if self.clock.now() > token.expires_at:
                     raise OAuthError("invalid_grant", EXPIRED_REFRESH)
             except OAuthError:
                 self.counters.failed_refreshes += 1
                 raise
             token.used = True
+            token.used_at = self.clock.now()
             self.counters.grants["refresh_token"] += 1
             self.counters.refreshes += 1
             old = self.access_tokens.get(token.access_token)
             if old is not None:
                 self.counters.refresh_margins.append(old.expires_at - self.clock.now())
-            return self._issue(
+            token.answer = self._issue(
                 app, token.user_id, token.scopes, with_refresh=True, predecessor=token.access_token
             )
+            return dict(token.answer)
+
+    def _reused(self, token: RefreshToken) -> dict[str, Any]:
+        """A used refresh token sent again: within ``refresh_reuse_grace`` seconds of its first
+        use, the pair that use got, its ``expires_in`` counted down; else ``invalid_grant``."""
+        now = self.clock.now()
+        grace = self.settings.refresh_reuse_grace
+        if (
+            grace <= 0
+            or token.used_at is None
+            or token.answer is None
+            or now - token.used_at > grace
+        ):
+            raise OAuthError("invalid_grant", INVALID_REFRESH)
+        issued = self.access_tokens.get(token.answer["access_token"])
+        left = issued.expires_at - now if issued is not None else 0.0
+        self.counters.reused_refreshes += 1
+        return {**token.answer, "expires_in": max(0, int(left))}
 
     def client_credentials(
         self, app: App, subject_type: str | None, subject_id: str | None, user_ids: set[str]
