@@ -76,27 +76,20 @@ class BoxConnection:
         self,
         saved: ConnectionRecord | None,
         client_id: str | None = None,
-        client_secret: str | None = None,
+        secret: str | None = None,
         redirect_uri: str | None = None,
         endpoints: BoxEndpoints | None = None,
     ) -> None:
         """Settings: those given, else the saved connection's, else the environment's."""
-        env = os.environ
-        self.client_id: str | None = (
-            client_id or (saved and saved["client_id"]) or env.get("BOX_CLIENT_ID") or None
-        )
-        self._client_secret: str | None = (
-            client_secret
-            or (saved and saved.get("client_secret"))
-            or env.get("BOX_CLIENT_SECRET")
-            or None
-        )
-        self.redirect_uri: str | None = (
-            redirect_uri
-            or (saved and saved.get("redirect_uri"))
-            or env.get("BOX_REDIRECT_URI")
-            or None
-        )
+        given = {"client_id": client_id, "client_secret": secret, "redirect_uri": redirect_uri}
+        old: dict[str, Any] = dict(saved) if saved else {}
+        found = {
+            setting: given[setting] or old.get(setting) or os.environ.get(variable) or None
+            for setting, variable in SIGN_IN_SETTINGS.items()
+        }
+        self.client_id: str | None = found["client_id"]
+        self._client_secret: str | None = found["client_secret"]
+        self.redirect_uri: str | None = found["redirect_uri"]
         #: Where the endpoints came from: ``given``, ``saved`` or ``environment``.
         self.endpoints_from = "given" if endpoints else "saved" if saved else "environment"
         if endpoints is None:
