@@ -120,8 +120,8 @@ class Vault:
         """What may be shown of a saved connection (an unreadable one says so)."""
         try:
             return summarize(name, self.load(name))
-        except VaultUnreadable:
-            return ConnectionSummary(name=name, error="unreadable")
+        except VaultUnreadable as exc:
+            return ConnectionSummary(name=name, error="unreadable", problem=exc.what)
 
     def save(self, name: str, record: ConnectionRecord) -> None:
         """Write a connection; an unreadable old file is moved aside, never overwritten."""
