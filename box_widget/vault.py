@@ -9,6 +9,7 @@ processes (``filelock``). Layout::
         connections/<name>.box  one saved connection
         pending/<hash>.box      one pending authorization, keyed by a hash of its state
         locks/<name>.lock       the cross-process lock of a connection
+        locks/~key.lock         held while a new key is made (see ``keys``)
 """
 
 from __future__ import annotations
