@@ -8,9 +8,9 @@ import sys
 import time
 from typing import Any
 
-from .connection import BoxConnection, connections
-from .errors import AuthorizationError
-from .vault import Vault, VaultError
+from ..connection import BoxConnection, connections
+from ..errors import AuthorizationError
+from ..vault import Vault, VaultError
 
 CODE_LIFETIME = 30  # seconds: how long Box's authorization codes live
 
@@ -138,8 +138,8 @@ def revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: Any) -> None:
-    """Register ``login``, ``list`` and ``revoke`` on the top-level subparsers."""
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``login``, ``list`` and ``revoke`` to the top-level subparsers."""
     home_help = "the vault folder (default: $BOX_WIDGET_HOME, else <jupyter data dir>/box_widget)"
     login_parser = commands.add_parser(
         "login",
