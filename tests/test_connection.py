@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import emulator_flow
 import pytest
 import requests
-from emulator_flow import CALLBACK, new_connection
+from support import emulator_flow
+from support.emulator_flow import CALLBACK, new_connection
 
 from box_widget import (
     AuthorizationError,
@@ -50,36 +50,15 @@ REDIRECT_URI = CALLBACK
 NAME = "work"
 DAY = 24 * 3600
 TIMEOUT = 10
-ENV_VARS = (
-    "BOX_WIDGET_KEY",
-    "BOX_CLIENT_ID",
-    "BOX_CLIENT_SECRET",
-    "BOX_REDIRECT_URI",
-    "BOX_WIDGET_HOME",
-    "OAUTHLIB_INSECURE_TRANSPORT",
-    *BoxEndpoints().to_env(),
-)
 STATE = re.compile(r"[A-Za-z0-9_-]{43,}")  # token_urlsafe(32): 43 characters
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No real keyring, no credentials or endpoints from the environment; and afterwards, no
-    process-wide switch to plain HTTP left behind by the code under test."""
-    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
-    for var in ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    yield
-    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """This test's vault folder."""
-    return tmp_path / "box_widget"
+#: No real keyring, no credentials or endpoints from the environment; and afterwards, no
+#: process-wide switch to plain HTTP left behind by the code under test (conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated_env", "insecure_transport_restored")
 
 
 def make(emu: BoxEmulator, home: Path, name: str = NAME, **overrides: Any) -> BoxConnection:

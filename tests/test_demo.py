@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from demo_process import (
+from support.demo_process import (
     check_all_gone,
     command_line,
     demo_command,
@@ -19,7 +19,7 @@ from demo_process import (
     readme_main_command,
     start_demo,
 )
-from secret_scan import scan
+from support.secret_scan import scan
 
 from box_widget.cli.demo_lab import copy_notebooks, shipped_notebooks
 

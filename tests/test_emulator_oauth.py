@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
-from openapi_check import check_request, check_response
+from support.openapi_check import check_request, check_response
 
 from box_widget.emulator import BoxEmulator
 

@@ -36,12 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 # --- helpers ---------------------------------------------------------------------------------
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """A vault folder of this test's own (not created yet)."""
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def file_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The key comes from ``vault.key``: no BOX_WIDGET_KEY, no OS keyring."""
     monkeypatch.delenv("BOX_WIDGET_KEY", raising=False)

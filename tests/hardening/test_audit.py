@@ -22,8 +22,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from emulator_flow import new_connection
-from secret_scan import emulator_secrets, scan
+from support.emulator_flow import new_connection
+from support.secret_scan import emulator_secrets, scan
 from test_connection import connect, raises_clean
 from test_server import Box
 from test_vault import child, child_env, finish, read_line

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from secret_scan import scan
+from support.secret_scan import scan
 
 from box_widget.cli.demo_lab import free_port
 
