@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
 from box_widget import BoxEndpoints
 from box_widget.emulator import BoxEmulator
@@ -143,3 +144,21 @@ def insecure_transport_restored(isolated_env: None) -> Iterator[None]:
 def home(tmp_path: Path) -> Path:
     """A vault folder of this test's own (not created yet): ``<tmp_path>/home``."""
     return tmp_path / "home"
+
+
+@pytest.fixture
+def file_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key comes from ``vault.key``: no BOX_WIDGET_KEY, no OS keyring."""
+    monkeypatch.delenv("BOX_WIDGET_KEY", raising=False)
+    monkeypatch.delenv("BOX_WIDGET_HOME", raising=False)
+    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
+
+
+@pytest.fixture
+def env_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh Fernet key in BOX_WIDGET_KEY (and no OS keyring)."""
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("BOX_WIDGET_KEY", key)
+    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
+    monkeypatch.delenv("BOX_WIDGET_HOME", raising=False)
+    return key
