@@ -1,8 +1,8 @@
 """The emulator's OAuth 2.0 side, over real HTTP, as Box documents it.
 
 Covers docs/emulator.md "Authorize", "Token" and "Revoke" (and the 401s and faults the OAuth
-flow meets). Where docs/emulator.md and BOX_PLATFORM.md differ, these tests follow Box
-(BOX_PLATFORM.md). Every response whose operation Box's OpenAPI description covers is also
+flow meets). Where docs/emulator.md and docs/box-platform.md differ, these tests follow Box
+(docs/box-platform.md). Every response whose operation Box's OpenAPI description covers is also
 checked against it (``openapi_check``).
 """
 
@@ -721,7 +721,8 @@ def test_ccg_enterprise_with_a_user_id(emu: BoxEmulator) -> None:
 @pytest.mark.parametrize("which", ["wrong secret", "unknown client", "another app's secret"])
 def test_ccg_with_bad_client_credentials(emu: BoxEmulator, which: str) -> None:
     """DOC-ccg: "Grant credentials are invalid" when "the client ID and client secret passed are
-    incorrect or are not for the same application" (BOX_PLATFORM.md 1.4), not invalid_client."""
+    incorrect or are not for the same application" (docs/box-platform.md section 6), not
+    invalid_client."""
     client = demo_client(emu)
     if which == "wrong secret":
         bad = Client(client.client_id, client.client_secret + "x", client.redirect_uri)
@@ -832,6 +833,7 @@ def test_counters(emu: BoxEmulator) -> None:
         "grants": {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0},
         "refreshes": 0,
         "failed_refreshes": 0,
+        "reused_refreshes": 0,
         "api_calls": 0,
         "revocations": 0,
     }
@@ -847,6 +849,7 @@ def test_counters(emu: BoxEmulator) -> None:
         "grants": {"authorization_code": 1, "refresh_token": 1, "client_credentials": 1},
         "refreshes": 1,
         "failed_refreshes": 1,
+        "reused_refreshes": 0,
         "api_calls": 2,
         "revocations": 1,
     }

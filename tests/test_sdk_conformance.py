@@ -3,7 +3,7 @@
 Every test points the SDK at a fresh emulator with its custom base URLs and talks to it over real
 HTTP on loopback: if the SDK that Box ships can authenticate, list, download and upload against
 the emulator, the emulator speaks Box. Where the SDK and Box's documentation differ, the tests
-follow the documentation (docs/emulator.md, BOX_PLATFORM.md).
+follow the documentation (docs/emulator.md, docs/box-platform.md).
 
 The SDK is set up to fail fast: it retries nothing except what a Box client must retry at once
 (a 401 once after refreshing, a 202 with ``Retry-After``), so an emulator fault shows up as a

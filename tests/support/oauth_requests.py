@@ -26,7 +26,7 @@ TOKEN_FIELDS = {
     "issued_token_type",
 }
 DAY = 24 * 3600
-#: Box's error descriptions (BOX_PLATFORM.md sections 1.2, 1.4, 2, 4.1; docs/emulator.md "Token").
+#: Box's error descriptions (docs/box-platform.md sections 4, 5, 6, 8; docs/emulator.md "Token").
 INVALID_CLIENT = "The client credentials are invalid"
 INVALID_GRANT_TYPE = "Invalid grant_type parameter or parameter missing"
 INVALID_CODE = "Auth code doesn't exist or is invalid for the client"

@@ -36,7 +36,7 @@ The spec is read from ``$BOX_OPENAPI_SPEC``, else ``<repo>/../shared/box-openapi
 once per test session. When it is missing the calling test is skipped on a laptop and failed in CI
 (``conftest.require``).
 
-Known spec quirks, tolerated here (BOX_PLATFORM.md section 9):
+Known spec quirks, tolerated here (docs/box-platform.md section 11):
 
 * ``PostOAuth2Revoke`` lists ``required: ["grant_type"]`` although it has no such property and
   Box's docs send none: the ``required`` is dropped;
