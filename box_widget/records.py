@@ -109,6 +109,8 @@ class ConnectionSummary:
     connected_at: float | None = None
     #: Why the record could not be read (``"unreadable"``), else None.
     error: str | None = None
+    #: What is wrong with an unreadable record, in words (its file, the reason), else "".
+    problem: str = ""
 
     @property
     def user_name(self) -> str | None:

@@ -9,6 +9,7 @@ processes (``filelock``). Layout::
         connections/<name>.box  one saved connection
         pending/<hash>.box      one pending authorization, keyed by a hash of its state
         locks/<name>.lock       the cross-process lock of a connection
+        locks/~key.lock         held while a new key is made (see ``keys``)
 """
 
 from __future__ import annotations
@@ -120,8 +121,8 @@ class Vault:
         """What may be shown of a saved connection (an unreadable one says so)."""
         try:
             return summarize(name, self.load(name))
-        except VaultUnreadable:
-            return ConnectionSummary(name=name, error="unreadable")
+        except VaultUnreadable as exc:
+            return ConnectionSummary(name=name, error="unreadable", problem=exc.what)
 
     def save(self, name: str, record: ConnectionRecord) -> None:
         """Write a connection; an unreadable old file is moved aside, never overwritten."""

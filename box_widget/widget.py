@@ -7,11 +7,9 @@ messages and routes are ``protocol``'s.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -19,12 +17,12 @@ import requests
 from traitlets import Bool, Dict, Float, Unicode, observe
 
 from . import protocol, redact
+from .assets import asset
 from .errors import BoxWidgetError
 
 if TYPE_CHECKING:
     from .connection import BoxConnection
 
-log = logging.getLogger(__name__)
 WATCH_SECONDS = 600.0  # as long as a pending authorization lives
 #: A prepared authorize address is replaced by a fresh one after this long while the form waits
 #: for a click (its pending record lives 600 s): whenever Generate is clicked, the sign-in at
@@ -43,24 +41,25 @@ ADVICE = {
     ("retry", "headless"): "Nothing saved was lost: try again.",
 }
 
+DISCONNECTED = (
+    "Disconnected: the tokens are revoked at Box and deleted here. Generate to connect again."
+)
+#: The traits that show a connection, when there is none.
+NOT_CONNECTED: dict[str, Any] = {
+    "user_name": "",
+    "user_login": "",
+    "token_hint": "",
+    "expires_at": 0.0,
+}
+
 redact.install()
-
-
-def _asset(name: str) -> Path:
-    """A browser file: inside the package in a wheel, at the repository's top in a checkout."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "labextension", here.parent / "labextension"):
-        if (folder / name).is_file():
-            return folder / name
-    msg = f"box-widget's browser file {name} is missing; reinstall box-widget"
-    raise FileNotFoundError(msg)
 
 
 class ConnectionForm(anywidget.AnyWidget):
     """The Box connection form: Client ID, Client Secret, Generate, Test Connection."""
 
-    _esm = protocol.javascript() + _asset("form.js").read_text(encoding="utf-8")
-    _css = _asset("form.css")
+    _esm = protocol.javascript() + asset("form.js").read_text(encoding="utf-8")
+    _css = asset("form.css")
 
     name = Unicode(help="The connection's name.").tag(sync=True)
     client_id = Unicode(help="The Box app's client id (not a secret).").tag(sync=True)
@@ -68,9 +67,7 @@ class ConnectionForm(anywidget.AnyWidget):
         False, help="Whether the kernel holds a client secret; the secret itself is never synced."
     ).tag(sync=True)
     server_client_id = Unicode(
-        help="The Box app whose secret the Jupyter server holds "
-        "(c.BoxWidgetApp.client_id/client_secret), as its status "
-        "API says; a kernel connecting to it needs no secret."
+        help="The Box app whose secret the Jupyter server holds (its status API says)."
     ).tag(sync=True)
     server_endpoints = Dict(
         help="Box's URLs as the Jupyter server is configured (its status API); a new "
@@ -82,16 +79,12 @@ class ConnectionForm(anywidget.AnyWidget):
     redirect_hint = Unicode(
         help="The line under the Redirect URL (default: register exactly this URL)."
     ).tag(sync=True)
-    mode = Unicode(
-        "unknown",
-        help="'server' when the server extension answers, 'headless' "
-        "otherwise (VS Code, Colab): paste the address.",
-    ).tag(sync=True)
-    ready = Bool(
-        False,
-        help="Whether an authorize address is ready for Generate (the address "
-        "itself travels as a message: its state is not saved).",
-    ).tag(sync=True)
+    mode = Unicode("unknown", help="'server' with the server extension, else 'headless'.").tag(
+        sync=True
+    )
+    ready = Bool(False, help="Whether an authorize address (sent as a message) is ready.").tag(
+        sync=True
+    )
     state = Unicode("new", help="new, waiting, connected, error or disconnected.").tag(sync=True)
     message = Unicode(help="The status line, in plain words.").tag(sync=True)
     user_name = Unicode(help="The connected Box user's name.").tag(sync=True)
@@ -163,15 +156,7 @@ class ConnectionForm(anywidget.AnyWidget):
 
     def _disconnect(self) -> None:
         self._conn.revoke()
-        self._set(
-            state="disconnected",
-            user_name="",
-            user_login="",
-            token_hint="",
-            expires_at=0.0,
-            message="Disconnected: the tokens are revoked at Box and deleted here. "
-            "Generate to connect again.",
-        )
+        self._set(state="disconnected", message=DISCONNECTED, **NOT_CONNECTED)
         self._prepare()
 
     def _complete(self, content: dict[str, Any]) -> None:
@@ -266,11 +251,8 @@ class ConnectionForm(anywidget.AnyWidget):
         """Show the saved connection (user, token hint, expiry) as connected; or, without a
         saved token, no token."""
         summary = self._conn.summary()
-        if summary.error:  # an unreadable record: say so; Generate replaces it
-            try:
-                self._conn.vault.load(self._conn.name)
-            except BoxWidgetError as exc:
-                self._set(state="error", message=self.explain(exc))
+        if summary.problem:  # an unreadable record: say so; Generate replaces it
+            self._set(state="error", message=summary.problem)
             return
         if not summary.token_hint:
             self._set(token_hint="", expires_at=0.0)
