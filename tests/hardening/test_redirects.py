@@ -25,7 +25,7 @@ from box_widget.emulator import BoxEmulator
 from box_widget.endpoints import BoxEndpoints
 from box_widget.oauth import TokenClient
 
-SECRET = "s3cret-of-the-app"  # noqa: S105 - a test value
+SECRET = "s3cret-of-the-app"
 NAME = "work"
 
 
@@ -48,7 +48,7 @@ class Listener:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            do_GET = do_POST = do_PUT = do_DELETE = _any  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = _any
 
             def log_message(self, *_args: Any) -> None:
                 pass
