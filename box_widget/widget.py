@@ -19,6 +19,7 @@ import requests
 from traitlets import Bool, Dict, Float, Unicode, observe
 
 from . import protocol, redact
+from .authorize import redirect_refused
 from .errors import BoxWidgetError
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ class ConnectionForm(anywidget.AnyWidget):
     def __init__(self, connection: BoxConnection, **kwargs: Any) -> None:
         self._conn = connection  # before the traits, whose observers use it
         self._watch: threading.Thread | None = None
+        self._waiting_since: float | None = None  # the saved connection's connected_at then
         self._renewal: threading.Timer | None = None
         self._closed = False
         self.authorize_url = ""
@@ -115,6 +117,7 @@ class ConnectionForm(anywidget.AnyWidget):
             protocol.TEST: lambda _content: self._test(),
             protocol.DISCONNECT: lambda _content: self._disconnect(),
             protocol.COMPLETE: self._complete,
+            protocol.WINDOW_CLOSED: lambda _content: self._no_outcome("closed"),
         }
         super().__init__(
             name=connection.name,
@@ -287,7 +290,7 @@ class ConnectionForm(anywidget.AnyWidget):
     def _waiting(self, *, opened: bool) -> None:
         where = "in the window that opened" if opened else "after opening the link below"
         self._set(state="waiting", message=f"Waiting for Box: grant access {where}.")
-        started = self._conn.summary().connected_at
+        started = self._waiting_since = self._conn.summary().connected_at
         if self._watch is None or not self._watch.is_alive():
             self._watch = threading.Thread(
                 target=self._watch_vault,
@@ -302,11 +305,38 @@ class ConnectionForm(anywidget.AnyWidget):
         deadline = time.monotonic() + WATCH_SECONDS
         while self.state == "waiting" and time.monotonic() < deadline:
             time.sleep(0.5)
-            summary = self._conn.summary()
-            if summary.connected_at not in (None, started) and summary.user:
+            if self._connected_since(started):
                 self._show_saved()
                 self._prepare()
                 return
+        self._no_outcome("timeout")
+
+    def _connected_since(self, started: float | None) -> bool:
+        """Whether the vault holds a connection made after ``started`` (with its Box user)."""
+        summary = self._conn.summary()
+        return summary.connected_at not in (None, started) and summary.user is not None
+
+    def _no_outcome(self, why: str) -> None:
+        """The sign-in ended with no word from the callback: its window closed (``closed``),
+        or nothing came back within WATCH_SECONDS (``timeout``). Box shows its own error page
+        for a Redirect URL it refuses and never comes back: say so, with the URL sent."""
+        if self.state != "waiting":
+            return
+        if self._connected_since(self._waiting_since):  # the tokens came, the message did not
+            self._show_saved()
+        else:
+            what = (
+                "Box's window closed before the sign-in finished."
+                if why == "closed"
+                else f"Box did not come back within {WATCH_SECONDS / 60:g} minutes."
+            )
+            refused = redirect_refused(self._conn.redirect_uri)
+            self._set(
+                state="error",
+                message=f"{what} {refused} Otherwise the sign-in was abandoned: click Generate "
+                "again.",
+            )
+        self._prepare()
 
     def _outcome(self, content: dict[str, Any]) -> None:
         if content.get("ok"):
