@@ -108,13 +108,36 @@ def claim_pending_sign_in(
     return pending
 
 
+#: Where a Box app's redirect URIs are registered.
+REGISTER_AT = "the Box Developer Console (your app, Configuration tab, OAuth 2.0 Redirect URIs)"
+
+
+def redirect_refused(redirect_uri: str | None) -> str:
+    """What to say when Box may have refused the Redirect URL (its own error page, which never
+    comes back): the URL that was sent, and where to register it."""
+    sent = "the Redirect URL this sign-in sent" + (f", {redirect_uri}" if redirect_uri else "")
+    return (
+        f"If Box showed an error about the redirect URI (redirect_uri_mismatch), Box refused "
+        f"{sent}: register exactly that URL in {REGISTER_AT}, then sign in again."
+    )
+
+
+def _refuses_redirect_uri(error: str, detail: str) -> bool:
+    """Whether Box's ``error`` is about the redirect URI."""
+    return error == "redirect_uri_mismatch" or (
+        error == "invalid_request" and "redirect_uri" in detail.replace(" ", "_").lower()
+    )
+
+
 def sign_in_with_box_answer(
     vault: Vault, pending: PendingSignIn, params: dict[str, str]
 ) -> BoxUser:
     """Read Box's answer to a claimed sign-in and, if Box sent a code, exchange and save it; a
     refusal by Box (``error``, e.g. the user declined) is audited for the connection."""
     try:
-        code = code_from_box_answer(params, name=pending["name"])
+        code = code_from_box_answer(
+            params, name=pending["name"], redirect_uri=pending.get("redirect_uri")
+        )
     except AuthorizationError as exc:
         audit.failure(
             vault.home, pending["name"], "connect-failed", exc, kind="oauth", step="authorize"
@@ -123,18 +146,29 @@ def sign_in_with_box_answer(
     return exchange_code_and_save(vault, pending, code)
 
 
-def code_from_box_answer(params: dict[str, str], *, name: str | None = None) -> str:
-    """The authorization code Box sent, or an AuthorizationError for Box's ``error``."""
+def code_from_box_answer(
+    params: dict[str, str], *, name: str | None = None, redirect_uri: str | None = None
+) -> str:
+    """The authorization code Box sent, or an AuthorizationError for Box's ``error``; an error
+    about the redirect URI, or an address without a code (Box's own error page, pasted), says
+    which ``redirect_uri`` was sent and where to register it."""
     error = params.get("error")
     if error:
         detail = params.get("error_description") or error
+        if _refuses_redirect_uri(error, detail):
+            sent = f" ({redirect_uri})" if redirect_uri else ""
+            msg = (
+                f"Box refused the Redirect URL this sign-in sent{sent} ({error}: {detail}): "
+                f"register exactly that URL in {REGISTER_AT}."
+            )
+            raise AuthorizationError(msg, error=error, description=detail, connection=name)
         hint = HINTS.get(error)
         msg = f"Box did not authorize the connection ({error}: {detail})"
         msg += f": {hint}." if hint else "."
         raise AuthorizationError(msg, error=error, description=detail, connection=name)
     code = params.get("code")
     if not code:
-        msg = "The address has no authorization code."
+        msg = f"The address has no authorization code. {redirect_refused(redirect_uri)}"
         raise AuthorizationError(msg, error="invalid_request", connection=name)
     return code
 

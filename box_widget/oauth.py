@@ -31,6 +31,7 @@ from .errors import (
     AuthorizationError,
     BoxUnavailable,
     BoxWidgetError,
+    ConfigurationError,
     ReauthorizationRequired,
 )
 from .transport import require_secure
@@ -104,6 +105,20 @@ def token_retry() -> Retry:
 def expiry_margin(expires_in: float) -> float:
     """How long before expiry a token counts as expired: min(60 s, a tenth of its lifetime)."""
     return min(60.0, max(0.0, expires_in) / 10)
+
+
+def redirect_refused(url: str, response: requests.Response, doing: str) -> ConfigurationError:
+    """The error for a token or revoke endpoint that answered with a redirect (not followed)."""
+    target = urlsplit(response.headers.get("Location", ""))
+    where = f"to {target.scheme}://{target.netloc}" if target.netloc else "elsewhere"
+    msg = (
+        f"Box's endpoint at {urlsplit(url).netloc} answered with a redirect (HTTP "
+        f"{response.status_code}, {where}) while {doing}. box-widget does not follow redirects "
+        "of requests that carry credentials, so nothing was sent there and nothing stored was "
+        "changed. Check the token and revoke URLs (BOX_TOKEN_URL and BOX_REVOKE_URL, or "
+        "c.BoxWidgetApp.token_url and revoke_url): they must be the endpoints themselves."
+    )
+    return ConfigurationError(msg)
 
 
 class TokenClient:
@@ -184,11 +199,14 @@ class TokenClient:
         return failures
 
     def _post(self, url: str, data: dict[str, str] | str, doing: str) -> requests.Response:
+        """POST to ``url`` only: a redirect is an error, never followed (it would resend the
+        code, refresh token and client secret to wherever it points)."""
         try:
-            return self._http.post(
+            response = self._http.post(
                 require_secure(url),
                 data=data,
                 timeout=self.timeout,
+                allow_redirects=False,
                 headers={
                     "Content-Type": "application/x-www-form-urlencoded",
                     "Accept": "application/json",
@@ -208,6 +226,10 @@ class TokenClient:
                 "the network or proxy and try again; nothing stored was changed."
             )
             raise BoxUnavailable(msg) from None
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise redirect_refused(url, response, doing)
+        return response
 
     def _token(self, body: str, doing: str) -> dict[str, Any]:
         sent_at = time.time()  # count the lifetime from before the request: never too late

@@ -25,6 +25,9 @@ type            carries                     the kernel
 ``test``        nothing                     calls ``users/me``; shows the user
 ``disconnect``  nothing                     revokes at Box, deletes from the vault
 ``complete``    ``address``                 the headless path: completes from the address
+``closed``      nothing                     the window Generate opened closed with no
+                                            outcome heard: says Box refused the Redirect
+                                            URL, or the sign-in was abandoned
 ==============  ==========================  ==============================================
 
 Kernel → form: ``authorize_url`` with ``url`` (a single-use address: a message, so a saved
@@ -58,10 +61,11 @@ OUTCOME = "outcome"
 TEST = "test"
 DISCONNECT = "disconnect"
 COMPLETE = "complete"
+WINDOW_CLOSED = "closed"
 #: The message type the kernel sends the form.
 AUTHORIZE_URL = "authorize_url"
 
-TO_KERNEL = (HELLO, SECRET, GENERATE, OUTCOME, TEST, DISCONNECT, COMPLETE)
+TO_KERNEL = (HELLO, SECRET, GENERATE, OUTCOME, TEST, DISCONNECT, COMPLETE, WINDOW_CLOSED)
 
 
 def javascript() -> str:

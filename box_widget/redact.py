@@ -1,8 +1,11 @@
 """Keep the form's secret message out of log records, whoever logs widget messages.
 
-The ``comm`` package logs every widget message at DEBUG, the form's ``secret`` message
-included; a filter on those loggers puts ``***`` in place of the secret (found by the secret
-scan).
+The form's ``secret`` message is logged at DEBUG by the ``comm`` package (logger ``Comm``:
+``handle_msg[%s](%s)`` with the whole message) and by ipykernel for every shell message (the
+kernel application's logger, ``IPKernelApp``: ``   Content: %s`` with the message's content,
+then ``%s: %s`` with its type and the whole message). A filter on those loggers puts ``***`` in
+place of the secret in the record's arguments, whether an argument is a whole message or its
+content (found by the secret scan, ``tests/hardening/test_secret_scan_kernel.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Any
 
 from .protocol import SECRET
 
-#: The loggers that log widget messages' content.
-LOGGERS = ("Comm",)
+#: The loggers that log widget messages' content: the comm package's and ipykernel's (its
+#: application's logger; ``install`` also adds the running kernel's own, whatever its name).
+LOGGERS = ("Comm", "IPKernelApp")
 
 
 class RedactSecretMessages(logging.Filter):
@@ -22,26 +26,39 @@ class RedactSecretMessages(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(without_secret(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = without_secret(record.args)
         return True
 
 
 def without_secret(message: Any) -> Any:
-    """``message`` (a Jupyter message), with the form's secret replaced by ``***``."""
+    """``message`` (a Jupyter message, or a message's ``content``), with the form's secret
+    replaced by ``***``; anything else as it is."""
+    if isinstance(message, dict) and "content" in message:
+        content = without_secret(message["content"])
+        return message if content is message["content"] else {**message, "content": content}
     try:
-        content = message["content"]
-        data = content["data"]
+        data = message["data"]
         inner = data["content"]
     except (KeyError, TypeError, IndexError):
         return message
     if not isinstance(inner, dict) or inner.get("type") != SECRET:
         return message
-    redacted = {**inner, "value": "***"}
-    return {**message, "content": {**content, "data": {**data, "content": redacted}}}
+    return {**message, "data": {**data, "content": {**inner, "value": "***"}}}
 
 
 def install() -> None:
     """Add the filter to every logger that logs widget messages (once)."""
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
+    for logger in [logging.getLogger(name) for name in LOGGERS] + _kernel_logger():
         if not any(isinstance(f, RedactSecretMessages) for f in logger.filters):
             logger.addFilter(RedactSecretMessages())
+
+
+def _kernel_logger() -> list[logging.Logger]:
+    """The running kernel's logger (a kernel application may have another name), if any."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    log = getattr(getattr(get_ipython(), "kernel", None), "log", None)
+    return [log] if isinstance(log, logging.Logger) else []

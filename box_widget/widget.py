@@ -8,7 +8,6 @@ messages and routes are ``protocol``'s.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,14 +15,14 @@ import anywidget
 import requests
 from traitlets import Bool, Dict, Float, Unicode, observe
 
-from . import protocol, redact
+from . import form_watch, protocol, redact
 from .assets import asset
+from .authorize import redirect_refused
 from .errors import BoxWidgetError
 
 if TYPE_CHECKING:
     from .connection import BoxConnection
 
-WATCH_SECONDS = 600.0  # as long as a pending authorization lives
 #: A prepared authorize address is replaced by a fresh one after this long while the form waits
 #: for a click (its pending record lives 600 s): whenever Generate is clicked, the sign-in at
 #: Box still has at least 5 minutes.
@@ -95,7 +94,7 @@ class ConnectionForm(anywidget.AnyWidget):
 
     def __init__(self, connection: BoxConnection, **kwargs: Any) -> None:
         self._conn = connection  # before the traits, whose observers use it
-        self._watch: threading.Thread | None = None
+        self._watch = form_watch.SignInWatch(connection, self._tokens_came, self._nothing_came)
         self._renewal: threading.Timer | None = None
         self._closed = False
         self.authorize_url = ""
@@ -108,6 +107,7 @@ class ConnectionForm(anywidget.AnyWidget):
             protocol.TEST: lambda _content: self._test(),
             protocol.DISCONNECT: lambda _content: self._disconnect(),
             protocol.COMPLETE: self._complete,
+            protocol.WINDOW_CLOSED: lambda _content: self._watch.window_closed(),
         }
         super().__init__(
             name=connection.name,
@@ -269,28 +269,29 @@ class ConnectionForm(anywidget.AnyWidget):
     def _waiting(self, *, opened: bool) -> None:
         where = "in the window that opened" if opened else "after opening the link below"
         self._set(state="waiting", message=f"Waiting for Box: grant access {where}.")
-        started = self._conn.summary().connected_at
-        if self._watch is None or not self._watch.is_alive():
-            self._watch = threading.Thread(
-                target=self._watch_vault,
-                args=(started,),
-                name=f"box-widget-watch-{self.name}",
-                daemon=True,
-            )
-            self._watch.start()
+        self._watch.start()
 
-    def _watch_vault(self, started: float | None) -> None:
-        """The backup to the browser's message: notice new tokens in the vault."""
-        deadline = time.monotonic() + WATCH_SECONDS
-        while self.state == "waiting" and time.monotonic() < deadline:
-            time.sleep(0.5)
-            summary = self._conn.summary()
-            if summary.connected_at not in (None, started) and summary.user:
-                self._show_saved()
-                self._prepare()
-                return
+    def _tokens_came(self) -> None:
+        self._show_saved()
+        self._prepare()
+
+    def _nothing_came(self, why: str) -> None:
+        """Box's window closed (``closed``) or nothing came within the watch (``timeout``). Box
+        shows its own error page for a Redirect URL it refuses and never comes back: say so."""
+        if self.state != "waiting":
+            return
+        what = (
+            "Box's window closed before the sign-in finished."
+            if why == "closed"
+            else f"Box did not come back within {form_watch.WATCH_SECONDS / 60:g} minutes."
+        )
+        refused = redirect_refused(self._conn.redirect_uri)
+        abandoned = "Otherwise the sign-in was abandoned: click Generate again."
+        self._set(state="error", message=f"{what} {refused} {abandoned}")
+        self._prepare()
 
     def _outcome(self, content: dict[str, Any]) -> None:
+        self._watch.stop()
         if content.get("ok"):
             self._show_saved()
         else:

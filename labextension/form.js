@@ -263,7 +263,19 @@ function wireRedirect(model, { redirect, copy }) {
   });
 }
 
-function wireGenerate(model, authorizeUrl, { generate, openLink }) {
+/** Tell the kernel when the window ``opened`` closes before the callback page was heard from
+ * (``signIn.heard``): Box shows its own error page for a Redirect URL it refuses, and never
+ * comes back. Returns a function that stops watching. */
+function watchWindow(model, opened, signIn) {
+  const timer = setInterval(() => {
+    if (!opened.closed) return;
+    clearInterval(timer);
+    if (!signIn.heard) model.send({ type: PROTOCOL.toKernel.closed });
+  }, 500);
+  return () => clearInterval(timer);
+}
+
+function wireGenerate(model, authorizeUrl, signIn, { generate, openLink }) {
   generate.addEventListener("click", () => {
     // Open Box's page from the click itself, so that popup blockers let it through.
     const url = authorizeUrl();
@@ -274,6 +286,9 @@ function wireGenerate(model, authorizeUrl, { generate, openLink }) {
     openLink.href = url;
     openLink.hidden = Boolean(opened);
     model.send({ type: PROTOCOL.toKernel.generate, opened: Boolean(opened) });
+    signIn.stopWatching();
+    signIn.heard = false;
+    if (opened) signIn.stopWatching = watchWindow(model, opened, signIn);
   });
 }
 
@@ -288,12 +303,13 @@ function wireHeadless(model, { paste, complete }) {
 }
 
 /** Hear the callback page's outcome (same origin); null where BroadcastChannel is missing. */
-function listenForCallback(model, { openLink }) {
+function listenForCallback(model, signIn, { openLink }) {
   try {
     const channel = new BroadcastChannel(PROTOCOL.channel);
     channel.onmessage = (event) => {
       const data = event.data || {};
       if (data.type === PROTOCOL.broadcastType && data.name === model.get("name")) {
+        signIn.heard = true;
         openLink.hidden = true;
         openLink.removeAttribute("href");  // that sign-in is used up; keep no trace of its state
         model.send({ type: PROTOCOL.toKernel.outcome, ok: Boolean(data.ok),
@@ -351,11 +367,13 @@ function render({ model, el }) {
     showStatus(model, url, actions);
   }
 
+  // The sign-in in progress: whether the callback page was heard, and its window's watch.
+  const signIn = { heard: false, stopWatching: () => {} };
   const claimKeys = keyClaimer(root);
   window.addEventListener("keydown", claimKeys, true);
   wireCredentials(model, credentials);
   wireRedirect(model, redirect);
-  wireGenerate(model, () => authorizeUrl, token);
+  wireGenerate(model, () => authorizeUrl, signIn, token);
   wireHeadless(model, headless);
   actions.test.addEventListener("click", () => model.send({ type: PROTOCOL.toKernel.test }));
   actions.disconnect.addEventListener("click",
@@ -368,7 +386,7 @@ function render({ model, el }) {
   }
   model.on("msg:custom", onKernelMessage);
   model.send({ type: PROTOCOL.toKernel.hello });  // ask for the current authorize address
-  const channel = listenForCallback(model, token);
+  const channel = listenForCallback(model, signIn, token);
   detectServer(model);
 
   model.on("change", sync);
@@ -377,6 +395,7 @@ function render({ model, el }) {
   return () => {
     window.removeEventListener("keydown", claimKeys, true);
     clearInterval(timer);
+    signIn.stopWatching();
     model.off("change", sync);
     model.off("msg:custom", onKernelMessage);
     if (channel) channel.close();

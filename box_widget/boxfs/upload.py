@@ -20,11 +20,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.filepost import encode_multipart_formdata
 
-from ..errors import BoxAPIError
+from ..errors import BoxAPIError, BoxWidgetError
 from ..session import BoxSession
 
 #: Box accepts upload sessions only for files of at least 20 MB; smaller ones go direct.
@@ -34,9 +35,18 @@ WORKERS = 4
 #: How many times one part is sent again after a failure the session did not retry itself.
 PART_RETRIES = 3
 COMMIT_TRIES = 10
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Entry = dict[str, Any]
 Progress = Callable[[int], None]
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, with the scheme's default port written out."""
+    parts = urlsplit(url)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return f"{parts.scheme}://{host}:{port}"
 
 
 def sha1_digest(data: bytes) -> str:
@@ -113,7 +123,7 @@ class ChunkedUpload:
                 f"{self.upload_url}/files/{file_id}/upload_sessions",
                 json={"file_size": size, "file_name": name},
             ).json()
-        endpoints = created["session_endpoints"]
+        endpoints = self._pinned(created)
         try:
             parts, digest = self._send_parts(
                 source, size, int(created["part_size"]), endpoints["upload_part"]
@@ -122,6 +132,24 @@ class ChunkedUpload:
         except BaseException:
             self._abort(endpoints["abort"])
             raise
+
+    def _pinned(self, created: Entry) -> dict[str, str]:
+        """The session's endpoints, once each is on the configured upload host (scheme, host
+        and port of ``upload_url``): the access token goes nowhere else. A foreign one aborts
+        the session at the upload host and raises."""
+        endpoints: dict[str, str] = created["session_endpoints"]
+        foreign = sorted({origin(url) for url in endpoints.values()} - {origin(self.upload_url)})
+        if not foreign:
+            return endpoints
+        self._abort(f"{self.upload_url}/files/upload_sessions/{created['id']}")
+        msg = (
+            f"Box's upload session named another host ({', '.join(foreign)}) than the "
+            f"configured upload host {origin(self.upload_url)}; box-widget sends the access "
+            "token only to the configured hosts, so nothing was sent there and the upload "
+            "session was aborted. Check the upload URL (BOX_UPLOAD_URL, or the connection's "
+            "endpoints)."
+        )
+        raise BoxWidgetError(msg)
 
     def _send_parts(
         self, source: BinaryIO, size: int, part_size: int, url: str

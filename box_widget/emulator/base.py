@@ -69,7 +69,9 @@ class BaseHandler(RequestHandler):
             if fault.status < 300:
                 self.clear()
                 self.set_status(fault.status)
-                self.finish()
+                if fault.body:
+                    self.set_header("Content-Type", "text/html; charset=utf-8")
+                self.finish(fault.body)
             elif self.read_body_first:  # answer once the body is in (see read_body_first)
                 status = fault.status
                 setattr(

@@ -17,7 +17,10 @@ from .upload_base import CONTENT_RANGE, StreamingApiHandler, digest_of, sha1_b64
 def describe(handler: ApiHandler, session: UploadSession) -> dict[str, Any]:
     """Box's ``UploadSession`` object, with endpoints on the host the client used."""
     request = handler.request
-    url = f"{request.protocol}://{request.host}/api/2.0/files/upload_sessions/{session.id}"
+    base = (
+        handler.state.settings.upload_session_url or f"{request.protocol}://{request.host}/api/2.0"
+    )
+    url = f"{base.rstrip('/')}/files/upload_sessions/{session.id}"
     return {
         "id": session.id,
         "type": "upload_session",

@@ -61,18 +61,30 @@ class Settings:
     #: (0: strictly single use, as Box documents). Box has been seen answering a reused refresh
     #: token with the same access token and a shorter ``expires_in`` (BOX_PLATFORM.md, §2).
     refresh_reuse_grace: int = 0
+    #: The base URL upload sessions name in their ``session_endpoints`` ("": the upload host the
+    #: client used, as Box does). A test switch: another host, to which no token may go.
+    upload_session_url: str = ""
 
     #: The settings that may be 0 (a switch that is off); every other one must be positive.
     MAY_BE_ZERO: ClassVar[frozenset[str]] = frozenset({"refresh_reuse_grace"})
+    #: The settings that are URLs ("" or http(s)://...), not integers.
+    URLS: ClassVar[frozenset[str]] = frozenset({"upload_session_url"})
 
     def update(self, values: dict[str, Any]) -> None:
-        """Set known settings from a dict of positive integers (0 allowed for switches);
-        reject anything else."""
+        """Set known settings from a dict of positive integers (0 allowed for switches, a URL
+        or "" for ``URLS``); reject anything else."""
         known = {f.name for f in fields(self)}
         for name, value in values.items():
             if name not in known:
                 msg = f"unknown setting {name!r}"
                 raise ValueError(msg)
+            if name in self.URLS:
+                if not isinstance(value, str) or not (
+                    value == "" or value.startswith(("http://", "https://"))
+                ):
+                    msg = f"setting {name!r} must be an http(s) URL or empty"
+                    raise ValueError(msg)
+                continue
             least = 0 if name in self.MAY_BE_ZERO else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 kind = "an integer >= 0" if least == 0 else "a positive integer"
@@ -81,7 +93,7 @@ class Settings:
         for name, value in values.items():
             setattr(self, name, value)
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | str]:
         """The settings as a plain dict."""
         return asdict(self)
 
@@ -132,6 +144,9 @@ class Fault:
     #: Hold matching requests unanswered until ``Faults.clear()`` (``clear_faults()``, or
     #: ``DELETE /_emulator/faults``) lets them go on: "while this request is still held".
     hold: bool = False
+    #: With a ``status`` below 300: this text as the body (``text/html``), e.g. a proxy's page
+    #: where Box's JSON should be; without it, such a status answers an empty body.
+    body: str = ""
     released: threading.Event = field(
         default_factory=threading.Event, init=False, repr=False, compare=False
     )
@@ -142,6 +157,9 @@ class Fault:
             raise ValueError(msg)
         if self.delay < 0 or (self.times is not None and self.times < 1):
             msg = "delay must be >= 0 and times >= 1 (or None for always)"
+            raise ValueError(msg)
+        if self.body and (self.status is None or self.status >= 300 or self.after):
+            msg = "body only goes with a status below 300 (and not after=True)"
             raise ValueError(msg)
         if self.after and not (self.drop or self.status):
             msg = "after=True only goes with drop=True or a status"

@@ -247,6 +247,33 @@ def test_wrong_secret_explains_invalid_client(
     assert lab.vault().load("work") is None
 
 
+def test_a_refused_redirect_url_is_named(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
+    """Box shows its own error page for a Redirect URL the app did not register, and never
+    comes back; when the user closes that window, the form says so, with the URL it sent."""
+    emu = emulator_server
+    app = emu.add_app("Registered elsewhere", ["http://127.0.0.1:9/elsewhere/callback"])
+    form = form_at(open_notebook(context, lab, "refused.ipynb", ONE_FORM))
+    form.enter_credentials(app.client_id, app.client_secret)
+    with form.page.context.expect_page() as opened:
+        form.hook("generate").click()
+    popup = opened.value
+    form.expect_state("waiting")
+    popup.wait_for_load_state("domcontentloaded")
+    expect(popup.locator("#error")).to_have_text("redirect_uri_mismatch")  # no redirect
+    shots.take(popup, "box-error-page")
+    popup.close()  # the user gives up on Box's window
+    form.expect_state("error")
+    status = form.hook("status")
+    expect(status).to_contain_text("Box's window closed before the sign-in finished")
+    expect(status).to_contain_text("redirect_uri_mismatch")
+    expect(status).to_contain_text(lab.callback)  # the URL the form sent
+    expect(status).to_contain_text("OAuth 2.0 Redirect URIs")  # where to register it
+    shots.take(form.root, "error-redirect-refused")
+    assert lab.vault().load("work") is None
+
+
 # --- 4. the popup blocker ----------------------------------------------------------------------
 
 
