@@ -130,10 +130,15 @@ def _refuses_redirect_uri(error: str, detail: str) -> bool:
 
 
 def sign_in_with_box_answer(
-    vault: Vault, pending: PendingSignIn, params: dict[str, str]
+    vault: Vault,
+    pending: PendingSignIn,
+    params: dict[str, str],
+    *,
+    server_secret: str | None = None,
 ) -> BoxUser:
     """Read Box's answer to a claimed sign-in and, if Box sent a code, exchange and save it; a
-    refusal by Box (``error``, e.g. the user declined) is audited for the connection."""
+    refusal by Box (``error``, e.g. the user declined) is audited for the connection.
+    ``server_secret``: see ``exchange_code_and_save``."""
     try:
         code = code_from_box_answer(
             params, name=pending["name"], redirect_uri=pending.get("redirect_uri")
@@ -143,7 +148,7 @@ def sign_in_with_box_answer(
             vault.home, pending["name"], "connect-failed", exc, kind="oauth", step="authorize"
         )
         raise
-    return exchange_code_and_save(vault, pending, code)
+    return exchange_code_and_save(vault, pending, code, server_secret=server_secret)
 
 
 def code_from_box_answer(
@@ -245,13 +250,20 @@ def connect_with_client_credentials(
     store_new_connection(vault, record)
 
 
-def exchange_code_and_save(vault: Vault, pending: PendingSignIn, code: str) -> BoxUser:
+def exchange_code_and_save(
+    vault: Vault, pending: PendingSignIn, code: str, *, server_secret: str | None = None
+) -> BoxUser:
     """Exchange ``code`` now, store the connection with its tokens and Box user; the user.
 
+    ``server_secret``: the Jupyter server's own Client Secret, for a sign-in started without
+    one for the server's app (the server checked that it is its app, at its Box addresses).
+    It is used for the exchange only: the connection is saved as the server's app
+    (``app: "server"``, ``client_secret: None``), never with a copy of the secret.
     The tokens are stored before ``users/me`` is asked, so a failure there loses nothing.
     """
     name = pending["name"]
-    secret = pending.get("client_secret")
+    server_app = bool(server_secret) and not pending.get("client_secret")
+    secret = server_secret if server_app else pending.get("client_secret")
     if not secret:
         msg = (
             "This sign-in was started without the Box app's Client Secret, for the Jupyter "
@@ -281,13 +293,15 @@ def exchange_code_and_save(vault: Vault, pending: PendingSignIn, code: str) -> B
         name=name,
         kind="oauth",
         client_id=pending["client_id"],
-        client_secret=secret,
+        client_secret=None if server_app else secret,
         redirect_uri=pending.get("redirect_uri"),
         endpoints=endpoints.to_dict(),
         token=token,
         user=None,
         connected_at=time.time(),
     )
+    if server_app:
+        record["app"] = "server"
     store_new_connection(vault, record)
     user = fetch_user(endpoints, token["access_token"])
     with vault.lock(name):

@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from . import audit, oauth
+from . import audit, oauth, token_source
 from .authorize import (
     claim_pending_sign_in,
     connect_with_client_credentials,
@@ -14,10 +14,11 @@ from .authorize import (
     sign_in_with_box_answer,
 )
 from .endpoints import BoxEndpoints
-from .errors import BoxWidgetError, ConfigurationError, ReauthorizationRequired, VaultError
-from .records import BoxUser, ConnectionRecord, ConnectionSummary
+from .errors import ConfigurationError, ReauthorizationRequired, VaultError
+from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
+from .revoke import revoke_saved
+from .server_source import ServerTokenSource
 from .session import BoxSession
-from .tokens import VaultTokenSource
 from .vault import Vault, check_name
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class BoxConnection:
             setting: given[setting] or old.get(setting) or os.environ.get(variable) or None
             for setting, variable in SIGN_IN_SETTINGS.items()
         }
+        if uses_server_app(saved):  # the server's app: its secret is the server's alone
+            found["client_secret"] = secret or None
         self.client_id: str | None = found["client_id"]
         self._client_secret: str | None = found["client_secret"]
         self.redirect_uri: str | None = found["redirect_uri"]
@@ -251,12 +254,8 @@ class BoxConnection:
             if not record or not record.get("token"):
                 msg = f"Connection {self.name!r} is not connected yet."
                 raise ReauthorizationRequired(msg, connection=self.name)
-            endpoints = BoxEndpoints.from_dict(record["endpoints"])
-            client = oauth.TokenClient(
-                endpoints, record["client_id"], record["client_secret"] or ""
-            )
-            source = VaultTokenSource(self.vault, self.name, record, client)
-            self._session = BoxSession(source, endpoints)
+            source = token_source.for_record(self.vault, self.name, record)
+            self._session = BoxSession(source, BoxEndpoints.from_dict(record["endpoints"]))
         return self._session
 
     def audit_log(self) -> list[dict[str, Any]]:
@@ -272,27 +271,12 @@ class BoxConnection:
     def revoke(self) -> None:
         """Revoke the tokens at Box and delete the connection from the vault.
 
-        Under the connection's lock from reading the tokens to deleting them: a refresh by
-        another thread or process cannot slip in between and leave a new pair live at Box.
+        Under the connection's lock (``revoke.revoke_saved``); a connection made with the
+        Jupyter server's app is revoked by that server.
         """
         self._session = None
-        with self.vault.lock(self.name):
-            record = self.vault.load(self.name)
-            if record is None:
-                return
-            client = oauth.TokenClient(
-                BoxEndpoints.from_dict(record["endpoints"]),
-                record["client_id"],
-                record["client_secret"] or "",
-            )
-            failures = client.revoke_pair(record["token"])
-            self.vault.delete(self.name)
-        audit.record(self.vault.home, self.name, "revoke", at_box=not failures)
-        if failures:
-            msg = (
-                "Disconnected on this machine (the tokens are deleted from the vault), but "
-                f"Box could not be told to revoke them: {failures[0]} The access token stops "
-                "working within the hour; revoke the app's access in Box's account settings "
-                "to be sure."
-            )
-            raise BoxWidgetError(msg, connection=self.name)
+        record = self.vault.load(self.name)
+        if uses_server_app(record):  # the server holds its app's secret: it revokes
+            ServerTokenSource(self.name).revoke()
+        else:
+            revoke_saved(self.vault, self.name)

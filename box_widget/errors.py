@@ -4,6 +4,8 @@
 
     BoxWidgetError                       .connection, .action, .what
      ├── ConfigurationError              a setting is missing or malformed        fix_config
+     │    └── AuthorityUnreachable       no token authority (the Jupyter server  fix_config
+     │                                   holding the Box app) can be found or reached
      ├── VaultError                      the token vault cannot be used
      │    ├── VaultUnreadable            a file does not decrypt, or is damaged  fix_config
      │    │                              (also a ConfigurationError: a key changed)
@@ -92,6 +94,23 @@ class ConfigurationError(BoxWidgetError):
         super().__init__(what, connection=connection, action=action)
         #: The settings that are missing (``client_id``, ``client_secret``, ``redirect_uri``).
         self.missing = missing
+
+
+class AuthorityUnreachable(ConfigurationError):
+    """The token authority of a connection (the Jupyter server that holds its Box app) cannot be
+    found from this process, or does not answer; ``tried`` says where it was looked for."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        tried: tuple[str, ...] = (),
+        connection: str | None = None,
+        action: Action | None = None,
+    ) -> None:
+        super().__init__(what, connection=connection, action=action)
+        #: Where the authority was looked for, in words (for messages and tests).
+        self.tried = tried
 
 
 class VaultError(BoxWidgetError):

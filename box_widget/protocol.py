@@ -10,6 +10,11 @@ Routes, under the Jupyter server's ``base_url``:
 ``CALLBACK_PATH``         Box's redirect lands here (``?code=&state=`` or ``?error=``):
                           the server extension completes the sign-in and shows a page
 ``STATUS_PATH``           JSON: is the extension here, the vault, the app, the endpoints
+``CONNECTIONS_PATH``      ``POST <name>/token``: a fresh access token for a connection made
+                          with the server's Box app (the server refreshes it, single-flight,
+                          with its secret as configured now); ``DELETE <name>``: revoke such
+                          a connection at Box and delete it. For kernels (a Jupyter token),
+                          ``write`` permission on ``box_widget``
 ========================  ============================================================
 
 Form (browser) → kernel, as widget messages (``model.send``):
@@ -42,6 +47,15 @@ Status API answer (``STATUS_PATH``, JSON): ``version``, ``vault`` (``home``, ``e
 ``endpoints`` (Box's five URLs as the server is configured), ``client_secret_configured`` (bool),
 ``connections``: a list of ``{"name", "connected", "kind", "user": {"name", "login"},
 "expires_at"}`` (or ``{"name", "connected": false, "error": "unreadable"}``).
+
+Token API (``CONNECTIONS_PATH``, JSON, ``Cache-Control: no-store``): ``POST <name>/token`` takes
+``{}`` or ``{"failed": FINGERPRINT}`` (the SHA-256, in hex, of the access token Box refused: the
+token itself is never sent back) and answers ``{"access_token", "expires_at", "expires_in"}``,
+nothing else (no refresh token, no secret). ``DELETE <name>`` answers ``{"revoked": bool}``
+(false: there was no such connection). Failures answer ``{"error": KIND, "message", "action"}``,
+``KIND`` one of ``ERROR_KINDS``; a connection made with its own Client ID and Secret, or one
+made with an app the server no longer holds (another client id, other Box addresses, no
+secret) is refused (``not_server_app``, ``server_app_changed``): its secret goes nowhere.
 """
 
 from __future__ import annotations
@@ -50,6 +64,32 @@ import json
 
 CALLBACK_PATH = "box-widget/oauth2/callback"
 STATUS_PATH = "box-widget/api/status"
+CONNECTIONS_PATH = "box-widget/api/connections"
+#: The token API's answer when it fails: ``error`` is one of these kinds.
+ERROR_KINDS = (
+    "not_found",
+    "not_server_app",
+    "server_app_changed",
+    "reauthorization_required",
+    "authorization",
+    "answer_lost",
+    "box_unavailable",
+    "vault",
+    "configuration",
+    "error",
+)
+
+
+def token_path(name: str) -> str:
+    """``POST`` here: a fresh access token for connection ``name`` (see the token API)."""
+    return f"{CONNECTIONS_PATH}/{name}/token"
+
+
+def connection_path(name: str) -> str:
+    """``DELETE`` here: revoke connection ``name`` and delete it (see the token API)."""
+    return f"{CONNECTIONS_PATH}/{name}"
+
+
 CHANNEL = "box-widget"
 BROADCAST_TYPE = "box-widget:oauth"
 

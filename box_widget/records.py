@@ -48,7 +48,9 @@ class RefreshMark(TypedDict):
 
 
 class ConnectionRecord(TypedDict):
-    """A saved connection."""
+    """A saved connection. ``app: "server"``: made with the Jupyter server's Box app
+    (``c.BoxWidgetApp.client_id``/``client_secret``), kept by reference: ``client_secret`` is
+    None, and the server refreshes and revokes it with its secret as configured at that time."""
 
     name: str
     kind: Literal["oauth", "client_credentials"]
@@ -64,6 +66,7 @@ class ConnectionRecord(TypedDict):
     subject_id: NotRequired[str]
     refreshed_at: NotRequired[float]
     refreshing: NotRequired[RefreshMark]
+    app: NotRequired[Literal["server"]]
 
 
 class PendingSignIn(TypedDict):
@@ -80,6 +83,12 @@ class PendingSignIn(TypedDict):
 def box_user(body: dict[str, Any]) -> BoxUser:
     """The fields a connection keeps of Box's ``users/me`` answer."""
     return BoxUser(id=body.get("id"), name=body.get("name"), login=body.get("login"))
+
+
+def uses_server_app(record: ConnectionRecord | None) -> bool:
+    """Whether a saved connection was made with the Jupyter server's Box app (see
+    ``ConnectionRecord``): its tokens are refreshed and revoked by that server."""
+    return record is not None and record.get("app") == "server"
 
 
 def usable(record: ConnectionRecord | None) -> bool:

@@ -7,7 +7,12 @@ session. Adding a place tokens come from is adding one class with these two meth
 ========================  ===================================================================
 ``VaultTokenSource``      ``tokens``: the vault folder on this machine; refreshes under the
                           connection's cross-process lock (single-flight), saving each new pair
+``ServerTokenSource``     ``server_source``: the Jupyter server, for a connection made with
+                          the server's Box app (``app: "server"``: no secret here); it
+                          refreshes through its vault, with its secret as configured now
 ========================  ===================================================================
+
+``for_record`` picks the source of a saved connection.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .records import Token
+    from .records import ConnectionRecord, Token
+    from .vault import Vault
 
 
 class TokenSource(Protocol):
@@ -31,3 +37,19 @@ class TokenSource(Protocol):
     def refresh(self, failed: str | None = None) -> Token:
         """A token that is neither expiring nor ``failed`` (an access token Box refused)."""
         ...
+
+
+def for_record(vault: Vault, name: str, record: ConnectionRecord) -> TokenSource:
+    """The token source of a saved connection: the Jupyter server for one made with the
+    server's app (seeded with the vault's access token: no request while it lasts), else the
+    vault, refreshing with the connection's own Client ID and Secret."""
+    from .records import uses_server_app
+    from .revoke import own_client
+
+    if uses_server_app(record):
+        from .server_source import ServerTokenSource
+
+        return ServerTokenSource(name, token=record.get("token"))
+    from .tokens import VaultTokenSource
+
+    return VaultTokenSource(vault, name, record, own_client(record))

@@ -43,6 +43,7 @@ from box_widget.vault import Vault
 
 CALLBACK = "box-widget/oauth2/callback"
 STATUS = "box-widget/api/status"
+CONNECTIONS = "box-widget/api/connections"
 NAME = "work"
 ADA = {"name": "Ada Lovelace", "login": "ada@example.com"}
 RESULT = re.compile(r"<script type=application/json id=box-widget-result>(.*?)</script>", re.S)
@@ -86,13 +87,19 @@ def box_app(emulator: BoxEmulator, redirect_uri: str) -> App:
 @pytest.fixture
 def jp_server_config(
     home: Path,
+    emulator: BoxEmulator,
     box_app: App,
     provisioned: str | None,
     allow_unauthenticated: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Config:
-    """box_widget enabled, a Jupyter login required everywhere, the test's vault, DEBUG logs."""
-    box: dict[str, Any] = {"home": str(home), "log_level": "DEBUG"}
+    """box_widget enabled, a Jupyter login required everywhere, the test's vault, DEBUG logs,
+    the emulator as Box (the server's Box addresses)."""
+    box: dict[str, Any] = {
+        "home": str(home),
+        "log_level": "DEBUG",
+        **emulator.endpoints.to_dict(),
+    }
     if provisioned == "config":
         box.update(client_id=box_app.client_id, client_secret=box_app.client_secret)
     elif provisioned == "env":
@@ -620,7 +627,9 @@ async def test_a_pending_without_secret_uses_the_server_configured_one(
     if provisioned:
         assert page.status == 200, page.body
         assert page.result["user"]["login"] == ADA["login"]
-        assert box.vault.load(NAME)["token"]["refresh_token"]  # type: ignore[index]
+        record = box.vault.load(NAME) or {}
+        assert record["token"]["refresh_token"]
+        assert (record["client_secret"], record.get("app")) == (None, "server")  # by reference
     else:  # no secret anywhere: the page says what to set
         assert_failed(page, 400, "configuration", "Client Secret", "c.BoxWidgetApp.client_secret")
         assert box.vault.names() == []
@@ -684,6 +693,8 @@ def test_every_verb_is_authenticated_and_authorized(
     assert {pattern.rstrip("$") for pattern, _ in routes} == {
         url_path_join(jp_base_url, CALLBACK),
         url_path_join(jp_base_url, STATUS),
+        url_path_join(jp_base_url, CONNECTIONS, "([^/]+)", "token"),
+        url_path_join(jp_base_url, CONNECTIONS, "([^/]+)"),
     }
     for pattern, handler in routes:
         for verb, method in implemented_verbs(handler).items():
@@ -704,10 +715,10 @@ async def test_no_verb_answers_without_a_login(
     """Even where the server lets undecorated handlers through, every box_widget verb asks
     for a login (with a valid-looking XSRF pair, so only authentication can stop it)."""
     routes = box_widget_routes(jp_serverapp.web_app)
-    assert len(routes) == 2
+    assert len(routes) == 4
     checked = 0
     for pattern, handler in routes:
-        path = pattern.rstrip("$")
+        path = pattern.rstrip("$").replace("([^/]+)", NAME)
         for verb, method in implemented_verbs(handler).items():
             if hasattr(method, "__allow_unauthenticated") and verb == "OPTIONS":
                 continue
@@ -721,11 +732,11 @@ async def test_no_verb_answers_without_a_login(
                 allow_nonstandard_methods=True,
                 headers={"Cookie": "_xsrf=abcd", "X-XSRFToken": "abcd"},
             )
-            api = path.endswith(STATUS)
+            api = CALLBACK not in path
             expected = 302 if verb in {"GET", "HEAD"} and not api else 403
             assert response.code == expected, (verb, path, response.code)
             checked += 1
-    assert checked >= 2
+    assert checked >= 4
 
 
 # --- 11. the exchange runs off the event loop ---------------------------------------------------

@@ -18,7 +18,7 @@ from box_widget.authorize import (
     params_from_redirect,
 )
 from box_widget.emulator import BoxEmulator
-from box_widget.errors import ConfigurationError
+from box_widget.errors import AuthorityUnreachable, ConfigurationError
 from box_widget.widget import ConnectionForm
 
 CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
@@ -143,12 +143,16 @@ def test_displaying_a_connection_shows_the_form_and_hides_secrets(
 
 
 def test_an_administrators_app_needs_no_secret_in_the_kernel(
-    emulator: BoxEmulator, home: Path
+    emulator: BoxEmulator, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server holds the app's secret (c.BoxWidgetApp.client_secret): the browser passes on
     the status API's client id, the kernel prepares a sign-in without a secret, the callback
-    (here: the server's fill_in, done by hand) supplies it, and the kernel then uses the
-    connection, refreshing with the secret the server saved in the vault."""
+    (here: the server's part, done by hand) exchanges the code with it, and the connection is
+    saved as the server's app, without the secret: the kernel never holds it, and refreshes
+    through the Jupyter server (none here: a plain-words error; tests/test_server_app.py and
+    tests/test_server_kernel.py do it with a real one)."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # no server running
+    monkeypatch.delenv("JPY_PARENT_PID", raising=False)
     conn = BoxConnection("work", endpoints=emulator.endpoints, home=home)
     form: ConnectionForm = conn.form
     form.redirect_uri = CALLBACK
@@ -164,14 +168,19 @@ def test_an_administrators_app_needs_no_secret_in_the_kernel(
     assert pending["client_secret"] is None  # nothing secret was written by the kernel
     exchange_code_and_save(
         conn.vault,
-        {**pending, "client_secret": emulator.app.client_secret},
+        pending,
         code_from_box_answer(params),
+        server_secret=emulator.app.client_secret,
     )
     browser_says(form, type="outcome", ok=True)
     assert form.state == "connected"
-    emulator.clock.advance(3601)  # Box expires the access token: the kernel must refresh
-    assert conn.test_connection()["login"] == "ada@example.com"
-    assert emulator.counters()["refreshes"] == 1
+    record = conn.vault.load("work") or {}
+    assert (record["client_secret"], record.get("app")) == (None, "server")
+    assert BoxConnection("work", home=home)._client_secret is None
+    emulator.clock.advance(3601)  # Box expires the access token: a refresh is needed
+    with pytest.raises(AuthorityUnreachable, match="run this in a notebook on that server"):
+        BoxConnection("work", home=home).test_connection()
+    assert emulator.counters()["refreshes"] == 0
     # The next sign-in the form prepared cannot be finished in the kernel, which has no secret.
     assert form.authorize_url not in ("", url)
     conn.vault.delete("work")  # so that only the form's pending record could provide a secret

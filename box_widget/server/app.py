@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode, default
 
+from .. import audit
 from .._version import __version__
 from ..endpoints import ENV_VARS, BoxEndpoints
-from ..protocol import CALLBACK_PATH, STATUS_PATH
+from ..errors import ConfigurationError
+from ..protocol import CALLBACK_PATH, CONNECTIONS_PATH, STATUS_PATH
 from ..records import PendingSignIn
 from ..vault import Vault, default_home
 from .handlers import CallbackHandler, StatusHandler
 from .log_mask import mask_secret_config
+from .token_handlers import ConnectionHandler, TokenHandler
 
 
 class BoxWidgetApp(ExtensionApp):
-    """The box-widget server extension: Box's OAuth callback route and a status API.
+    """The box-widget server extension: Box's OAuth callback, a status API, the token API.
 
     Configure it like any Jupyter server extension, e.g. in ``jupyter_server_config.py``::
 
         c.BoxWidgetApp.client_id = "..."      # an admin-provisioned Box app for every user
         c.BoxWidgetApp.client_secret = "..."  # filled in at the callback
 
-    The secret never travels through a notebook or the browser: the server adds it to the
-    sign-in at the callback. It is then saved, encrypted, in the user's vault, because kernels
-    need it to refresh tokens; a user who decrypts their own vault can read it. Settings tagged
-    ``secret`` are masked in the server's log (see ``log_mask``).
+    The secret never travels through a notebook or the browser, and is never saved: the server
+    uses it at the callback (only for a sign-in naming exactly the Box addresses configured
+    here), and the connection is saved as "the server's app" (``app: "server"``, no secret).
+    Kernels get access tokens for it from the server (``token_handlers``), which refreshes and
+    revokes with the secret as configured at that moment: rotating it needs only a restart.
+    Settings tagged ``secret`` are masked in the server's log (see ``log_mask``).
     """
 
     name = "box_widget"
@@ -43,9 +49,9 @@ class BoxWidgetApp(ExtensionApp):
         help="Default Box app client id for new connections (default: $BOX_CLIENT_ID)."
     ).tag(config=True)
     client_secret = Unicode(
-        help="The secret of client_id, used by the server at the callback "
-        "when a kernel did not supply one (default: "
-        "$BOX_CLIENT_SECRET)."
+        help="The secret of client_id, used only by the server (at the callback when a kernel "
+        "did not supply one, and to refresh and revoke the connections made so); never saved "
+        "in a vault nor given to kernels (default: $BOX_CLIENT_SECRET)."
     ).tag(config=True, secret=True)
     # Endpoint overrides: empty means $BOX_*_URL, else Box's own (see ``endpoints``).
     authorize_url = Unicode(help="Box's authorize page.").tag(config=True)
@@ -85,18 +91,58 @@ class BoxWidgetApp(ExtensionApp):
             [
                 (rf"/{CALLBACK_PATH}", CallbackHandler),
                 (rf"/{STATUS_PATH}", StatusHandler),
+                (rf"/{CONNECTIONS_PATH}/([^/]+)/token", TokenHandler),
+                (rf"/{CONNECTIONS_PATH}/([^/]+)", ConnectionHandler),
             ]
         )
 
-    def fill_in(self, pending: PendingSignIn) -> PendingSignIn:
-        """A pending authorization with the admin-provisioned secret where the kernel had none."""
+    def differs(self, client_id: str | None, endpoints: Mapping[str, str] | None) -> str | None:
+        """Why this server's Box app cannot act for the app ``client_id`` at ``endpoints`` (in
+        words), or None: it is this server's app, at exactly its Box addresses, with a secret.
+        The secret is only ever sent to the addresses configured here."""
+        if not self.client_secret:
+            return "has no Client Secret configured (c.BoxWidgetApp.client_secret)"
+        if client_id != self.client_id:
+            return "is configured with another Client ID (c.BoxWidgetApp.client_id)"
+        mine = self.endpoints.to_dict()
+        if dict(endpoints or {}) != mine:
+            other = sorted(
+                k for k in {*mine, *(endpoints or {})} if (endpoints or {}).get(k) != mine.get(k)
+            )
+            return f"is configured with other Box addresses ({', '.join(other)})"
+        return None
+
+    def secret_for_sign_in(self, pending: PendingSignIn) -> str | None:
+        """The server's Client Secret for a sign-in its kernel started without one for the
+        server's app, to exchange the code with; None for any other sign-in (it goes on with
+        what it has). A sign-in for the server's app that names other Box addresses than those
+        configured here is refused (a ``ConfigurationError``): the secret goes nowhere."""
         if (
-            not pending.get("client_secret")
-            and self.client_secret
-            and pending.get("client_id") == self.client_id
+            pending.get("client_secret")
+            or not self.client_secret
+            or pending.get("client_id") != self.client_id
         ):
-            return {**pending, "client_secret": self.client_secret}
-        return pending
+            return None
+        why = self.differs(pending.get("client_id"), pending.get("endpoints"))
+        if why is None:
+            return self.client_secret
+        name = pending["name"]
+        audit.record(
+            self.vault.home,
+            name,
+            "connect-failed",
+            kind="oauth",
+            step="server-app",
+            error="other Box addresses",
+        )
+        msg = (
+            f"This sign-in for connection {name!r} uses the Jupyter server's Box app but names "
+            f"other Box addresses than the server {why.removeprefix('is configured with ')}, so "
+            "the server did not send its Client Secret anywhere, and nothing was saved. Start "
+            "the sign-in again from a notebook on this server (its form uses the server's "
+            "addresses), or connect with your own Client ID and Client Secret."
+        )
+        raise ConfigurationError(msg, connection=name, action="reconnect")
 
 
 # Before any extension app logs the server's configuration (see ``log_mask``).

@@ -131,7 +131,8 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
         """Claim the pending sign-in, read Box's answer, exchange the code, save."""
         pending = claim_pending_sign_in(self.box.vault, params)
         self._name = pending["name"]
-        return sign_in_with_box_answer(self.box.vault, self.box.fill_in(pending), params)
+        secret = self.box.secret_for_sign_in(pending)  # the server's app, at its addresses
+        return sign_in_with_box_answer(self.box.vault, pending, params, server_secret=secret)
 
     def _outcome(self, status: int, **page: Any) -> None:
         self.set_status(status)

@@ -207,6 +207,16 @@ def test_an_administrators_app_needs_only_generate(
         form.hook("test").click()
         expect(form.hook("status")).to_contain_text("Test Connection: OK")
         assert emu.app.client_secret not in page.content()
+        record = server.vault().load("work") or {}
+        assert (record["client_secret"], record.get("app")) == (None, "server")  # by reference
+        # Box expires the access token: the kernel, which holds no secret, gets a new one from
+        # the Jupyter server (its token API), which refreshes with the configured secret.
+        refreshes = emu.counters()["refreshes"]
+        emu.clock.advance(3601)
+        form.hook("test").click()
+        wait_until(lambda: emu.counters()["refreshes"] > refreshes, "the server's refresh")
+        expect(form.hook("status")).to_contain_text("Test Connection: OK")
+        assert emu.counters()["refreshes"] == refreshes + 1
     finally:
         server.shutdown_kernels()
 

@@ -1,0 +1,136 @@
+"""The token API: the Jupyter server as the token authority of connections made with its app.
+
+A connection made with the server's Box app (``app: "server"``) holds no secret; its kernels ask
+here for access tokens (``ServerTokenSource``), and the server refreshes it through the vault's
+single-flight refresh (``VaultTokenSource``) with ``c.BoxWidgetApp.client_secret`` as configured
+at that moment, only ever sending it to the Box addresses configured here. It also revokes such
+connections. The routes and answers are ``protocol``'s (``CONNECTIONS_PATH``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..endpoints import BoxEndpoints
+from ..errors import BoxWidgetError, ConfigurationError
+from ..oauth import TokenClient
+from ..records import ConnectionRecord, Token, uses_server_app
+from ..revoke import revoke_saved
+from ..token_api import KINDS, error_answer, fingerprint, kind_of, token_answer
+from ..tokens import VaultTokenSource
+from ..vault import check_name
+from .handlers import BoxHandlerMixin
+
+T = TypeVar("T")
+
+
+class Refused(BoxWidgetError):
+    """The token API refuses a request; ``kind`` is one of ``protocol.ERROR_KINDS``."""
+
+    def __init__(self, what: str, name: str, *, kind: str) -> None:
+        super().__init__(what, connection=name, action=KINDS[kind][0].action)
+        self.kind = kind
+
+
+class TokenAPIHandler(BoxHandlerMixin, APIHandler):
+    """What the token API's handlers share: the checks, and every answer's form."""
+
+    def _client(self, name: str, record: ConnectionRecord) -> TokenClient:
+        """The server's app's token client for a connection made with it; else ``Refused``."""
+        if not uses_server_app(record):
+            msg = (
+                f"Connection {name!r} was made with its own Client ID and Secret, not the "
+                "Jupyter server's Box app: the process using it refreshes it itself."
+            )
+            raise Refused(msg, name, kind="not_server_app")
+        why = self.box.differs(record.get("client_id"), record.get("endpoints"))
+        if why is not None:
+            msg = (
+                f"Connection {name!r} was made with the Jupyter server's Box app, but the "
+                f"server now {why}; its secret was sent nowhere. Connect again."
+            )
+            raise Refused(msg, name, kind="server_app_changed")
+        endpoints = BoxEndpoints.from_dict(record["endpoints"])
+        return TokenClient(endpoints, record["client_id"], self.box.client_secret)
+
+    async def _answer(self, work: Callable[[], T], done: Callable[[T], dict[str, Any]]) -> None:
+        """Run ``work`` off the event loop (the vault lock, decryption and Box all block),
+        then answer ``done(result)``, or the error in words (never token material)."""
+        self.set_header("Cache-Control", "no-store")
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, work)
+        except Refused as exc:
+            self._fail(exc.kind, exc)
+            return
+        except BoxWidgetError as exc:
+            self._fail(kind_of(exc), exc)
+            return
+        self.finish(json.dumps(done(result)))
+
+    def _fail(self, kind: str, exc: BoxWidgetError) -> None:
+        self.log.info("box-widget: token API: connection %r: %s", exc.connection, kind)
+        self.set_status(KINDS[kind][1])
+        self.finish(json.dumps(error_answer(kind, exc)))
+
+
+class TokenHandler(TokenAPIHandler):
+    """``POST box-widget/api/connections/<name>/token``: a fresh access token (see ``protocol``)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "the body must be a JSON object")
+        failed = body.get("failed")
+        await self._answer(lambda: self._fresh(name, failed), token_answer)
+
+    def _fresh(self, name: str, failed: Any) -> Token:
+        vault = self.box.vault
+        record = vault.load(check_name(name))
+        if record is None or not record.get("token"):
+            msg = f"The Jupyter server's vault ({vault.home}) has no connection {name!r}."
+            raise Refused(msg, name, kind="not_found")
+        source = VaultTokenSource(vault, name, record, self._client(name, record))
+        stored = record["token"]["access_token"]
+        # The kernel sends the refused token's fingerprint; a token refreshed since then by
+        # anyone is not the refused one, and is adopted (``refresh`` re-reads under the lock).
+        refused = stored if isinstance(failed, str) and failed == fingerprint(stored) else None
+        return source.refresh(failed=refused)
+
+
+class ConnectionHandler(TokenAPIHandler):
+    """``DELETE box-widget/api/connections/<name>``: revoke at Box, delete from the vault."""
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self._answer(lambda: self._revoke(name), lambda revoked: {"revoked": revoked})
+
+    def _revoke(self, name: str) -> bool:
+        vault = self.box.vault
+        record = vault.load(check_name(name))
+        if record is not None and not uses_server_app(record):
+            self._client(name, record)  # raises: the kernel revokes its own connections
+        return revoke_saved(vault, name, self._client_or_why)
+
+    def _client_or_why(self, record: ConnectionRecord) -> TokenClient | str:
+        """Under the lock: the server's client, or (its app changed) why Box cannot be told."""
+        try:
+            return self._client(record["name"], record)
+        except Refused as exc:
+            if exc.kind == "not_server_app":
+                raise
+            return exc.what
+        except ConfigurationError as exc:  # a malformed saved endpoint
+            return exc.what
