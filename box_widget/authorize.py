@@ -10,36 +10,27 @@ order, each named for what it touches:
 3. ``claim_pending_sign_in``: the vault's pending record for that state, taken (single use);
 4. ``sign_in_with_box_answer``: Box's answer read (``code_from_box_answer``), then
    ``exchange_code_and_save``: the code exchanged at Box, the connection stored
-   (``store_new_connection``), the Box user asked and saved.
+   (``store.store_new_connection``), the Box user asked and saved.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import requests
 
 from . import audit
 from .endpoints import BoxEndpoints
 from .errors import (
     AuthorizationError,
-    BoxAPIError,
-    BoxUnavailable,
     BoxWidgetError,
     ConfigurationError,
     PendingForAnotherConnection,
-    VaultWriteError,
 )
-from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
-from .records import RECORD_VERSION, BoxUser, ConnectionRecord, PendingSignIn, box_user
+from .oauth import HINTS, TokenClient
+from .records import RECORD_VERSION, BoxUser, ConnectionRecord, PendingSignIn
+from .store import fetch_user, store_new_connection
 from .tokens import normalize
-from .transport import require_secure
 from .vault import Vault
-
-#: The audit trail's word on tokens Box issued that the vault could not save.
-TOKENS_DROPPED = "issued by Box, not saved (the vault could not be written), dropped"
 
 
 def params_from_redirect(redirected_url: str) -> dict[str, str]:
@@ -176,78 +167,6 @@ def code_from_box_answer(
         msg = f"The address has no authorization code. {redirect_refused(redirect_uri)}"
         raise AuthorizationError(msg, error="invalid_request", connection=name)
     return code
-
-
-def fetch_user(endpoints: BoxEndpoints, access_token: str) -> BoxUser:
-    """``GET users/me`` with a bare token: the Box user's id, name and login."""
-    url = require_secure(endpoints.api_url.rstrip("/") + "/users/me")
-    try:
-        response = requests.get(
-            url, headers={"Authorization": f"Bearer {access_token}"}, timeout=DEFAULT_TIMEOUT
-        )
-    except requests.RequestException as exc:
-        msg = f"Could not reach Box's API to read the user ({type(exc).__name__})."
-        raise BoxUnavailable(msg) from None
-    if response.status_code != 200:
-        raise BoxAPIError.from_response(response)
-    body: dict[str, Any] = response.json()
-    return box_user(body)
-
-
-def store_connection(vault: Vault, record: ConnectionRecord) -> None:
-    """Write a connection's record under its lock."""
-    with vault.lock(record["name"]):
-        vault.save(record["name"], record)
-
-
-def store_new_connection(vault: Vault, record: ConnectionRecord) -> None:
-    """Store a connection Box just issued tokens for, and audit it: ``connect``, or
-    ``connect-failed`` saying that Box's tokens were dropped (the vault could not take them)."""
-    name, kind = record["name"], record["kind"]
-    try:
-        store_connection(vault, record)
-    except VaultWriteError as exc:
-        audit.failure(
-            vault.home, name, "connect-failed", exc, kind=kind, step="save", tokens=TOKENS_DROPPED
-        )
-        raise
-    audit.record(vault.home, name, "connect", kind=kind)
-
-
-def connect_with_client_credentials(
-    vault: Vault,
-    name: str,
-    endpoints: BoxEndpoints,
-    client_id: str,
-    client_secret: str,
-    subject_type: str,
-    subject_id: str,
-) -> None:
-    """Connect ``name`` by the Client Credentials Grant (no browser, no refresh token) and
-    store it, audited like any connect."""
-    client = TokenClient(endpoints, client_id, client_secret)
-    try:
-        token = normalize(client.client_credentials(subject_type, subject_id))
-        user = fetch_user(endpoints, token["access_token"])
-    except BoxWidgetError as exc:
-        audit.failure(
-            vault.home, name, "connect-failed", exc, kind="client_credentials", step="token"
-        )
-        raise
-    record = ConnectionRecord(
-        version=RECORD_VERSION,
-        name=name,
-        kind="client_credentials",
-        client_id=client_id,
-        client_secret=client_secret,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        endpoints=endpoints.to_dict(),
-        token=token,
-        user=user,
-        connected_at=time.time(),
-    )
-    store_new_connection(vault, record)
 
 
 def exchange_code_and_save(

@@ -7,18 +7,14 @@ import os
 from typing import Any
 
 from . import audit, oauth, token_source
-from .authorize import (
-    claim_pending_sign_in,
-    connect_with_client_credentials,
-    params_from_redirect,
-    sign_in_with_box_answer,
-)
+from .authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
 from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
 from .revoke import revoke_saved
 from .server_source import ServerTokenSource
 from .session import BoxSession
+from .store import connect_with_client_credentials
 from .vault import Vault, check_name
 
 log = logging.getLogger(__name__)

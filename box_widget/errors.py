@@ -18,6 +18,7 @@
      ├── BoxUnavailable                  Box could not be reached, or failed     retry
      │    └── AnswerLost                 the request reached Box; its answer did not come back
      │         └── AnswerInDoubt         Box answered 500, 502 or 504
+     ├── TokenAPIRefused                 the Jupyter server's token API refused (server side)
      └── BoxAPIError                     Box answered an API call with an error (also a
                                          ``requests.HTTPError``)
 
@@ -279,3 +280,14 @@ HTTP_HINTS = {
     404: ". It does not exist, or this Box user cannot see it",
     429: ". Box is rate-limiting this user; retries were exhausted, wait a minute",
 }
+
+
+class TokenAPIRefused(BoxWidgetError):
+    """The server's token API refuses a request (raised in the server, answered as JSON);
+    ``kind`` is one of ``protocol.ERROR_KINDS``."""
+
+    def __init__(
+        self, what: str, *, connection: str, kind: str, action: Action | None = None
+    ) -> None:
+        super().__init__(what, connection=connection, action=action)
+        self.kind = kind

@@ -25,7 +25,7 @@ import requests
 from jupyter_client.blocking import BlockingKernelClient
 
 from box_widget import BoxConnection, audit
-from box_widget.demo import free_port
+from box_widget.cli.demo_lab import free_port
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.oauth_store import App
 from box_widget.vault import Vault

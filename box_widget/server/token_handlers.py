@@ -19,7 +19,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..endpoints import BoxEndpoints
-from ..errors import BoxWidgetError, ConfigurationError
+from ..errors import BoxWidgetError, ConfigurationError, TokenAPIRefused
 from ..oauth import TokenClient
 from ..records import ConnectionRecord, Token, uses_server_app
 from ..revoke import revoke_saved
@@ -31,32 +31,29 @@ from .handlers import BoxHandlerMixin
 T = TypeVar("T")
 
 
-class Refused(BoxWidgetError):
-    """The token API refuses a request; ``kind`` is one of ``protocol.ERROR_KINDS``."""
-
-    def __init__(self, what: str, name: str, *, kind: str) -> None:
-        super().__init__(what, connection=name, action=KINDS[kind][0].action)
-        self.kind = kind
+def refused(what: str, name: str, *, kind: str) -> TokenAPIRefused:
+    """The token API's refusal of a request; ``kind`` is one of ``protocol.ERROR_KINDS``."""
+    return TokenAPIRefused(what, connection=name, kind=kind, action=KINDS[kind][0].action)
 
 
 class TokenAPIHandler(BoxHandlerMixin, APIHandler):
     """What the token API's handlers share: the checks, and every answer's form."""
 
     def _client(self, name: str, record: ConnectionRecord) -> TokenClient:
-        """The server's app's token client for a connection made with it; else ``Refused``."""
+        """The server's app's token client for a connection made with it, else a refusal."""
         if not uses_server_app(record):
             msg = (
                 f"Connection {name!r} was made with its own Client ID and Secret, not the "
                 "Jupyter server's Box app: the process using it refreshes it itself."
             )
-            raise Refused(msg, name, kind="not_server_app")
+            raise refused(msg, name, kind="not_server_app")
         why = self.box.differs(record.get("client_id"), record.get("endpoints"))
         if why is not None:
             msg = (
                 f"Connection {name!r} was made with the Jupyter server's Box app, but the "
                 f"server now {why}; its secret was sent nowhere. Connect again."
             )
-            raise Refused(msg, name, kind="server_app_changed")
+            raise refused(msg, name, kind="server_app_changed")
         endpoints = BoxEndpoints.from_dict(record["endpoints"])
         return TokenClient(endpoints, record["client_id"], self.box.client_secret)
 
@@ -66,7 +63,7 @@ class TokenAPIHandler(BoxHandlerMixin, APIHandler):
         self.set_header("Cache-Control", "no-store")
         try:
             result = await asyncio.get_running_loop().run_in_executor(None, work)
-        except Refused as exc:
+        except TokenAPIRefused as exc:
             self._fail(exc.kind, exc)
             return
         except BoxWidgetError as exc:
@@ -100,13 +97,13 @@ class TokenHandler(TokenAPIHandler):
         record = vault.load(check_name(name))
         if record is None or not record.get("token"):
             msg = f"The Jupyter server's vault ({vault.home}) has no connection {name!r}."
-            raise Refused(msg, name, kind="not_found")
+            raise refused(msg, name, kind="not_found")
         source = VaultTokenSource(vault, name, record, self._client(name, record))
         stored = record["token"]["access_token"]
         # The kernel sends the refused token's fingerprint; a token refreshed since then by
         # anyone is not the refused one, and is adopted (``refresh`` re-reads under the lock).
-        refused = stored if isinstance(failed, str) and failed == fingerprint(stored) else None
-        return source.refresh(failed=refused)
+        was_refused = isinstance(failed, str) and failed == fingerprint(stored)
+        return source.refresh(failed=stored if was_refused else None)
 
 
 class ConnectionHandler(TokenAPIHandler):
@@ -128,7 +125,7 @@ class ConnectionHandler(TokenAPIHandler):
         """Under the lock: the server's client, or (its app changed) why Box cannot be told."""
         try:
             return self._client(record["name"], record)
-        except Refused as exc:
+        except TokenAPIRefused as exc:
             if exc.kind == "not_server_app":
                 raise
             return exc.what

@@ -35,10 +35,10 @@ from box_widget import (
     ReauthorizationRequired,
     audit,
 )
-from box_widget.authorize import TOKENS_DROPPED
 from box_widget.emulator import BoxEmulator
 from box_widget.errors import VaultWriteError
 from box_widget.oauth import authorization_url, new_state
+from box_widget.store import TOKENS_DROPPED
 
 from .test_vault_faults import FullDisk
 
