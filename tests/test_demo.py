@@ -80,6 +80,7 @@ def test_demo_serves_lab_with_the_emulator_and_stops_on_a_signal(
         assert demo.stop(signum) == 0  # a kill, or the terminal closing
         rest = demo.rest()
         assert "Stopped." in rest
+        assert f"({signum.name} received)" in rest  # what stopped it, in its own words
         check_all_gone(demo, started)
         # never printed, nor logged by JupyterLab or the kernel
         assert scan({secret}, texts={"stdout": "".join(demo.lines) + rest}, paths=[demo.log]) == {}
@@ -102,6 +103,21 @@ def test_a_killed_demo_leaves_nothing_running(tmp_path: Path) -> None:
         # the watchdog too, once done; it gives Lab up to 10 s to exit on SIGTERM
         check_all_gone(demo, started, wait=30)
         assert not scratch.exists(), "the demo's scratch folder was left behind"
+        assert "the demo exited without stopping JupyterLab" in demo.log.read_text()
+    finally:
+        demo.kill()
+
+
+def test_a_signal_ignored_at_start_stays_ignored(tmp_path: Path) -> None:
+    """`nohup box-widget demo &`: the terminal closing (SIGHUP) must not stop a demo started
+    with SIGHUP ignored; Ctrl-C still does."""
+    demo = start_demo(tmp_path, "--no-browser", "--port", "0", ignore=(signal.SIGHUP,))
+    try:
+        demo.proc.send_signal(signal.SIGHUP)
+        # Had the demo caught SIGHUP, it would name it: the first signal caught is the one named.
+        assert demo.stop(signal.SIGINT) == 0
+        rest = demo.rest()
+        assert "(SIGINT received)" in rest, rest
     finally:
         demo.kill()
 

@@ -59,6 +59,7 @@ class Demo:
         self.options = options
         self.folder = options.folder.expanduser().resolve()
         self.stopping = threading.Event()
+        self.stopped_by = ""  # the signal that asked the demo to stop, if one did
         self.emulator: BoxEmulator | None = None
         self.lab: subprocess.Popen[bytes] | None = None
         self.watchdog: subprocess.Popen[bytes] | None = None  # ends Lab if this process dies
@@ -79,7 +80,13 @@ class Demo:
             )
             raise ConfigurationError(msg)
         self.port, note = choose_port(self.options.port)
-        previous = {sig: signal.signal(sig, self._ask_to_stop) for sig in STOP_SIGNALS}
+        # A signal ignored when the demo started stays ignored (as Python does for SIGINT):
+        # `nohup box-widget demo &` must outlive its terminal.
+        previous = {
+            sig: signal.signal(sig, self._ask_to_stop)
+            for sig in STOP_SIGNALS
+            if signal.getsignal(sig) is not signal.SIG_IGN
+        }
         try:
             self._start()
             if note:
@@ -91,7 +98,8 @@ class Demo:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _ask_to_stop(self, _signum: int, _frame: Any) -> None:
+    def _ask_to_stop(self, signum: int, _frame: Any) -> None:
+        self.stopped_by = self.stopped_by or signal.Signals(signum).name
         self.stopping.set()
 
     def _start(self) -> None:
@@ -210,7 +218,8 @@ class Demo:
         for sig in STOP_SIGNALS:  # a second Ctrl-C must not cut this short
             signal.signal(sig, signal.SIG_IGN)
         if self.lab is not None:
-            print("Stopping JupyterLab, its kernels and the Box emulator...", flush=True)
+            why = f" ({self.stopped_by} received)" if self.stopped_by else ""
+            print(f"Stopping JupyterLab, its kernels and the Box emulator{why}...", flush=True)
             stop_lab(self.lab, self._api)
         if self.emulator is not None:
             self.emulator.stop()

@@ -52,7 +52,15 @@ def main(argv: list[str]) -> int:
         return 2
     pid, create_time, scratch = int(argv[0]), float(argv[1]), Path(argv[2])
     sys.stdin.buffer.read()  # returns once the demo's end of the pipe is closed: it has exited
-    end_processes(lab_family(pid, create_time))
+    left = lab_family(pid, create_time)
+    if left:  # the demo did not stop them itself: say so where the demo's messages go
+        print(
+            f"box-widget demo's watchdog: the demo exited without stopping JupyterLab (pid "
+            f"{pid}); ending it and {len(left) - 1} process(es) under it.",
+            file=sys.stderr,
+            flush=True,
+        )
+    end_processes(left)
     shutil.rmtree(scratch, ignore_errors=True)
     return 0
 

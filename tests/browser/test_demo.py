@@ -136,5 +136,8 @@ def test_readme_demo_command_connects_in_the_browser(
         check_all_gone(demo, started)
         shipped_now = (shipped_notebooks() / FIRST_NOTEBOOK).read_bytes()
         assert hashlib.sha256(shipped_now).hexdigest() == shipped  # the copy was used
+    except BaseException:
+        print(demo.transcript())  # e.g. JupyterLab gone mid-test: its log says who stopped it
+        raise
     finally:
         demo.kill()

@@ -127,6 +127,18 @@ class DemoProcess:
             self.lines.append(line)
         return "".join(self.lines)
 
+    def transcript(self) -> str:
+        """Everything printed so far and the log's tail (JupyterLab's messages, the watchdog's),
+        for a failure report: whether Lab stopped, and who stopped it."""
+        with contextlib.suppress(queue.Empty):
+            while (line := self._queue.get_nowait()) is not None:
+                self.lines.append(line)
+        state = "running" if self.proc.poll() is None else f"exited {self.proc.returncode}"
+        return (
+            f"box-widget demo ({state}) printed:\n{''.join(self.lines)}\n"
+            f"its log:\n{self.log_tail()}"
+        )
+
     def log_tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
 
@@ -188,8 +200,9 @@ def command_line(process: psutil.Process) -> str:
         return ""
 
 
-def start_demo(cwd: Path, *flags: str) -> DemoProcess:
-    """Run the README's demo command in ``cwd`` (with ``flags``) until it prints its address."""
+def start_demo(cwd: Path, *flags: str, ignore: tuple[int, ...] = ()) -> DemoProcess:
+    """Run the README's demo command in ``cwd`` (with ``flags``) until it prints its address;
+    ``ignore``: signals the demo starts with ignored (as under ``nohup``)."""
     log = cwd / "demo-stderr.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
@@ -200,6 +213,9 @@ def start_demo(cwd: Path, *flags: str) -> DemoProcess:
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
+            preexec_fn=(lambda: [signal.signal(sig, signal.SIG_IGN) for sig in ignore])
+            if ignore
+            else None,
         )
     demo = DemoProcess(proc, cwd, log)
     threading.Thread(target=demo._read, daemon=True).start()
