@@ -1,6 +1,11 @@
 """``python -m bench [--quick] [--only a,b] [--FIELD N ...]``: run the benchmarks, write
 ``bench/RESULTS.md`` (a full run at the issue's counts; a partial or quick run writes its table
-under ``bench/out/`` instead) and the raw figures as JSON under ``bench/out/``.
+under ``bench/out/`` instead) and the raw figures as JSON under ``bench/out/``. A full run also
+saves its samples in ``bench/samples/`` and rewrites the README's headline block from them.
+
+``python -m bench --check`` recomputes RESULTS.md and the README's headlines from
+``bench/samples/`` and fails if either differs from the committed text; ``--render`` rewrites
+them from the samples.
 
 To add a benchmark: a module ``bench/NAME.py`` whose ``measure(...)`` returns a
 ``bench.results.Section`` (or its dict), and one ``Benchmark`` line in ``BENCHMARKS``.
@@ -24,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import REPO, Options, Unavailable, machine
+from . import REPO, Options, Unavailable, machine, readme, samples
 from .report import render
 from .results import Section
 
@@ -146,6 +151,17 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--out", type=Path, default=HERE / "out", help="folder for the raw JSON (default bench/out)"
     )
     parser.add_argument("--note", default="", help="a line about the conditions of this run")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="run nothing: recompute RESULTS.md and the README's headlines from "
+        "bench/samples/ and fail if they differ from the committed text",
+    )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: rewrite RESULTS.md and the README's headlines from bench/samples/",
+    )
     for field in dataclasses.fields(Options):
         if field.name != "quick":
             parser.add_argument(
@@ -156,8 +172,47 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def expected_texts(saved: samples.SavedRun) -> dict[Path, str]:
+    """RESULTS.md and README.md as the saved samples give them."""
+    block = readme.headlines(saved.sections, saved.machine)
+    return {
+        HERE / "RESULTS.md": saved.render(),
+        readme.README: readme.splice(readme.README.read_text(encoding="utf-8"), block),
+    }
+
+
+def check() -> int:
+    """0 if RESULTS.md and the README's headlines are what bench/samples/ gives, else 1."""
+    stale = [
+        path
+        for path, text in expected_texts(samples.load()).items()
+        if path.read_text(encoding="utf-8") != text
+    ]
+    for path in stale:
+        print(
+            f"{_shown(path)} differs from what bench/samples/ gives: a figure was edited by "
+            "hand, or the samples are from another run (`python -m bench --render` rewrites "
+            "it from the samples)",
+            file=sys.stderr,
+        )
+    if not stale:
+        print("RESULTS.md and the README's headlines match bench/samples/")
+    return 1 if stale else 0
+
+
+def write_from_samples() -> None:
+    for path, text in expected_texts(samples.load()).items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {_shown(path)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    if args.check:
+        return check()
+    if args.render:
+        write_from_samples()
+        return 0
     options = Options.quick_run() if args.quick else Options()
     overrides = {
         f.name: getattr(args, f.name)
@@ -200,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(render(about, sections, command), encoding="utf-8")
+    if results == HERE / "RESULTS.md":  # the committed table: keep its samples, and headlines
+        samples.save(samples.SavedRun(command, about, sections))
+        write_from_samples()
     args.out.mkdir(parents=True, exist_ok=True)
     raw = args.out / f"results-{stamp}.json"
     raw.write_text(

@@ -6,7 +6,7 @@ authorization_url()`` leaves a pending sign-in in the vault the server shares) a
 (consent on the emulator's page, not timed); then the timer runs from sending the callback
 request (``GET box-widget/oauth2/callback?code=...&state=...`` with the Jupyter token, a new
 connection as a popup opens) until its answer. The handler answers only after
-``complete_pending`` has exchanged the code and saved the tokens in the vault (and asked Box
+``exchange_code_and_save`` has exchanged the code and saved the tokens in the vault (and asked Box
 who the user is, to show it), so the answer marks "tokens saved"; each flow's tokens are
 checked in the vault afterwards. The server's own log line for each sign-in ("connected in N
 ms", timed inside the handler) splits the server's work from the HTTP hop and Jupyter's

@@ -119,10 +119,6 @@ def measure(floods: int) -> Section:
         f"{floods} floods of {CONCURRENT} callbacks: {floods * CONCURRENT} answered, all 400 "
         "(unknown sign-in), none stored a connection or a pending sign-in; "
         f"{len(watched['polls'])} status polls in all, every one answered 200.",
-        "The 500 requests land together and the server's event loop works through them in one "
-        "run: the poll that arrives just after them waits for that run. Most of each refused "
-        "callback's time is Jupyter's own request handling (the login check, the request log), "
-        "not box-widget's: the state is checked without a lock or a thread (`check_pending`).",
     ]
     return Section(
         "flood",

@@ -44,6 +44,13 @@ def ratio_cell(row: Row) -> str:
     return f"{ratio:.2f}×"
 
 
+def verdict(row: Row) -> str:
+    """The "met" cell: yes, no, or why the figures cannot say."""
+    if not row.goal:
+        return ""
+    return row.verdict or MARK[row.met]
+
+
 def table(sections: list[Section]) -> list[str]:
     lines = [
         "| measure | box-widget | peer (same run) | ours / peer | goal | met |",
@@ -60,7 +67,7 @@ def table(sections: list[Section]) -> list[str]:
                 peer = f"{row.peer_name}: {peer}"
             lines.append(
                 f"| {row.measure} | {figure_cell(row.ours, row.ours_text)} | {peer} | "
-                f"{ratio_cell(row)} | {row.goal} | {MARK[row.met] if row.goal else ''} |"
+                f"{ratio_cell(row)} | {row.goal} | {verdict(row)} |"
             )
     return lines
 
@@ -84,9 +91,13 @@ def render(machine: dict[str, Any], sections: list[Section], command: str) -> st
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `{command}` (see `bench/__main__.py`; raw samples in `bench/out/`). "
+        f"Written by `{command}` (see `bench/__main__.py`; the samples behind every figure are "
+        "in `bench/samples/`, and `python -m bench --check` recomputes this file from them). "
         "Each figure is the median over repeated runs, with its spread; the peer is measured "
-        "in the same run, on the same emulator, and the ratio is ours / peer (medians).",
+        "in the same run, on the same emulator, and the ratio is ours / peer (medians). "
+        "The emulator's refresh tokens are strictly single use (its default, Box's documented "
+        "rule) in every figure, except the refresh storm's rows that name a reuse grace "
+        "(`refresh_reuse_grace`, docs/emulator.md).",
         "",
         *machine_lines(machine),
         "",

@@ -93,6 +93,9 @@ class Row:
     peer_text: str = ""
     #: False for counts, where "ours / peer" means nothing (0 failures vs 600).
     compare: bool = True
+    #: Shown instead of yes/no when the figures cannot settle the goal (e.g. "within noise":
+    #: the goal's bound lies inside the run's own round-to-round spread).
+    verdict: str = ""
 
     @property
     def ratio(self) -> float | None:
@@ -114,6 +117,7 @@ class Row:
             "ours_text": self.ours_text,
             "peer_text": self.peer_text,
             "compare": self.compare,
+            "verdict": self.verdict,
         }
 
     @classmethod
@@ -132,6 +136,7 @@ class Row:
             ours_text=data.get("ours_text", ""),
             peer_text=data.get("peer_text", ""),
             compare=bool(data.get("compare", True)),
+            verdict=data.get("verdict", ""),
         )
 
 

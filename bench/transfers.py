@@ -88,7 +88,7 @@ def transfer_once(
             "BOX_WIDGET_HOME": str(home),
             "BOX_WIDGET_KEYRING": "0",
             "BOX_WIDGET_PROGRESS": "0",
-            "BOX_TRANSFER_TOKEN": conn.session.keeper.fresh()["access_token"],
+            "BOX_TRANSFER_TOKEN": conn.session.source.fresh()["access_token"],
         }
         file_id = emu.add_large_file("download.bin", size_download, seed=11)
         expected = emu.state.content.files[file_id].sha1  # computed before any clock starts

@@ -13,9 +13,13 @@ from .endpoints import BoxEndpoints
 from .errors import (
     AuthorizationError,
     BoxAPIError,
+    BoxUnavailable,
     BoxWidgetError,
     ConfigurationError,
     ReauthorizationRequired,
+    VaultError,
+    VaultUnreadable,
+    VaultWriteError,
 )
 
 if TYPE_CHECKING:
@@ -31,9 +35,13 @@ __all__ = [
     "BoxConnection",
     "BoxEndpoints",
     "BoxSession",
+    "BoxUnavailable",
     "BoxWidgetError",
     "ConfigurationError",
     "ReauthorizationRequired",
+    "VaultError",
+    "VaultUnreadable",
+    "VaultWriteError",
     "__version__",
     "connections",
 ]

@@ -1,8 +1,16 @@
-"""Finishing an authorization: read Box's redirect, exchange the code at once, save the tokens.
+"""Completing a sign-in: read Box's redirect, exchange the code at once, save the tokens.
 
 Shared by ``BoxConnection.complete`` (the headless path, in a kernel) and the server extension's
-callback route (in the Jupyter server): whichever process gets Box's redirect finishes it, using
-the pending record that ``BoxConnection.authorization_url`` left in the vault.
+callback route (in the Jupyter server): whichever process gets Box's redirect completes it, using
+the pending sign-in that ``BoxConnection.authorization_url`` left in the vault. The steps, in
+order, each named for what it touches:
+
+1. ``params_from_redirect``: the address Box sent the browser to, parsed;
+2. ``refuse_unknown_state``: a missing or unknown ``state`` refused without a lock (the callback);
+3. ``claim_pending_sign_in``: the vault's pending record for that state, taken (single use);
+4. ``sign_in_with_box_answer``: Box's answer read (``code_from_box_answer``), then
+   ``exchange_code_and_save``: the code exchanged at Box, the connection stored
+   (``store_new_connection``), the Box user asked and saved.
 """
 
 from __future__ import annotations
@@ -15,21 +23,26 @@ import requests
 
 from . import audit
 from .endpoints import BoxEndpoints
-from .errors import AuthorizationError, BoxAPIError, BoxWidgetError, ConfigurationError
+from .errors import (
+    AuthorizationError,
+    BoxAPIError,
+    BoxUnavailable,
+    BoxWidgetError,
+    ConfigurationError,
+    PendingForAnotherConnection,
+    VaultWriteError,
+)
 from .oauth import DEFAULT_TIMEOUT, HINTS, TokenClient
+from .records import RECORD_VERSION, BoxUser, ConnectionRecord, PendingSignIn, box_user
 from .tokens import normalize
 from .transport import require_secure
-from .vault import PendingForAnotherConnection, Vault, VaultWriteError
+from .vault import Vault
 
-RECORD_VERSION = 1
-USER_FIELDS = ("id", "name", "login")
 #: The audit trail's word on tokens Box issued that the vault could not save.
 TOKENS_DROPPED = "issued by Box, not saved (the vault could not be written), dropped"
-#: What to do after a failed sign-in, in the form (Generate) or the terminal (``login``).
-AGAIN = "click Generate again (or run the login again)"
 
 
-def redirect_params(redirected_url: str) -> dict[str, str]:
+def params_from_redirect(redirected_url: str) -> dict[str, str]:
     """``code``, ``state``, ``error`` and ``error_description`` from the address Box sent the
     browser to (the full address, or just its ``?query``)."""
     text = redirected_url.strip()
@@ -40,7 +53,7 @@ def redirect_params(redirected_url: str) -> dict[str, str]:
         values = parsed.get(name, [])
         if len(values) > 1:
             msg = f"The address has '{name}' more than once; paste the address Box sent you to."
-            raise AuthorizationError(msg, error="invalid_request")
+            raise AuthorizationError(msg, error="invalid_request", action=None)
         if values:
             params[name] = values[0]
     return params
@@ -51,35 +64,34 @@ def _no_state() -> AuthorizationError:
         "The address has no 'state': paste the whole address the browser landed on after "
         "Box (it contains ?code=...&state=...)."
     )
-    return AuthorizationError(msg, error="invalid_request")
+    return AuthorizationError(msg, error="invalid_request", action=None)
 
 
-def _not_pending() -> AuthorizationError:
+def _not_pending(name: str | None) -> AuthorizationError:
     msg = (
         "This sign-in was already completed, is older than 10 minutes, or was started "
-        f"from another vault folder. {AGAIN[:1].upper()}{AGAIN[1:]}."
+        "from another vault folder."
     )
-    return AuthorizationError(msg, error="invalid_state")
+    return AuthorizationError(msg, error="invalid_state", connection=name)
 
 
-def check_pending(vault: Vault, params: dict[str, str]) -> None:
-    """Refuse at once, as ``take_pending`` would, a ``state`` that is missing or has no pending
-    record: one file-existence check, no lock, so that a flood of forged callbacks costs the
-    server almost nothing."""
+def refuse_unknown_state(vault: Vault, params: dict[str, str]) -> None:
+    """Refuse at once, as ``claim_pending_sign_in`` would, a ``state`` that is missing or has no
+    pending record: one file-existence check, no lock, so that a flood of forged callbacks costs
+    the server almost nothing."""
     state = params.get("state")
     if not state:
         raise _no_state()
     if not vault.has_pending(state):
-        raise _not_pending()
+        raise _not_pending(None)
 
 
-def take_pending(
+def claim_pending_sign_in(
     vault: Vault, params: dict[str, str], *, name: str | None = None
-) -> dict[str, Any]:
-    """The pending authorization named by ``state`` (used up, whatever Box's answer was), or
-    an AuthorizationError. With ``name``, a sign-in started for another connection is refused
-    and left pending. Then ``check_outcome`` reads Box's answer.
-    """
+) -> PendingSignIn:
+    """The pending sign-in named by ``state``, taken from the vault (used up, whatever Box's
+    answer was), or an AuthorizationError. With ``name``, a sign-in started for another
+    connection is refused and left pending."""
     state = params.get("state")
     if not state:
         raise _no_state()
@@ -87,44 +99,47 @@ def take_pending(
         pending = vault.take_pending(state, name=name)
     except PendingForAnotherConnection as exc:
         msg = (
-            f"This sign-in was started for connection {exc.name!r}, not {name!r}; finish it "
-            f"there, or {AGAIN} on this connection."
+            f"This sign-in was started for connection {exc.owner!r}, not {name!r}; finish it "
+            f"there, or start a new one on this connection."
         )
-        raise AuthorizationError(msg, error="invalid_state") from None
+        raise AuthorizationError(msg, error="invalid_state", connection=name) from None
     if pending is None:
-        raise _not_pending()
+        raise _not_pending(name)
     return pending
 
 
-def finish_pending(vault: Vault, pending: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
-    """Read Box's answer to a taken sign-in (``check_outcome``) and complete it; a refusal by
-    Box (``error``, e.g. the user declined) is audited for the connection. The Box user."""
+def sign_in_with_box_answer(
+    vault: Vault, pending: PendingSignIn, params: dict[str, str]
+) -> BoxUser:
+    """Read Box's answer to a claimed sign-in and, if Box sent a code, exchange and save it; a
+    refusal by Box (``error``, e.g. the user declined) is audited for the connection."""
     try:
-        code = check_outcome(params)
+        code = code_from_box_answer(params, name=pending["name"])
     except AuthorizationError as exc:
         audit.failure(
             vault.home, pending["name"], "connect-failed", exc, kind="oauth", step="authorize"
         )
         raise
-    return complete_pending(vault, pending, code)
+    return exchange_code_and_save(vault, pending, code)
 
 
-def check_outcome(params: dict[str, str]) -> str:
+def code_from_box_answer(params: dict[str, str], *, name: str | None = None) -> str:
     """The authorization code Box sent, or an AuthorizationError for Box's ``error``."""
     error = params.get("error")
     if error:
         detail = params.get("error_description") or error
-        hint = HINTS.get(error, AGAIN)
-        msg = f"Box did not authorize the connection ({error}: {detail}): {hint}."
-        raise AuthorizationError(msg, error=error, description=detail)
+        hint = HINTS.get(error)
+        msg = f"Box did not authorize the connection ({error}: {detail})"
+        msg += f": {hint}." if hint else "."
+        raise AuthorizationError(msg, error=error, description=detail, connection=name)
     code = params.get("code")
     if not code:
-        msg = f"The address has no authorization code; {AGAIN}."
-        raise AuthorizationError(msg, error="invalid_request")
+        msg = "The address has no authorization code."
+        raise AuthorizationError(msg, error="invalid_request", connection=name)
     return code
 
 
-def fetch_user(endpoints: BoxEndpoints, access_token: str) -> dict[str, Any]:
+def fetch_user(endpoints: BoxEndpoints, access_token: str) -> BoxUser:
     """``GET users/me`` with a bare token: the Box user's id, name and login."""
     url = require_secure(endpoints.api_url.rstrip("/") + "/users/me")
     try:
@@ -133,25 +148,25 @@ def fetch_user(endpoints: BoxEndpoints, access_token: str) -> dict[str, Any]:
         )
     except requests.RequestException as exc:
         msg = f"Could not reach Box's API to read the user ({type(exc).__name__})."
-        raise BoxWidgetError(msg) from None
+        raise BoxUnavailable(msg) from None
     if response.status_code != 200:
         raise BoxAPIError.from_response(response)
-    body = response.json()
-    return {k: body.get(k) for k in USER_FIELDS}
+    body: dict[str, Any] = response.json()
+    return box_user(body)
 
 
-def save_connection(vault: Vault, name: str, record: dict[str, Any]) -> None:
+def store_connection(vault: Vault, record: ConnectionRecord) -> None:
     """Write a connection's record under its lock."""
-    with vault.lock(name):
-        vault.save(name, record)
+    with vault.lock(record["name"]):
+        vault.save(record["name"], record)
 
 
-def save_new_connection(vault: Vault, record: dict[str, Any]) -> None:
-    """Save a connection Box just issued tokens for, and audit it: ``connect``, or
+def store_new_connection(vault: Vault, record: ConnectionRecord) -> None:
+    """Store a connection Box just issued tokens for, and audit it: ``connect``, or
     ``connect-failed`` saying that Box's tokens were dropped (the vault could not take them)."""
     name, kind = record["name"], record["kind"]
     try:
-        save_connection(vault, name, record)
+        store_connection(vault, record)
     except VaultWriteError as exc:
         audit.failure(
             vault.home, name, "connect-failed", exc, kind=kind, step="save", tokens=TOKENS_DROPPED
@@ -160,13 +175,50 @@ def save_new_connection(vault: Vault, record: dict[str, Any]) -> None:
     audit.record(vault.home, name, "connect", kind=kind)
 
 
-def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[str, Any]:
-    """Exchange ``code`` now, save the connection with its tokens and Box user; the user.
+def connect_with_client_credentials(
+    vault: Vault,
+    name: str,
+    endpoints: BoxEndpoints,
+    client_id: str,
+    client_secret: str,
+    subject_type: str,
+    subject_id: str,
+) -> None:
+    """Connect ``name`` by the Client Credentials Grant (no browser, no refresh token) and
+    store it, audited like any connect."""
+    client = TokenClient(endpoints, client_id, client_secret)
+    try:
+        token = normalize(client.client_credentials(subject_type, subject_id))
+        user = fetch_user(endpoints, token["access_token"])
+    except BoxWidgetError as exc:
+        audit.failure(
+            vault.home, name, "connect-failed", exc, kind="client_credentials", step="token"
+        )
+        raise
+    record = ConnectionRecord(
+        version=RECORD_VERSION,
+        name=name,
+        kind="client_credentials",
+        client_id=client_id,
+        client_secret=client_secret,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        endpoints=endpoints.to_dict(),
+        token=token,
+        user=user,
+        connected_at=time.time(),
+    )
+    store_new_connection(vault, record)
 
-    The tokens are saved before ``users/me`` is asked, so a failure there loses nothing.
+
+def exchange_code_and_save(vault: Vault, pending: PendingSignIn, code: str) -> BoxUser:
+    """Exchange ``code`` now, store the connection with its tokens and Box user; the user.
+
+    The tokens are stored before ``users/me`` is asked, so a failure there loses nothing.
     """
     name = pending["name"]
-    if not pending.get("client_secret"):
+    secret = pending.get("client_secret")
+    if not secret:
         msg = (
             "This sign-in was started without the Box app's Client Secret, for the Jupyter "
             "server to fill in, and nothing here holds it: enter the Client Secret in the "
@@ -181,27 +233,28 @@ def complete_pending(vault: Vault, pending: dict[str, Any], code: str) -> dict[s
             step="exchange",
             error="no client secret",
         )
-        raise ConfigurationError(msg)
+        raise ConfigurationError(msg, connection=name, missing=("client_secret",))
     endpoints = BoxEndpoints.from_dict(pending["endpoints"])
-    client = TokenClient(endpoints, pending["client_id"], pending["client_secret"])
+    client = TokenClient(endpoints, pending["client_id"], secret)
     try:
         token = normalize(client.exchange_code(code))
     except BoxWidgetError as exc:
+        exc.connection = exc.connection or name
         audit.failure(vault.home, name, "connect-failed", exc, kind="oauth", step="exchange")
         raise
-    record = {
-        "version": RECORD_VERSION,
-        "name": name,
-        "kind": "oauth",
-        "client_id": pending["client_id"],
-        "client_secret": pending["client_secret"],
-        "redirect_uri": pending.get("redirect_uri"),
-        "endpoints": endpoints.to_dict(),
-        "token": token,
-        "user": None,
-        "connected_at": time.time(),
-    }
-    save_new_connection(vault, record)
+    record = ConnectionRecord(
+        version=RECORD_VERSION,
+        name=name,
+        kind="oauth",
+        client_id=pending["client_id"],
+        client_secret=secret,
+        redirect_uri=pending.get("redirect_uri"),
+        endpoints=endpoints.to_dict(),
+        token=token,
+        user=None,
+        connected_at=time.time(),
+    )
+    store_new_connection(vault, record)
     user = fetch_user(endpoints, token["access_token"])
     with vault.lock(name):
         current = vault.load(name)

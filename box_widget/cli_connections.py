@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 from .connection import BoxConnection, connections
-from .errors import AuthorizationError
-from .vault import Vault, VaultError
+from .errors import AuthorizationError, VaultUnreadable
+from .records import ConnectionSummary, summarize
+from .vault import Vault
 
 CODE_LIFETIME = 30  # seconds: how long Box's authorization codes live
 
@@ -68,19 +69,17 @@ KEY_SOURCES = {
 }
 
 
-def _expiry(record: dict[str, Any]) -> str:
-    token = record.get("token") or {}
-    expires_at = token.get("expires_at")
-    if not expires_at:
+def _expiry(summary: ConnectionSummary) -> str:
+    if not summary.expires_at:
         return "-"
-    left = float(expires_at) - time.time()
+    left = summary.expires_at - time.time()
     if left > 0:
         return f"expires in {int(left // 60)} min"
-    if token.get("refresh_token"):
+    if summary.refreshable:
         return "expired, refreshed on next use"
     return (
         "expired, renewed on next use"
-        if record.get("kind") == "client_credentials"
+        if summary.kind == "client_credentials"
         else "expired: log in again"
     )
 
@@ -110,13 +109,12 @@ def list_connections(args: argparse.Namespace) -> int:
     unreadable = []
     for name in names:
         try:
-            record = vault.load(name) or {}
-        except VaultError as exc:
+            summary = summarize(name, vault.load(name))
+        except VaultUnreadable as exc:
             rows.append([name, "-", "unreadable (see below)", "-"])
-            unreadable.append(str(exc))
+            unreadable.append(exc.what)
             continue
-        user = record.get("user") or {}
-        rows.append([name, user.get("login") or "-", _expiry(record), record.get("kind", "oauth")])
+        rows.append([name, summary.login or "-", _expiry(summary), summary.kind or "oauth"])
     print(table(rows))
     for problem in unreadable:
         print(f"box-widget: {problem}", file=sys.stderr)

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from typing import Any
 
 from . import audit, oauth
 from .authorize import (
-    RECORD_VERSION,
-    fetch_user,
-    finish_pending,
-    redirect_params,
-    save_new_connection,
-    take_pending,
+    claim_pending_sign_in,
+    connect_with_client_credentials,
+    params_from_redirect,
+    sign_in_with_box_answer,
 )
 from .endpoints import BoxEndpoints
-from .errors import BoxWidgetError, ConfigurationError, ReauthorizationRequired
+from .errors import BoxWidgetError, ConfigurationError, ReauthorizationRequired, VaultError
+from .records import BoxUser, ConnectionRecord, ConnectionSummary
 from .session import BoxSession
-from .tokens import TokenKeeper, normalize
-from .tokens import connected as usable
-from .vault import Vault, VaultError, check_name
+from .tokens import VaultTokenSource
+from .vault import Vault, check_name
 
 log = logging.getLogger(__name__)
+
+#: The settings a browser sign-in needs, and the environment variable that gives each.
+SIGN_IN_SETTINGS = {
+    "client_id": "BOX_CLIENT_ID",
+    "client_secret": "BOX_CLIENT_SECRET",
+    "redirect_uri": "BOX_REDIRECT_URI",
+}
 
 
 def connections(home: str | os.PathLike[str] | None = None) -> list[str]:
@@ -60,57 +64,52 @@ class BoxConnection:
         self.name = check_name(name)
         self.vault = Vault(home)
         self._session: BoxSession | None = None
+        self._form: Any = None
         try:
-            saved = self.vault.load(self.name) or {}
+            saved = self.vault.load(self.name)
         except VaultError as exc:  # still a connection: its form can connect it again
             log.warning("%s", exc)
-            saved = {}
-        self._load(
-            saved,
-            client_id=client_id,
-            client_secret=client_secret,
-            redirect_uri=redirect_uri,
-            endpoints=endpoints,
-        )
+            saved = None
+        self._settle(saved, client_id, client_secret, redirect_uri, endpoints)
 
-    def _load(
+    def _settle(
         self,
-        saved: dict[str, Any],
-        *,
+        saved: ConnectionRecord | None,
         client_id: str | None = None,
-        client_secret: str | None = None,
+        secret: str | None = None,
         redirect_uri: str | None = None,
         endpoints: BoxEndpoints | None = None,
     ) -> None:
         """Settings: those given, else the saved connection's, else the environment's."""
-        env = os.environ
-        self.client_id: str | None = (
-            client_id or saved.get("client_id") or env.get("BOX_CLIENT_ID") or None
-        )
-        self._client_secret: str | None = (
-            client_secret or saved.get("client_secret") or env.get("BOX_CLIENT_SECRET") or None
-        )
-        self.redirect_uri: str | None = (
-            redirect_uri or saved.get("redirect_uri") or env.get("BOX_REDIRECT_URI") or None
-        )
+        given = {"client_id": client_id, "client_secret": secret, "redirect_uri": redirect_uri}
+        old: dict[str, Any] = dict(saved) if saved else {}
+        found = {
+            setting: given[setting] or old.get(setting) or os.environ.get(variable) or None
+            for setting, variable in SIGN_IN_SETTINGS.items()
+        }
+        self.client_id: str | None = found["client_id"]
+        self._client_secret: str | None = found["client_secret"]
+        self.redirect_uri: str | None = found["redirect_uri"]
+        #: Where the endpoints came from: ``given``, ``saved`` or ``environment``.
+        self.endpoints_from = "given" if endpoints else "saved" if saved else "environment"
         if endpoints is None:
             endpoints = (
-                BoxEndpoints.from_dict(saved["endpoints"])
-                if saved.get("endpoints")
-                else BoxEndpoints.from_env()
+                BoxEndpoints.from_dict(saved["endpoints"]) if saved else BoxEndpoints.from_env()
             )
         self.endpoints = endpoints
 
+    def use_server_endpoints(self, endpoints: dict[str, str]) -> None:
+        """Box's URLs as the Jupyter server is configured (``c.BoxWidgetApp.*_url``), for a
+        connection whose own come from the environment only."""
+        if self.endpoints_from == "environment":
+            self.endpoints = BoxEndpoints.from_dict(endpoints)
+
     def __repr__(self) -> str:
-        try:
-            record = self._record()
-        except VaultError:
-            record = None
-        user = (record or {}).get("user") or {}
+        summary = self.summary()
         return (
             f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
             f"client_secret={'***' if self._client_secret else None}, "
-            f"connected={usable(record)}, user={user.get('login')!r}, "
+            f"connected={summary.connected}, user={summary.login!r}, "
             f"vault={self.vault.key_source!r})"
         )
 
@@ -134,62 +133,50 @@ class BoxConnection:
         conn = cls(
             name, client_id=client_id, client_secret=client_secret, endpoints=endpoints, home=home
         )
-        client = oauth.TokenClient(conn.endpoints, client_id, client_secret)
-        try:
-            token = normalize(client.client_credentials(subject_type, subject_id))
-            user = fetch_user(conn.endpoints, token["access_token"])
-        except BoxWidgetError as exc:
-            audit.failure(
-                conn.vault.home,
-                conn.name,
-                "connect-failed",
-                exc,
-                kind="client_credentials",
-                step="token",
-            )
-            raise
-        save_new_connection(
+        connect_with_client_credentials(
             conn.vault,
-            {
-                "version": RECORD_VERSION,
-                "name": conn.name,
-                "kind": "client_credentials",
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "subject_type": subject_type,
-                "subject_id": subject_id,
-                "endpoints": conn.endpoints.to_dict(),
-                "token": token,
-                "user": user,
-                "connected_at": time.time(),
-            },
+            conn.name,
+            conn.endpoints,
+            client_id,
+            client_secret,
+            subject_type,
+            subject_id,
         )
         return conn
 
     # --- state ---------------------------------------------------------------------------------
-    def _record(self) -> dict[str, Any] | None:
-        return self.vault.load(self.name)
+    def summary(self) -> ConnectionSummary:
+        """What may be shown of this connection: connected, the Box user, the token's expiry."""
+        return self.vault.summary(self.name)
 
     @property
     def connected(self) -> bool:
         """Whether the vault holds a usable token for this connection."""
-        return usable(self._record())
+        return self.summary().connected
 
     @property
-    def user(self) -> dict[str, Any] | None:
+    def user(self) -> BoxUser | None:
         """The Box user this connection signed in as (id, name, login), if connected."""
-        return (self._record() or {}).get("user")
+        return self.summary().user
 
     @property
     def token_expires_at(self) -> float | None:
         """When the current access token expires (seconds since the epoch), if connected."""
-        token = (self._record() or {}).get("token") or {}
-        return float(token["expires_at"]) if token.get("expires_at") else None
+        return self.summary().expires_at
 
     @property
     def vault_status(self) -> dict[str, Any]:
         """Where the vault is and where its key lives (``env``, ``keyring`` or ``file``)."""
         return self.vault.status()
+
+    @property
+    def has_client_secret(self) -> bool:
+        """Whether this process holds the Box app's Client Secret (never shown)."""
+        return bool(self._client_secret)
+
+    def set_client_secret(self, secret: str | None) -> None:
+        """Use ``secret`` as the Box app's Client Secret from now on (None or "": forget it)."""
+        self._client_secret = secret or None
 
     # --- the authorization flow ------------------------------------------------------------------
     def authorization_url(self, *, secret_on_server: bool = False) -> str:
@@ -200,22 +187,20 @@ class BoxConnection:
         ``c.BoxWidgetApp.client_secret``); the kernel needs none, and the callback fills it in.
         """
         client_id, secret, redirect_uri = self.client_id, self._client_secret, self.redirect_uri
-        if not (client_id and (secret or secret_on_server) and redirect_uri):
-            missing = [
-                env
-                for env, value in (
-                    ("BOX_CLIENT_ID", client_id),
-                    ("BOX_CLIENT_SECRET", secret or secret_on_server),
-                    ("BOX_REDIRECT_URI", redirect_uri),
-                )
-                if not value
-            ]
+        given = {
+            "client_id": client_id,
+            "client_secret": secret or secret_on_server,
+            "redirect_uri": redirect_uri,
+        }
+        missing = tuple(setting for setting, value in given.items() if not value)
+        if not client_id or not redirect_uri or missing:
+            variables = ", ".join(SIGN_IN_SETTINGS[setting] for setting in missing)
             msg = (
-                f"Connection {self.name!r} needs {', '.join(missing)}: pass client_id=, "
-                "client_secret= and redirect_uri= (the Redirect URI registered in the Box "
-                "Developer Console), or set those environment variables."
+                f"Connection {self.name!r} needs {variables}: pass client_id=, client_secret= "
+                "and redirect_uri= (the Redirect URI registered in the Box Developer Console), "
+                "or set those environment variables."
             )
-            raise ConfigurationError(msg)
+            raise ConfigurationError(msg, connection=self.name, missing=missing)
         state = oauth.new_state()
         url = oauth.authorization_url(self.endpoints, client_id, redirect_uri, state)
         self.vault.add_pending(
@@ -230,13 +215,13 @@ class BoxConnection:
         )
         return url
 
-    def complete(self, redirected_url: str) -> dict[str, Any]:
+    def complete(self, redirected_url: str) -> BoxUser:
         """Finish the headless flow from the address Box redirected the browser to: check the
         state, exchange the code, save the tokens; the Box user (id, name, login)."""
-        params = redirect_params(redirected_url)
-        pending = take_pending(self.vault, params, name=self.name)
-        user = finish_pending(self.vault, pending, params)
-        self._load(self.vault.load(self.name) or {})
+        params = params_from_redirect(redirected_url)
+        pending = claim_pending_sign_in(self.vault, params, name=self.name)
+        user = sign_in_with_box_answer(self.vault, pending, params)
+        self._settle(self.vault.load(self.name))
         self._session = None
         return user
 
@@ -244,7 +229,7 @@ class BoxConnection:
     @property
     def form(self) -> Any:
         """The connection form (an anywidget); displaying the connection displays it."""
-        if getattr(self, "_form", None) is None:
+        if self._form is None:
             from .widget import ConnectionForm
 
             self._form = ConnectionForm(self)
@@ -262,17 +247,16 @@ class BoxConnection:
     def session(self) -> BoxSession:
         """An authenticated ``requests`` session that refreshes itself and saves new tokens."""
         if self._session is None:
-            record = self._record()
+            record = self.vault.load(self.name)
             if not record or not record.get("token"):
-                msg = (
-                    f"Connection {self.name!r} is not connected yet: click Generate in its "
-                    "form, or use conn.authorization_url() then conn.complete(address)."
-                )
-                raise ReauthorizationRequired(msg)
+                msg = f"Connection {self.name!r} is not connected yet."
+                raise ReauthorizationRequired(msg, connection=self.name)
             endpoints = BoxEndpoints.from_dict(record["endpoints"])
-            client = oauth.TokenClient(endpoints, record["client_id"], record["client_secret"])
-            keeper = TokenKeeper(self.vault, self.name, record, client)
-            self._session = BoxSession(keeper, endpoints)
+            client = oauth.TokenClient(
+                endpoints, record["client_id"], record["client_secret"] or ""
+            )
+            source = VaultTokenSource(self.vault, self.name, record, client)
+            self._session = BoxSession(source, endpoints)
         return self._session
 
     def audit_log(self) -> list[dict[str, Any]]:
@@ -293,10 +277,15 @@ class BoxConnection:
         """
         self._session = None
         with self.vault.lock(self.name):
-            record = self._record()
+            record = self.vault.load(self.name)
             if record is None:
                 return
-            failures = _revoke_at_box(record)
+            client = oauth.TokenClient(
+                BoxEndpoints.from_dict(record["endpoints"]),
+                record["client_id"],
+                record["client_secret"] or "",
+            )
+            failures = client.revoke_pair(record["token"])
             self.vault.delete(self.name)
         audit.record(self.vault.home, self.name, "revoke", at_box=not failures)
         if failures:
@@ -306,20 +295,4 @@ class BoxConnection:
                 "working within the hour; revoke the app's access in Box's account settings "
                 "to be sure."
             )
-            raise BoxWidgetError(msg)
-
-
-def _revoke_at_box(record: dict[str, Any]) -> list[str]:
-    """Revoke a saved connection's tokens at Box; the failures, in words."""
-    token = record.get("token") or {}
-    client = oauth.TokenClient(
-        BoxEndpoints.from_dict(record["endpoints"]), record["client_id"], record["client_secret"]
-    )
-    failures = []
-    for kind in ("refresh_token", "access_token"):
-        if token.get(kind):
-            try:
-                client.revoke(token[kind])
-            except BoxWidgetError as exc:
-                failures.append(str(exc))
-    return failures
+            raise BoxWidgetError(msg, connection=self.name)

@@ -1,4 +1,10 @@
-"""Private files: a 0700 folder, 0600 files, written atomically (temp file, fsync, rename)."""
+"""Private files: a 0700 folder, 0600 files, written atomically (temp file, fsync, rename).
+
+On Windows there are no POSIX modes (``chmod`` sets only the read-only flag): the user profile's
+ACLs protect the vault folder, so modes are neither checked nor tightened there. Windows also
+lacks ``os.fchmod`` before Python 3.13, and cannot open a folder to fsync it; see ``_restrict``
+and ``_fsync_folder``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ log = logging.getLogger(__name__)
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
+#: Whether files have POSIX permission bits (not on Windows).
+POSIX_MODES = os.name != "nt"
 
 
 def private_folder(path: Path) -> Path:
@@ -29,6 +37,8 @@ def private_file(path: Path) -> Path:
 
 
 def _tighten(path: Path, wanted: int) -> None:
+    if not POSIX_MODES:
+        return
     found = stat.S_IMODE(path.stat().st_mode)
     if found != wanted:
         path.chmod(wanted)
@@ -52,7 +62,7 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
+            _restrict(handle.fileno(), temp)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -68,8 +78,25 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     _fsync_folder(folder)
 
 
+def _restrict(fd: int, path: str) -> None:
+    """Make a new file 0600: through its descriptor, or by path where ``os.fchmod`` is missing
+    (Windows before Python 3.13; the file is not yet filled, so nothing is exposed)."""
+    fchmod = getattr(os, "fchmod", None)
+    if fchmod is None:
+        os.chmod(path, FILE_MODE)
+    else:
+        fchmod(fd, FILE_MODE)
+
+
 def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+    """Flush the folder's entry of a renamed file. Where a folder cannot be opened (Windows
+    answers EACCES), skip it: the rename still happened whole, it may just not be on disk yet
+    when the power goes, and then the old file is there instead."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except PermissionError:
+        log.debug("cannot open %s to flush it (as on Windows); not flushed", folder)
+        return
     try:
         os.fsync(fd)
     finally:

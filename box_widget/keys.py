@@ -6,7 +6,9 @@ The key is a Fernet key (``cryptography``). The first source that works wins:
    it takes precedence;
 2. the OS keyring (macOS Keychain, Windows Credential Locker, Secret Service on a Linux desktop),
    one entry per vault folder; skipped where no real keyring backend exists (headless Linux,
-   containers) or when ``BOX_WIDGET_KEYRING=0``;
+   containers; ``keyrings.alt``'s file backends, priority below 1, are not one) or when
+   ``BOX_WIDGET_KEYRING=0``. A new entry is made under the vault's ``locks/~key.lock``, after
+   reading again, so processes opening a new vault at once agree on one key;
 3. a key file ``vault.key`` in the vault folder, mode 0600. The file encrypts the records at rest,
    but anyone who can read the folder can read the key too: the form says so.
 """
@@ -16,12 +18,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from filelock import FileLock, Timeout
 
-from .errors import ConfigurationError
-from .files import atomic_write, private_file
+from .errors import BoxWidgetError, ConfigurationError
+from .files import FILE_MODE, atomic_write, private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,11 @@ KEY_ENV = "BOX_WIDGET_KEY"
 KEYRING_ENV = "BOX_WIDGET_KEYRING"
 KEYRING_SERVICE = "box-widget"
 KEY_FILE = "vault.key"
+#: The lock taken to make a keyring entry ("~" keeps it apart from connection names).
+KEY_LOCK = "~key.lock"
+KEY_LOCK_TIMEOUT = 60.0
+#: Below this priority a keyring backend is not an OS keyring (keyrings.alt's files: 0.5).
+MIN_KEYRING_PRIORITY = 1
 
 
 def load_key(home: Path, *, create: bool = True) -> tuple[bytes, str]:
@@ -68,21 +77,47 @@ def _keyring_key(home: Path, create: bool) -> bytes | None:
         return None
     try:
         backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) <= 0:
+        if (
+            isinstance(backend, fail.Keyring)
+            or getattr(backend, "priority", 0) < MIN_KEYRING_PRIORITY
+        ):
             return None
         account = str(home.resolve())
-        stored = keyring.get_password(KEYRING_SERVICE, account)
+        if not create:  # the connections were saved with some key: maybe the file's
+            stored = keyring.get_password(KEYRING_SERVICE, account)
+        else:  # read again under the lock: another process may be making the key right now
+            with _key_lock(home):
+                stored = keyring.get_password(KEYRING_SERVICE, account)
+                if stored is None:
+                    stored = Fernet.generate_key().decode()
+                    keyring.set_password(KEYRING_SERVICE, account, stored)
         if stored is None:
-            if not create:
-                return None  # the connections were saved with another key: maybe the file's
-            stored = Fernet.generate_key().decode()
-            keyring.set_password(KEYRING_SERVICE, account, stored)
+            return None
         return _checked(stored.encode(), "the OS keyring")
-    except ConfigurationError:
+    except BoxWidgetError:
         raise
     except Exception as exc:  # any keyring failure means "no keyring here"
         log.info("OS keyring unavailable (%s); using the key file", type(exc).__name__)
         return None
+
+
+@contextlib.contextmanager
+def _key_lock(home: Path) -> Iterator[None]:
+    """The vault's cross-process lock for making its key."""
+    locks = private_folder(home / "locks")
+    lock = FileLock(locks / KEY_LOCK, timeout=KEY_LOCK_TIMEOUT, mode=FILE_MODE)
+    try:
+        lock.acquire()
+    except Timeout:
+        msg = (
+            f"Another process held {locks / KEY_LOCK} for {KEY_LOCK_TIMEOUT:g} s while making "
+            "the vault's key; try again, or restart the stuck kernel."
+        )
+        raise BoxWidgetError(msg) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _file_key(home: Path, create: bool) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -24,7 +25,14 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .endpoints import BoxEndpoints
-from .errors import AuthorizationError, BoxWidgetError, ReauthorizationRequired
+from .errors import (
+    AnswerInDoubt,
+    AnswerLost,
+    AuthorizationError,
+    BoxUnavailable,
+    BoxWidgetError,
+    ReauthorizationRequired,
+)
 from .transport import require_secure
 
 log = logging.getLogger(__name__)
@@ -36,25 +44,10 @@ HINTS = {
     "Developer Console (your app, Configuration tab)",
     "unauthorized_client": "your Box enterprise has not authorized this app. Ask a Box admin to "
     "authorize it in the Admin Console (Apps, Custom Apps Manager)",
-    "access_denied": "the Box user declined access. Click Generate again (or run the login "
-    "again) and choose 'Grant access to Box'",
+    "access_denied": "the Box user declined access (to connect, choose 'Grant access to Box' "
+    "on Box's page)",
     "invalid_scope": "the app asked for a scope it is not configured for in the Developer Console",
 }
-
-
-class AnswerLost(BoxWidgetError):
-    """A token request reached Box, but the connection broke before its answer came back: Box
-    may have acted on it (for a refresh: replaced the refresh token)."""
-
-
-class AnswerInDoubt(AnswerLost):
-    """Box answered a token request with a server error (500, 502, 504): the request reached
-    Box, which may have acted on it before failing (for a refresh: replaced the refresh token)."""
-
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        #: The HTTP status Box answered.
-        self.status = status
 
 
 #: Statuses after which Box may have processed a token request (429 and 503: it did not).
@@ -142,7 +135,7 @@ class TokenClient:
         )
         return self._token(body, "exchanging the authorization code")
 
-    def refresh(self, refresh_token: str, *, name: str = "NAME") -> dict[str, Any]:
+    def refresh(self, refresh_token: str, *, name: str | None = None) -> dict[str, Any]:
         """A new token pair; ``ReauthorizationRequired`` when Box no longer takes this one."""
         body = WebApplicationClient(self.client_id).prepare_refresh_body(
             refresh_token=refresh_token, client_id=self.client_id, client_secret=self._secret
@@ -155,11 +148,10 @@ class TokenClient:
             msg = (
                 f"Box no longer accepts the refresh token of connection {name!r} "
                 f"({exc.error}: {exc.description}): it was used already, revoked, or unused "
-                "for 60 days. Connect again: click Generate in the connection form, or run "
-                f"`box-widget login {name}`."
+                "for 60 days."
             )
             raise ReauthorizationRequired(
-                msg, error=exc.error, description=exc.description
+                msg, error=exc.error, description=exc.description, connection=name
             ) from None
 
     def client_credentials(self, subject_type: str, subject_id: str) -> dict[str, Any]:
@@ -178,6 +170,18 @@ class TokenClient:
         response = self._post(self.endpoints.revoke_url, data, "revoking the token")
         if response.status_code != 200:
             raise self._failure(response, "revoking the token")
+
+    def revoke_pair(self, token: Mapping[str, Any]) -> list[str]:
+        """Revoke a saved token's refresh and access tokens; the failures, in words."""
+        failures = []
+        for kind in ("refresh_token", "access_token"):
+            value = token.get(kind)
+            if isinstance(value, str) and value:
+                try:
+                    self.revoke(value)
+                except BoxWidgetError as exc:
+                    failures.append(exc.what)
+        return failures
 
     def _post(self, url: str, data: dict[str, str] | str, doing: str) -> requests.Response:
         try:
@@ -203,7 +207,7 @@ class TokenClient:
                 f"Could not reach Box at {host} while {doing} ({type(exc).__name__}). Check "
                 "the network or proxy and try again; nothing stored was changed."
             )
-            raise BoxWidgetError(msg) from None
+            raise BoxUnavailable(msg) from None
 
     def _token(self, body: str, doing: str) -> dict[str, Any]:
         sent_at = time.time()  # count the lifetime from before the request: never too late
@@ -214,7 +218,7 @@ class TokenClient:
             token = dict(parse_token_response(response.text))
         except (OAuth2Error, ValueError, Warning):
             msg = f"Box sent an answer box-widget cannot read while {doing}."
-            raise BoxWidgetError(msg) from None
+            raise BoxUnavailable(msg) from None
         # oauthlib rounds expires_at to the second; a 2-second token needs better than that.
         token["expires_at"] = sent_at + float(token.get("expires_in", 3600))
         log.info("%s: ok (%s)", doing, self.client_id[:6] + "...")
@@ -234,7 +238,7 @@ class TokenClient:
                 f"Box's server could not answer while {doing} (HTTP {status}). Nothing "
                 "stored was changed; try again in a minute."
             )
-            return BoxWidgetError(msg)
+            return BoxUnavailable(msg)
         try:
             body = response.json()
             error = str(body["error"])

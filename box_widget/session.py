@@ -1,9 +1,9 @@
 """``BoxSession``: a ``requests`` session for Box's API that keeps its own token fresh.
 
-A ``requests_oauthlib.OAuth2Session`` subclass, so a ``requests.Session``: relative URLs resolve
-against the API base (``session.get("users/me")``), absolute ones pass through. Before a request
-the token is refreshed if it is within its margin of expiry; after a 401 it is refreshed once
-(single-flight across threads and processes, see ``tokens``) and the request is sent again.
+Relative URLs resolve against the API base (``session.get("users/me")``), absolute ones pass
+through. Each request carries the token its token source (``token_source``) gives: refreshed
+first if it is within its margin of expiry; after a 401 the source is asked once for a new one
+and the request is sent again.
 429 is retried for every method (Box did not process it), 5xx only for idempotent methods, both
 with exponential backoff and jitter and ``Retry-After`` honoured (urllib3's ``Retry``). Error
 answers raise ``BoxAPIError`` unless ``raise_on_error`` is False.
@@ -24,8 +24,27 @@ from urllib3.util.retry import Retry
 from .endpoints import BoxEndpoints
 from .errors import BoxAPIError
 from .oauth import DEFAULT_TIMEOUT
-from .tokens import TokenKeeper
+from .records import Token
+from .token_source import TokenSource
 from .transport import require_secure
+
+#: ``requests.Session.request``'s arguments after ``url``, in order (for positional calls).
+REQUEST_ARGUMENTS = (
+    "params",
+    "data",
+    "headers",
+    "cookies",
+    "files",
+    "auth",
+    "timeout",
+    "allow_redirects",
+    "proxies",
+    "hooks",
+    "stream",
+    "verify",
+    "cert",
+    "json",
+)
 
 
 class BoxRetry(Retry):
@@ -65,23 +84,31 @@ def _replayable(kwargs: dict[str, Any]) -> bool:
     )
 
 
-class BoxSession(OAuth2Session):  # type: ignore[misc]
-    """An authenticated, self-refreshing session for one Box connection."""
+class BoxSession(OAuth2Session):
+    """An authenticated, self-refreshing session for one Box connection.
+
+    What requests-oauthlib's ``OAuth2Session`` is used for: it is the base class, so the session
+    is what code written for requests-oauthlib expects (a ``requests.Session`` whose ``token``
+    and ``authorized`` read as usual; ``token`` follows every token sent). Its own token
+    handling is not used: ``OAuth2Session.request`` adds the token through oauthlib, which
+    refuses plain http in the whole process unless a global switch is flipped (the emulator
+    runs on loopback http; ``transport.require_secure`` decides per URL instead), and its
+    auto-refresh would spend the refresh token with no lock across processes, which Box's
+    single-use refresh tokens cannot survive. So ``request`` sends through
+    ``requests.Session.request`` with the token the token source gives.
+    """
 
     def __init__(
         self,
-        keeper: TokenKeeper,
+        source: TokenSource,
         endpoints: BoxEndpoints,
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retry: Retry | None = None,
     ) -> None:
-        super().__init__(
-            client_id=keeper.client.client_id,
-            token=keeper.token,
-            auto_refresh_url=endpoints.token_url,
-        )
-        self.keeper = keeper
+        super().__init__()
+        #: Where the access tokens come from (the vault, a hub service, a worker grant).
+        self.source = source
         self.endpoints = endpoints
         self.api_url = endpoints.api_url.rstrip("/") + "/"
         self.timeout = timeout
@@ -92,32 +119,40 @@ class BoxSession(OAuth2Session):  # type: ignore[misc]
         self.mount("https://", adapter)
 
     def __repr__(self) -> str:
-        return f"<BoxSession connection={self.keeper.name!r} api_url={self.api_url!r}>"
+        return f"<BoxSession connection={self.source.name!r} api_url={self.api_url!r}>"
 
     def url(self, url: str) -> str:
         """An absolute URL: relative ones resolve against the API base."""
         return url if urlsplit(url).scheme else urljoin(self.api_url, url.lstrip("/"))
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send a request with a fresh token; refresh once and resend after a 401."""
-        url = require_secure(self.url(url))
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """Send a request with a fresh token; refresh once and resend after a 401.
+
+        Arguments are ``requests.Session.request``'s, and ``withhold_token=True`` sends no
+        token (a pre-signed download link).
+        """
+        method = method.decode() if isinstance(method, bytes) else method
+        url = require_secure(self.url(url.decode() if isinstance(url, bytes) else url))
+        kwargs.update(zip(REQUEST_ARGUMENTS, args, strict=False))
         kwargs.setdefault("timeout", self.timeout)
         if kwargs.pop("withhold_token", False):
             return self._finish(requests.Session.request(self, method, url, **kwargs))
-        token = self.keeper.fresh()
+        token = self.source.fresh()
         response = self._send(method, url, token, kwargs)
         if response.status_code == 401 and _replayable(kwargs):
             if isinstance(kwargs.get("data"), io.IOBase):
                 kwargs["data"].seek(0)
             response.close()
-            token = self.keeper.refresh(failed=token["access_token"])
+            token = self.source.refresh(failed=token["access_token"])
             response = self._send(method, url, token, kwargs)
         return self._finish(response)
 
     def _send(
-        self, method: str, url: str, token: dict[str, Any], kwargs: dict[str, Any]
+        self, method: str, url: str, token: Token, kwargs: dict[str, Any]
     ) -> requests.Response:
-        self.token = token  # keep OAuth2Session's view in step with the keeper
+        self.token = dict(token)  # keep OAuth2Session's view in step with the source
         headers = dict(kwargs.pop("headers", None) or {})
         headers["Authorization"] = f"Bearer {token['access_token']}"
         try:

@@ -1,4 +1,4 @@
-"""A connection's current token, refreshed once for all threads and processes that share it.
+"""The vault's token source: a connection's token, refreshed once for every thread and process.
 
 Box refresh tokens work once: two kernels refreshing the same connection at the same time would
 break it (``invalid_grant``). So a refresh takes the connection's vault lock, re-reads the vault,
@@ -19,81 +19,91 @@ import time
 from typing import Any
 
 from . import audit
-from .errors import BoxWidgetError, ReauthorizationRequired
-from .oauth import AnswerInDoubt, AnswerLost, TokenClient, expiry_margin
-from .vault import Vault, VaultWriteError
+from .errors import (
+    AnswerInDoubt,
+    AnswerLost,
+    BoxWidgetError,
+    LostRefresh,
+    ReauthorizationRequired,
+    VaultWriteError,
+)
+from .oauth import TokenClient, expiry_margin
+from .records import ConnectionRecord, RefreshMark, Token
+from .vault import Vault
 
 log = logging.getLogger(__name__)
-TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "expires_in", "expires_at")
 #: The vault field marking a refresh in flight: ``{"pid", "at"}`` of the process that spends the
 #: refresh token; left behind only when that process never learnt Box's answer.
 REFRESHING = "refreshing"
 
 
-def normalize(token: dict[str, Any]) -> dict[str, Any]:
+def normalize(token: dict[str, Any]) -> Token:
     """The fields of a token worth saving, with an absolute ``expires_at``."""
-    kept = {k: token[k] for k in TOKEN_FIELDS if token.get(k) is not None}
-    kept["expires_in"] = float(kept.get("expires_in", 3600))
-    kept.setdefault("expires_at", time.time() + kept["expires_in"])
-    kept["expires_at"] = float(kept["expires_at"])
+    expires_in = float(token.get("expires_in") or 3600)
+    kept = Token(
+        access_token=str(token["access_token"]),
+        expires_in=expires_in,
+        expires_at=float(token.get("expires_at") or time.time() + expires_in),
+    )
+    if token.get("refresh_token"):
+        kept["refresh_token"] = str(token["refresh_token"])
+    if token.get("token_type"):
+        kept["token_type"] = str(token["token_type"])
     return kept
 
 
-def connected(record: dict[str, Any] | None) -> bool:
-    """Whether a saved connection can still get an access token (a refresh token, or a live
-    client-credentials token)."""
-    token = (record or {}).get("token") or {}
-    return bool(
-        token.get("refresh_token") or (token and time.time() < float(token.get("expires_at", 0)))
-    )
-
-
-def expiring(token: dict[str, Any], now: float | None = None) -> bool:
+def expiring(token: Token, now: float | None = None) -> bool:
     """Whether ``token`` is expired or within its refresh margin."""
     now = time.time() if now is None else now
     return now >= float(token["expires_at"]) - expiry_margin(float(token["expires_in"]))
 
 
-def _what_happened(exc: AnswerLost) -> dict[str, Any]:
-    """For a refresh mark: Box's answer was lost, and the status Box failed with, if any."""
-    status = exc.status if isinstance(exc, AnswerInDoubt) else None
-    return {"lost": True, **({"status": status} if status else {})}
+def _started() -> RefreshMark:
+    """The mark of a refresh this process starts now."""
+    return RefreshMark(pid=os.getpid(), at=time.time())
 
 
-class LostRefresh(ReauthorizationRequired):
-    """Box refuses the saved refresh token because an earlier refresh's answer was lost."""
+def _lost_mark(exc: AnswerLost, started: RefreshMark) -> RefreshMark:
+    """``started``, saying that Box's answer was lost, and the status Box failed with, if any."""
+    mark = RefreshMark(pid=started["pid"], at=started["at"], lost=True)
+    if isinstance(exc, AnswerInDoubt):
+        mark["status"] = exc.status
+    return mark
+
+
+def _without_mark(record: ConnectionRecord) -> ConnectionRecord:
+    record = record.copy()
+    record.pop(REFRESHING, None)  # type: ignore[misc]
+    return record
+
+
+class VaultTokenSource:
+    """A token source (see ``token_source``) backed by the vault: holds one connection's token
+    in memory and refreshes it through the vault, single-flight across threads and processes.
+    """
 
     def __init__(
-        self, message: str, *, mark: dict[str, Any], error: str | None = None, description: str = ""
+        self, vault: Vault, name: str, record: ConnectionRecord, client: TokenClient
     ) -> None:
-        super().__init__(message, error=error, description=description)
-        #: The refresh mark of the refresh whose answer was lost (process, time, what happened).
-        self.mark = mark
-
-
-class TokenKeeper:
-    """Holds one connection's token in memory; refreshes through the vault, single-flight."""
-
-    def __init__(self, vault: Vault, name: str, record: dict[str, Any], client: TokenClient):
         self.vault = vault
         self.name = name
         self.client = client
         self._record = record
         if not record.get("token"):
-            msg = f"Connection {name!r} has no token yet: connect it first."
-            raise ReauthorizationRequired(msg)
-        self._token: dict[str, Any] = record["token"]
-        self._unsaved: tuple[str | None, dict[str, Any]] | None = None
+            msg = f"Connection {name!r} has no token yet."
+            raise ReauthorizationRequired(msg, connection=name)
+        self._token: Token = record["token"]
+        self._unsaved: tuple[str | None, ConnectionRecord] | None = None
 
     def __repr__(self) -> str:
-        return f"TokenKeeper(connection={self.name!r})"
+        return f"VaultTokenSource(connection={self.name!r})"
 
     @property
-    def token(self) -> dict[str, Any]:
+    def token(self) -> Token:
         """The token in use (the caller must not show it anywhere)."""
         return self._token
 
-    def fresh(self) -> dict[str, Any]:
+    def fresh(self) -> Token:
         """The token to send now, refreshed first if it is about to expire."""
         if self._unsaved is not None:  # a refreshed token the vault could not take: try again
             with self.vault.lock(self.name):
@@ -103,7 +113,7 @@ class TokenKeeper:
         token = self._token
         return self.refresh() if expiring(token) else token
 
-    def refresh(self, failed: str | None = None) -> dict[str, Any]:
+    def refresh(self, failed: str | None = None) -> Token:
         """A token that is not expiring and not ``failed`` (an access token Box refused).
 
         Under the connection's lock: re-read the vault; adopt its token if another thread or
@@ -114,42 +124,38 @@ class TokenKeeper:
         with self.vault.lock(self.name):
             record = self.vault.load(self.name)
             if record is None or not record.get("token"):
-                msg = (
-                    f"Connection {self.name!r} was disconnected (its vault record is gone). "
-                    f"Connect again: Generate in the form, or `box-widget login {self.name}`."
-                )
+                msg = f"Connection {self.name!r} was disconnected (its vault record is gone)."
                 audit.record(
                     self.vault.home, self.name, "reauthorization-required", reason="no vault record"
                 )
-                raise ReauthorizationRequired(msg)
+                raise ReauthorizationRequired(msg, connection=self.name)
             record = self._with_unsaved(record)
             stored = record["token"]
             if stored["access_token"] != failed and not expiring(stored):
                 self._adopt(record)
                 return self._token
-            started = {"pid": os.getpid(), "at": time.time()}
-            self.vault.save(self.name, {**record, REFRESHING: started})
+            started = _started()
+            self.vault.save(self.name, {**record, "refreshing": started})
             try:
-                new = normalize(self._grant(stored, record.get(REFRESHING)))
+                new = normalize(self._grant(stored, record.get("refreshing")))
             except BaseException as exc:
                 self._failed(record, started, exc)
                 raise
-            record = {k: v for k, v in record.items() if k != REFRESHING}
-            record.update(token=new, refreshed_at=time.time())
+            record = {**_without_mark(record), "token": new, "refreshed_at": time.time()}
             self._save_refreshed(record, spent=stored.get("refresh_token"))
             log.info("connection %r: token refreshed", self.name)
             audit.record(self.vault.home, self.name, "refresh")
             self._adopt(record)
             return self._token
 
-    def _failed(self, record: dict[str, Any], started: dict[str, Any], exc: BaseException) -> None:
+    def _failed(self, record: ConnectionRecord, started: RefreshMark, exc: BaseException) -> None:
         """After a failed refresh: take the mark back (Box said no, or never got it), unless
         Box may have acted on it (its answer lost, or a 500/502/504): then the mark stays, saying
         what happened, so that whoever tries next learns it; audit it."""
         if isinstance(exc, AnswerLost | LostRefresh):
-            mark = exc.mark if isinstance(exc, LostRefresh) else {**started, **_what_happened(exc)}
+            mark = exc.mark if isinstance(exc, LostRefresh) else _lost_mark(exc, started)
             with contextlib.suppress(VaultWriteError):
-                self.vault.save(self.name, {**record, REFRESHING: mark})
+                self.vault.save(self.name, {**record, "refreshing": mark})
         else:
             with contextlib.suppress(VaultWriteError):
                 self.vault.save(self.name, record)
@@ -167,33 +173,36 @@ class TokenKeeper:
                 oauth_error=getattr(exc, "error", None),
             )
 
-    def _grant(self, stored: dict[str, Any], unfinished: dict[str, Any] | None) -> dict[str, Any]:
+    def _grant(self, stored: Token, unfinished: RefreshMark | None) -> dict[str, Any]:
         record = self._record
         if record.get("kind") == "client_credentials":
             return self.client.client_credentials(record["subject_type"], record["subject_id"])
-        if not stored.get("refresh_token"):
-            msg = f"Connection {self.name!r} has no refresh token: connect it again."
-            raise ReauthorizationRequired(msg)
+        refresh_token = stored.get("refresh_token")
+        if not refresh_token:
+            msg = f"Connection {self.name!r} has no refresh token."
+            raise ReauthorizationRequired(msg, connection=self.name)
         try:
             try:
-                return self.client.refresh(stored["refresh_token"], name=self.name)
+                return self.client.refresh(refresh_token, name=self.name)
             except AnswerLost as lost:
-                what = _what_happened(lost)
+                unfinished = _lost_mark(lost, _started())
                 audit.record(
-                    self.vault.home, self.name, "refresh-unanswered", status=what.get("status")
+                    self.vault.home,
+                    self.name,
+                    "refresh-unanswered",
+                    status=unfinished.get("status"),
                 )
-                unfinished = {"pid": os.getpid(), "at": time.time(), **what}
                 # Box may never have processed it: the same refresh token once more.
                 try:
-                    return self.client.refresh(stored["refresh_token"], name=self.name)
+                    return self.client.refresh(refresh_token, name=self.name)
                 except AnswerLost as again:
                     back = (
                         "Box is back" if isinstance(again, AnswerInDoubt) else "the network is back"
                     )
-                    again.args = (
-                        f"{again} The saved refresh token of connection "
+                    again.what = (
+                        f"{again.what} The saved refresh token of connection "
                         f"{self.name!r} is kept: try again when {back}. If Box then "
-                        "refuses it (it had replaced it already), connect again.",
+                        "refuses it (it had replaced it already), connect again."
                     )
                     raise again from None
         except ReauthorizationRequired as exc:
@@ -204,12 +213,13 @@ class TokenKeeper:
                 mark=unfinished,
                 error=exc.error,
                 description=exc.description,
+                connection=self.name,
             ) from None
 
-    def _lost_message(self, unfinished: dict[str, Any], exc: ReauthorizationRequired) -> str:
+    def _lost_message(self, unfinished: RefreshMark, exc: ReauthorizationRequired) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(unfinished["at"])))
         if unfinished.get("status"):
-            how = f"Box answered it with a server error, HTTP {unfinished['status']}"
+            how = f"Box answered it with a server error, HTTP {unfinished.get('status')}"
         elif unfinished.get("lost"):
             how = "its connection to Box broke after the request was sent"
         else:
@@ -218,13 +228,11 @@ class TokenKeeper:
             f"Connection {self.name!r} must be connected again: a refresh started by "
             f"process {unfinished['pid']} at {when} never got Box's answer saved ({how}, "
             "after Box had already replaced the refresh token), and Box no longer accepts "
-            "the saved one "
-            f"({exc.error}: {exc.description}). Box's refresh tokens work once, so this "
-            "cannot be repaired here. Connect again: click Generate in the connection "
-            f"form, or run `box-widget login {self.name}`."
+            f"the saved one ({exc.error}: {exc.description}). Box's refresh tokens work once, "
+            "so this cannot be repaired here."
         )
 
-    def _save_refreshed(self, record: dict[str, Any], spent: str | None) -> None:
+    def _save_refreshed(self, record: ConnectionRecord, spent: str | None) -> None:
         """Save a refreshed token; if the vault cannot take it (a full disk), keep it in memory
         so that nothing is lost, and try again at every use until it is saved."""
         try:
@@ -244,18 +252,18 @@ class TokenKeeper:
             )
             audit.record(self.vault.home, self.name, "save-failed", error="VaultWriteError")
 
-    def _with_unsaved(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _with_unsaved(self, record: ConnectionRecord) -> ConnectionRecord:
         """The vault's record, or the newer one this process could not save yet (saved now,
         if the vault still holds the refresh token it replaced)."""
         if self._unsaved is None:
             return record
         spent, newer = self._unsaved
-        if (record.get("token") or {}).get("refresh_token") != spent:
+        if record["token"].get("refresh_token") != spent:
             self._unsaved = None  # the connection was connected again meanwhile: theirs wins
             return record
         self._save_refreshed(newer, spent)
         return newer
 
-    def _adopt(self, record: dict[str, Any]) -> None:
+    def _adopt(self, record: ConnectionRecord) -> None:
         self._record = record
         self._token = record["token"]

@@ -9,6 +9,7 @@ processes (``filelock``). Layout::
         connections/<name>.box  one saved connection
         pending/<hash>.box      one pending authorization, keyed by a hash of its state
         locks/<name>.lock       the cross-process lock of a connection
+        locks/~key.lock         held while a new key is made (see ``keys``)
 """
 
 from __future__ import annotations
@@ -23,14 +24,21 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken
 from filelock import FileLock, Timeout
 
-from .errors import BoxWidgetError, ConfigurationError
+from .errors import (
+    ConfigurationError,
+    PendingForAnotherConnection,
+    VaultLocked,
+    VaultUnreadable,
+    VaultWriteError,
+)
 from .files import FILE_MODE, atomic_write, private_folder
 from .keys import load_key
+from .records import ConnectionRecord, ConnectionSummary, PendingSignIn, summarize
 
 log = logging.getLogger(__name__)
 
@@ -67,37 +75,6 @@ def check_name(name: str) -> str:
     return name
 
 
-class VaultError(ConfigurationError):
-    """A vault file cannot be read; it is left untouched."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        super().__init__(
-            f"The vault file {path} cannot be read: {reason}. Nothing was changed. If the key "
-            "changed (BOX_WIDGET_KEY, the OS keyring, or vault.key), restore it; otherwise move "
-            "the file aside and connect again (Generate in the form, or box-widget login NAME)."
-        )
-
-
-class VaultWriteError(BoxWidgetError):
-    """A vault file cannot be written (a full disk, a read-only folder); the old one is intact."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        super().__init__(
-            f"box-widget could not write the vault file {path}: {reason}. The previous version "
-            "is intact. Free some disk space (or fix the folder's permissions), then try again."
-        )
-
-
-class PendingForAnotherConnection(BoxWidgetError):
-    """A pending authorization exists for this state, but for another connection."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"this sign-in belongs to connection {name!r}")
-        self.name = name
-
-
 class Vault:
     """Encrypted records in a private folder, with per-connection cross-process locks."""
 
@@ -127,16 +104,32 @@ class Vault:
             return []
         return sorted(p.stem for p in folder.glob("*.box") if NAME.fullmatch(p.stem))
 
-    def load(self, name: str) -> dict[str, Any] | None:
-        """A saved connection, or None if there is none; VaultError if it cannot be read."""
-        return self._read(self._connection_path(name))
+    def load(self, name: str) -> ConnectionRecord | None:
+        """A saved connection, or None if there is none; VaultUnreadable if it cannot be read or
+        holds another connection (a renamed or swapped file; records without a name load)."""
+        path = self._connection_path(name)
+        record = self._read(path)
+        if record is not None and "name" in record and record["name"] != name:
+            held = record["name"]
+            reason = (
+                f"it holds another connection ({held!r}), not {name!r}: it was renamed or copied"
+            )
+            raise VaultUnreadable(path, reason)
+        return cast("ConnectionRecord | None", record)
 
-    def save(self, name: str, record: dict[str, Any]) -> None:
+    def summary(self, name: str) -> ConnectionSummary:
+        """What may be shown of a saved connection (an unreadable one says so)."""
+        try:
+            return summarize(name, self.load(name))
+        except VaultUnreadable as exc:
+            return ConnectionSummary(name=name, error="unreadable", problem=exc.what)
+
+    def save(self, name: str, record: ConnectionRecord) -> None:
         """Write a connection; an unreadable old file is moved aside, never overwritten."""
         path = self._connection_path(name)
         try:
             self._read(path)
-        except VaultError:
+        except VaultUnreadable:
             aside = path.with_name(f"{path.name}.unreadable-{time.time_ns()}")
             os.replace(path, aside)
             log.warning("moved the unreadable vault file %s aside to %s", path, aside)
@@ -187,14 +180,14 @@ class Vault:
             thread_lock.release()
 
     @staticmethod
-    def _busy(name: str, timeout: float) -> BoxWidgetError:
-        return BoxWidgetError(
+    def _busy(name: str, timeout: float) -> VaultLocked:
+        return VaultLocked(
             f"Connection {name!r} stayed locked by another thread or process "
             f"for {timeout:g} s; try again, or restart the stuck kernel."
         )
 
     # --- pending authorizations --------------------------------------------------------------
-    def add_pending(self, state: str, record: dict[str, Any]) -> None:
+    def add_pending(self, state: str, record: PendingSignIn) -> None:
         """Record a pending authorization; the oldest beyond the limit, and expired ones, go."""
         with self._lock(_PENDING_LOCK, LOCK_TIMEOUT):
             now = time.time()
@@ -202,7 +195,7 @@ class Vault:
             for path in private_folder(self.home / "pending").glob("*.box"):
                 try:
                     created = float((self._read(path) or {}).get("created_at", 0))
-                except VaultError:
+                except VaultUnreadable:
                     created = 0.0
                 if now - created > PENDING_LIFETIME:
                     path.unlink(missing_ok=True)
@@ -217,7 +210,7 @@ class Vault:
         """Whether a pending authorization file exists for ``state`` (no lock, not read)."""
         return self._pending_path(state).is_file()
 
-    def take_pending(self, state: str, *, name: str | None = None) -> dict[str, Any] | None:
+    def take_pending(self, state: str, *, name: str | None = None) -> PendingSignIn | None:
         """Remove and return the pending authorization for ``state``; None if unknown or
         expired. Each state can be taken once. With ``name``, one started for another
         connection raises ``PendingForAnotherConnection`` and stays pending."""
@@ -225,7 +218,7 @@ class Vault:
             path = self._pending_path(state)
             try:
                 record = self._read(path)
-            except VaultError as exc:
+            except VaultUnreadable as exc:
                 log.warning("dropped an unreadable pending authorization: %s", exc.path)
                 record = None
             if record is not None and name is not None and record.get("name") != name:
@@ -233,7 +226,7 @@ class Vault:
             path.unlink(missing_ok=True)
         if record is None or time.time() - float(record.get("created_at", 0)) > PENDING_LIFETIME:
             return None
-        return record
+        return cast("PendingSignIn", record)
 
     # --- files --------------------------------------------------------------------------------
     def _connection_path(self, name: str) -> Path:
@@ -251,16 +244,16 @@ class Vault:
         try:
             record = json.loads(self._fernet.decrypt(token))
         except InvalidToken:
-            raise VaultError(
+            raise VaultUnreadable(
                 path, "it does not decrypt with the current key, or it was damaged"
             ) from None
         except ValueError:
-            raise VaultError(path, "its contents are damaged") from None
+            raise VaultUnreadable(path, "its contents are damaged") from None
         if not isinstance(record, dict):
-            raise VaultError(path, "its contents are damaged")
+            raise VaultUnreadable(path, "its contents are damaged")
         return record
 
-    def _write(self, path: Path, record: dict[str, Any]) -> None:
+    def _write(self, path: Path, record: ConnectionRecord | PendingSignIn) -> None:
         try:
             atomic_write(path, self._fernet.encrypt(json.dumps(record).encode()))
         except OSError as exc:

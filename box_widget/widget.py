@@ -1,27 +1,28 @@
 """The connection form, kernel side: an anywidget whose browser side is ``labextension/form.js``.
 
 Nothing secret is a synced trait: the client secret arrives as a widget *message* and stays in
-the kernel's memory; tokens never leave the vault (the form shows the last 4 characters).
+the kernel's memory; tokens never leave the vault (the form shows the last 4 characters). The
+messages and routes are ``protocol``'s.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import requests
-from traitlets import Bool, Float, Unicode, observe
+from traitlets import Bool, Dict, Float, Unicode, observe
 
+from . import protocol, redact
+from .assets import asset
 from .errors import BoxWidgetError
 
 if TYPE_CHECKING:
     from .connection import BoxConnection
 
-log = logging.getLogger(__name__)
 WATCH_SECONDS = 600.0  # as long as a pending authorization lives
 #: A prepared authorize address is replaced by a fresh one after this long while the form waits
 #: for a click (its pending record lives 600 s): whenever Generate is clicked, the sign-in at
@@ -32,51 +33,33 @@ UNREACHABLE = (
     "Box could not be reached ({what}). Check this machine's network connection, then "
     "try again (nothing saved was lost)."
 )
+#: What to do next, as the form says it (see ``errors``), by the form's mode.
+ADVICE = {
+    ("reconnect", "server"): "Click Generate again to connect.",
+    ("reconnect", "headless"): "Open Box's sign-in page again (the link above) to connect.",
+    ("retry", "server"): "Nothing saved was lost: try again.",
+    ("retry", "headless"): "Nothing saved was lost: try again.",
+}
 
+DISCONNECTED = (
+    "Disconnected: the tokens are revoked at Box and deleted here. Generate to connect again."
+)
+#: The traits that show a connection, when there is none.
+NOT_CONNECTED: dict[str, Any] = {
+    "user_name": "",
+    "user_login": "",
+    "token_hint": "",
+    "expires_at": 0.0,
+}
 
-class _RedactSecretMessages(logging.Filter):
-    """The ``comm`` package logs every widget message at DEBUG, the form's secret message
-    included: put ``***`` in place of the secret in those records (found by the secret scan)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_without_secret(arg) for arg in record.args)
-        return True
-
-
-def _without_secret(message: Any) -> Any:
-    try:
-        content = message["content"]
-        data = content["data"]
-        inner = data["content"]
-    except (KeyError, TypeError, IndexError):
-        return message
-    if not isinstance(inner, dict) or inner.get("type") != "secret":
-        return message
-    return {
-        **message,
-        "content": {**content, "data": {**data, "content": {**inner, "value": "***"}}},
-    }
-
-
-logging.getLogger("Comm").addFilter(_RedactSecretMessages())
-
-
-def _asset(name: str) -> Path:
-    """A browser file: inside the package in a wheel, at the repository's top in a checkout."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "labextension", here.parent / "labextension"):
-        if (folder / name).is_file():
-            return folder / name
-    msg = f"box-widget's browser file {name} is missing; reinstall box-widget"
-    raise FileNotFoundError(msg)
+redact.install()
 
 
 class ConnectionForm(anywidget.AnyWidget):
     """The Box connection form: Client ID, Client Secret, Generate, Test Connection."""
 
-    _esm = _asset("form.js")
-    _css = _asset("form.css")
+    _esm = protocol.javascript() + asset("form.js").read_text(encoding="utf-8")
+    _css = asset("form.css")
 
     name = Unicode(help="The connection's name.").tag(sync=True)
     client_id = Unicode(help="The Box app's client id (not a secret).").tag(sync=True)
@@ -84,24 +67,24 @@ class ConnectionForm(anywidget.AnyWidget):
         False, help="Whether the kernel holds a client secret; the secret itself is never synced."
     ).tag(sync=True)
     server_client_id = Unicode(
-        help="The Box app whose secret the Jupyter server holds "
-        "(c.BoxWidgetApp.client_id/client_secret), as its status "
-        "API says; a kernel connecting to it needs no secret."
+        help="The Box app whose secret the Jupyter server holds (its status API says)."
+    ).tag(sync=True)
+    server_endpoints = Dict(
+        help="Box's URLs as the Jupyter server is configured (its status API); a new "
+        "connection uses them unless it was given its own."
     ).tag(sync=True)
     redirect_uri = Unicode(
-        help="The callback address, computed in the browser from the page "
-        "(origin + Jupyter base URL + box-widget/oauth2/callback)."
+        help="The callback address: the page's origin + the status API's callback_path."
     ).tag(sync=True)
-    mode = Unicode(
-        "unknown",
-        help="'server' when the server extension answers, 'headless' "
-        "otherwise (VS Code, Colab): paste the address.",
+    redirect_hint = Unicode(
+        help="The line under the Redirect URL (default: register exactly this URL)."
     ).tag(sync=True)
-    ready = Bool(
-        False,
-        help="Whether an authorize address is ready for Generate (the address "
-        "itself travels as a message: its state is not saved).",
-    ).tag(sync=True)
+    mode = Unicode("unknown", help="'server' with the server extension, else 'headless'.").tag(
+        sync=True
+    )
+    ready = Bool(False, help="Whether an authorize address (sent as a message) is ready.").tag(
+        sync=True
+    )
     state = Unicode("new", help="new, waiting, connected, error or disconnected.").tag(sync=True)
     message = Unicode(help="The status line, in plain words.").tag(sync=True)
     user_name = Unicode(help="The connected Box user's name.").tag(sync=True)
@@ -117,10 +100,19 @@ class ConnectionForm(anywidget.AnyWidget):
         self._closed = False
         self.authorize_url = ""
         self._prepared_for: tuple[Any, ...] | None = None  # the inputs of authorize_url
+        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            protocol.HELLO: lambda _content: self._send_url(),
+            protocol.SECRET: self._take_secret,
+            protocol.GENERATE: lambda content: self._waiting(opened=bool(content.get("opened", 1))),
+            protocol.OUTCOME: self._outcome,
+            protocol.TEST: lambda _content: self._test(),
+            protocol.DISCONNECT: lambda _content: self._disconnect(),
+            protocol.COMPLETE: self._complete,
+        }
         super().__init__(
             name=connection.name,
             client_id=connection.client_id or "",
-            secret_set=bool(connection._client_secret),
+            secret_set=connection.has_client_secret,
             key_source=connection.vault.key_source,
             **kwargs,
         )
@@ -132,53 +124,45 @@ class ConnectionForm(anywidget.AnyWidget):
 
     # --- what the browser asks ------------------------------------------------------------------
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        kind = content.get("type")
+        handler = self._handlers.get(str(content.get("type")))
+        if handler is None:
+            return
         try:
-            if kind == "hello":
-                self._send_url()
-            elif kind == "secret":
-                self._conn._client_secret = str(content.get("value") or "") or None
-                self.secret_set = bool(self._conn._client_secret)
-                self._prepare()
-            elif kind == "generate":
-                self._waiting(opened=bool(content.get("opened", True)))
-            elif kind == "outcome":
-                self._outcome(content)
-            elif kind == "test":
-                user = self._conn.test_connection()
-                # The call may have refreshed the token: show the vault's (hint and expiry).
-                self._show_saved(
-                    message=f"Test Connection: OK, Box user {user.get('name')} "
-                    f"({user.get('login')})."
-                )
-            elif kind == "disconnect":
-                self._conn.revoke()
-                self._set(
-                    state="disconnected",
-                    user_name="",
-                    user_login="",
-                    token_hint="",
-                    expires_at=0.0,
-                    message="Disconnected: the tokens are revoked at Box "
-                    "and deleted here. Generate to connect again.",
-                )
-                self._prepare()
-            elif kind == "complete":
-                self._conn.complete(str(content.get("address") or ""))
-                self._show_saved()
-                self._prepare()
+            handler(content)
         except BoxWidgetError as exc:
-            self._failed(str(exc))
+            self._failed(self.explain(exc))
         except requests.JSONDecodeError:  # (a ValueError) a proxy's error page, a cut body
             self._failed(UNREACHABLE.format(what="its answer could not be read"))
         except requests.RequestException as exc:  # refused, timed out, no route
-            self._failed(
-                UNREACHABLE.format(
-                    what="it did not answer in time"
-                    if isinstance(exc, requests.Timeout)
-                    else "the connection failed"
-                )
-            )
+            what = "it did not answer in time" if isinstance(exc, requests.Timeout) else None
+            self._failed(UNREACHABLE.format(what=what or "the connection failed"))
+
+    def explain(self, exc: BoxWidgetError) -> str:
+        """An error as the form says it: what happened, then what to do here."""
+        advice = ADVICE.get((exc.action or "", self.mode), "")
+        return f"{exc.what} {advice}".strip()
+
+    def _take_secret(self, content: dict[str, Any]) -> None:
+        self._conn.set_client_secret(str(content.get("value") or ""))
+        self.secret_set = self._conn.has_client_secret
+        self._prepare()
+
+    def _test(self) -> None:
+        user = self._conn.test_connection()
+        # The call may have refreshed the token: show the vault's (hint and expiry).
+        self._show_saved(
+            message=f"Test Connection: OK, Box user {user.get('name')} ({user.get('login')})."
+        )
+
+    def _disconnect(self) -> None:
+        self._conn.revoke()
+        self._set(state="disconnected", message=DISCONNECTED, **NOT_CONNECTED)
+        self._prepare()
+
+    def _complete(self, content: dict[str, Any]) -> None:
+        self._conn.complete(str(content.get("address") or ""))
+        self._show_saved()
+        self._prepare()
 
     def _failed(self, message: str) -> None:
         """The error state, with the vault's token still shown (it is kept) and a fresh
@@ -188,13 +172,16 @@ class ConnectionForm(anywidget.AnyWidget):
             self._set(state="error", message=message)
         self._prepare()
 
-    @observe("client_id", "redirect_uri", "mode", "server_client_id")
+    @observe("client_id", "redirect_uri", "mode", "server_client_id", "server_endpoints")
     def _inputs_changed(self, _change: Any) -> None:
-        self._conn.client_id = self.client_id or None
+        conn = self._conn
+        conn.client_id = self.client_id or None
+        if self.server_endpoints:
+            conn.use_server_endpoints(self.server_endpoints)
         if self.redirect_uri:  # computed by the page (server mode) or typed (headless)
-            self._conn.redirect_uri = self.redirect_uri
-        elif self._conn.redirect_uri and self.mode == "headless":
-            self.redirect_uri = self._conn.redirect_uri
+            conn.redirect_uri = self.redirect_uri
+        elif conn.redirect_uri and self.mode == "headless":
+            self.redirect_uri = conn.redirect_uri
         self._prepare(only_if_changed=True)  # one browser update can change several traits
 
     # --- state ----------------------------------------------------------------------------------
@@ -209,16 +196,16 @@ class ConnectionForm(anywidget.AnyWidget):
         address is a pending record in the vault)."""
         conn = self._conn
         on_server = self.secret_on_server
-        inputs = (conn.client_id, conn.redirect_uri, on_server, self.mode)
+        inputs = (conn.client_id, conn.redirect_uri, on_server, self.mode, conn.endpoints)
         if only_if_changed and inputs == self._prepared_for:
             return
         self._prepared_for = inputs
         self.authorize_url = ""
-        if conn.client_id and (conn._client_secret or on_server) and conn.redirect_uri:
+        if conn.client_id and (conn.has_client_secret or on_server) and conn.redirect_uri:
             try:
                 self.authorize_url = conn.authorization_url(secret_on_server=on_server)
             except BoxWidgetError as exc:
-                self._set(state="error", message=str(exc))
+                self._set(state="error", message=self.explain(exc))
         self._send_url()
         self._schedule_renewal()
 
@@ -250,7 +237,7 @@ class ConnectionForm(anywidget.AnyWidget):
         """Whether the Jupyter server holds the secret of this form's app (and the kernel not)."""
         return (
             self.mode == "server"
-            and not self._conn._client_secret
+            and not self._conn.has_client_secret
             and bool(self.server_client_id)
             and self.server_client_id == self._conn.client_id
         )
@@ -258,34 +245,31 @@ class ConnectionForm(anywidget.AnyWidget):
     def _send_url(self) -> None:
         """Give the browser the authorize address as a message (not a saved trait)."""
         self.ready = bool(self.authorize_url)
-        self.send({"type": "authorize_url", "url": self.authorize_url})
+        self.send({"type": protocol.AUTHORIZE_URL, "url": self.authorize_url})
 
     def _show_saved(self, message: str | None = None) -> None:
-        """Show the vault's connection (user, token hint, expiry) as connected; or, without a
+        """Show the saved connection (user, token hint, expiry) as connected; or, without a
         saved token, no token."""
-        try:
-            record = self._conn.vault.load(self._conn.name) or {}
-        except BoxWidgetError as exc:  # an unreadable record: say so; Generate replaces it
-            self._set(state="error", message=str(exc))
+        summary = self._conn.summary()
+        if summary.problem:  # an unreadable record: say so; Generate replaces it
+            self._set(state="error", message=summary.problem)
             return
-        token = record.get("token") or {}
-        user = record.get("user") or {}
-        if not token:
+        if not summary.token_hint:
             self._set(token_hint="", expires_at=0.0)
             return
         self._set(
             state="connected",
-            user_name=user.get("name") or "",
-            user_login=user.get("login") or "",
-            token_hint=str(token.get("access_token", ""))[-4:],
-            expires_at=float(token.get("expires_at") or 0.0),
-            message=message or f"Connected as {user.get('name')} ({user.get('login')}).",
+            user_name=summary.user_name or "",
+            user_login=summary.login or "",
+            token_hint=summary.token_hint,
+            expires_at=summary.expires_at or 0.0,
+            message=message or f"Connected as {summary.user_name} ({summary.login}).",
         )
 
     def _waiting(self, *, opened: bool) -> None:
         where = "in the window that opened" if opened else "after opening the link below"
         self._set(state="waiting", message=f"Waiting for Box: grant access {where}.")
-        started = (self._conn.vault.load(self._conn.name) or {}).get("connected_at")
+        started = self._conn.summary().connected_at
         if self._watch is None or not self._watch.is_alive():
             self._watch = threading.Thread(
                 target=self._watch_vault,
@@ -300,11 +284,8 @@ class ConnectionForm(anywidget.AnyWidget):
         deadline = time.monotonic() + WATCH_SECONDS
         while self.state == "waiting" and time.monotonic() < deadline:
             time.sleep(0.5)
-            try:
-                record = self._conn.vault.load(self._conn.name) or {}
-            except BoxWidgetError:
-                continue
-            if record.get("connected_at") not in (None, started) and record.get("user"):
+            summary = self._conn.summary()
+            if summary.connected_at not in (None, started) and summary.user:
                 self._show_saved()
                 self._prepare()
                 return
@@ -313,8 +294,6 @@ class ConnectionForm(anywidget.AnyWidget):
         if content.get("ok"):
             self._show_saved()
         else:
-            self._set(
-                state="error",
-                message=str(content.get("message") or "Box did not connect. Click Generate again."),
-            )
+            fallback = "Box did not connect. Click Generate again."
+            self._set(state="error", message=str(content.get("message") or fallback))
         self._prepare()

@@ -861,7 +861,7 @@ def test_reprs_mask_secrets_and_tokens(emulator: BoxEmulator, home: Path) -> Non
     conn = connect(emu, home)
     session = conn.session
     session.get("users/me")
-    objects = [conn, session, session.keeper, session.keeper.client, conn.vault, Vault(home)]
+    objects = [conn, session, session.source, session.source.client, conn.vault, Vault(home)]
     texts = [text for obj in objects for text in (repr(obj), str(obj))]
     texts += [repr(conn.vault_status), repr(conn.user)]
     assert_clean(emu, *texts)

@@ -306,7 +306,8 @@ def test_control_api_drives_an_emulator_over_http(emulator: BoxEmulator) -> None
     assert new_app["client_secret"] and new_app["client_id"] in emulator.state.oauth.apps
     bad = requests.post(f"{control}/settings", json={"nope": 1}, timeout=T)
     assert bad.status_code == 400
-    bad = requests.post(f"{control}/clock", data=b"not json", timeout=T)
+    json_header = {"Content-Type": "application/json"}
+    bad = requests.post(f"{control}/clock", data=b"not json", headers=json_header, timeout=T)
     assert bad.status_code == 400
 
 
@@ -337,3 +338,78 @@ def test_emulator_stops_and_frees_its_port() -> None:
     time.sleep(0.1)
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/_emulator/state", timeout=T)
+
+
+# --- the control API answers only JSON requests addressed to loopback (issue 17, item 6) ------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+    ],
+)
+def test_control_api_refuses_a_body_a_web_page_can_send_without_asking(
+    emulator: BoxEmulator, content_type: str | None
+) -> None:
+    """A ``fetch(..., {mode: "no-cors"})`` from any site may POST a JSON text with these types
+    (multipart is one too, but its body is never a JSON object, so it never got past the parse)."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    body = json.dumps({"status": 503, "path": "/2.0"})
+    answer = requests.post(
+        f"{emulator.url}/_emulator/faults", data=body, headers=headers, timeout=T
+    )
+    assert answer.status_code == 415
+    error = answer.json()
+    assert (error["type"], error["status"], error["code"]) == (
+        "error",
+        415,
+        "unsupported_media_type",
+    )
+    assert "Content-Type: application/json" in error["message"]
+    assert emulator.state.faults.take("GET", "/2.0/users/me") is None  # nothing was injected
+    cleared = requests.delete(f"{emulator.url}/_emulator/faults", headers=headers, timeout=T)
+    assert cleared.status_code == 415
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example"])
+def test_control_api_refuses_a_host_that_is_not_loopback(emulator: BoxEmulator, host: str) -> None:
+    """DNS rebinding: a page on a name that now resolves to 127.0.0.1 sends its own Host."""
+    port = emulator.url.rsplit(":", 1)[1]
+    headers = {"Host": host.format(port=port)}
+    read = requests.get(f"{emulator.url}/_emulator/state", headers=headers, timeout=T)
+    assert read.status_code == 403
+    error = read.json()
+    assert (error["type"], error["status"], error["code"]) == ("error", 403, "forbidden")
+    assert "loopback" in error["message"]
+    assert "counters" not in read.text and "ada@example.com" not in read.text
+    write = requests.post(
+        f"{emulator.url}/_emulator/clock", json={"advance": 5}, headers=headers, timeout=T
+    )
+    assert write.status_code == 403
+    assert emulator.state.clock.offset == 0
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:{port}", "127.0.0.1", "localhost:{port}", "LocalHost", "[::1]:{port}"]
+)
+def test_control_api_answers_json_addressed_to_loopback(emulator: BoxEmulator, host: str) -> None:
+    port = emulator.url.rsplit(":", 1)[1]
+    headers = {"Host": host.format(port=port)}
+    assert requests.get(f"{emulator.url}/_emulator/state", headers=headers, timeout=T).ok
+    answer = requests.post(
+        f"{emulator.url}/_emulator/settings",
+        data=json.dumps({"access_token_lifetime": 7}),
+        headers={**headers, "Content-Type": "application/json; charset=utf-8"},
+        timeout=T,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["access_token_lifetime"] == 7
+    cleared = requests.delete(
+        f"{emulator.url}/_emulator/faults",
+        headers={**headers, "Content-Type": "application/json"},
+        timeout=T,
+    )
+    assert cleared.status_code == 204

@@ -1093,6 +1093,7 @@ def test_counters(emu: BoxEmulator) -> None:
         "grants": {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0},
         "refreshes": 0,
         "failed_refreshes": 0,
+        "reused_refreshes": 0,
         "api_calls": 0,
         "revocations": 0,
     }
@@ -1108,6 +1109,7 @@ def test_counters(emu: BoxEmulator) -> None:
         "grants": {"authorization_code": 1, "refresh_token": 1, "client_credentials": 1},
         "refreshes": 1,
         "failed_refreshes": 1,
+        "reused_refreshes": 0,
         "api_calls": 2,
         "revocations": 1,
     }

@@ -1,9 +1,14 @@
 """Refresh storm: many processes and threads share one connection whose access token lives 2 s.
 
-Every call must succeed, and the emulator must see exactly one refresh per expiry: no refresh
-token spent twice (``failed_refreshes``), no refresh while the token still had more than the
-client's margin to live (a wasted one, visible in ``refresh_margins``), no token used long after
-it expired, and no expiry left without a refresh while calls were running.
+Every call must succeed, and the emulator must see exactly one refresh per expiry, judged by
+order and counts, never by how fast the machine is: no refresh token spent twice
+(``failed_refreshes``); every token but the first came from a refresh; no more refreshes than
+generations of a token could follow one another between the sign-in and the newest token (a
+client refreshes only when its own copy is within the margin of expiry, counted from when it
+*sent* the request, so each refresh is sent at least one generation after the one before: a
+wasted or duplicate refresh breaks that chain); and the newest token outlived the start of the
+last call (an expiry left without a refresh would not). How early or late each refresh came
+(``refresh_margins``) depends on the machine's load: ``bench/storm.py`` reports it.
 """
 
 from __future__ import annotations
@@ -39,14 +44,8 @@ from box_widget.vault import Vault
 LIFETIME = 2  # seconds: the emulator's access-token lifetime in these tests
 MARGIN = expiry_margin(LIFETIME)  # the client refreshes this long before expiry: 0.2 s
 GENERATION = LIFETIME - MARGIN  # one token generation in use: 1.8 s
-#: How much more life than the margin a replaced token may have had and still count as refreshed
-#: on time: the client counts a token's lifetime from when it *sent* the token request (so it
-#: never believes a token outlives Box's), which on a busy machine makes it refresh up to one
-#: token round trip early. A duplicate refresh would show up as a whole generation (~1.8 s), far
-#: above this.
-SCHEDULING_SLACK = 0.5
-#: The oldest an expired token may be when it is finally refreshed.
-LATEST = -1.0
+#: Float rounding of epoch seconds, nothing more: the bounds below are causal, not tolerances.
+EPSILON = 1e-3
 PROCESSES, PROCESS_THREADS, PROCESS_SECONDS = 8, 4, 7.5
 LOCAL_THREADS, LOCAL_SECONDS = 16, 6.0
 FINISH_TIMEOUT = 20.0  # seconds after the end of the calls
@@ -60,9 +59,17 @@ def shared_env(monkeypatch: pytest.MonkeyPatch, home: Path) -> dict[str, str]:
 
 
 def check_storm(
-    emu: BoxEmulator, tally: Tally, *, processes: int, threads: int, start: float, end: float
+    emu: BoxEmulator,
+    tally: Tally,
+    *,
+    processes: int,
+    threads: int,
+    start: float,
+    end: float,
+    signed_in: float,
 ) -> None:
-    """The storm's figures, printed, then the assertions on them."""
+    """The storm's figures, printed, then the assertions on them (``signed_in``: the time just
+    before the sign-in's token request was sent)."""
     summary = figures(
         emu,
         tally,
@@ -73,30 +80,39 @@ def check_storm(
         threads=threads,
         setup_calls=1,
     )  # the connect's users/me
-    expiries, expiries_at_most = summary["expiries"], summary["expiries_at_most"]
     margins = list(emu.state.counters.refresh_margins)
     refreshes = summary["refreshes"]
-    shown = {
-        **summary,
-        "expiries": expiries if expiries == expiries_at_most else f"{expiries}..{expiries_at_most}",
-    }
-    shown.pop("expiries_at_most")
+    with emu.state.oauth.lock:
+        chain = sorted(
+            (t for t in emu.state.oauth.access_tokens.values() if t.client_id == emu.app.client_id),
+            key=lambda t: t.expires_at,
+        )
+    shown = {**summary, "generations_possible": 0.0}
+    newest_issued = chain[-1].expires_at - LIFETIME if chain else signed_in
+    shown["generations_possible"] = round((newest_issued - signed_in) / GENERATION, 2)
     print(f"\nrefresh storm: {json.dumps(shown)}")
 
     assert tally.failed == 0, f"failed calls: {dict(tally.failures)}"
     assert tally.ok > 0
     assert tally.users == {emu.user.id}
     assert summary["failed_refreshes"] == 0, "a refresh token was spent twice"
-    assert refreshes >= 3, "the run did not last 3 expiries"
+    assert refreshes >= 1, "the storm never crossed an expiry"
     assert len(margins) == refreshes
-    wasted = [m for m in margins if m > MARGIN + SCHEDULING_SLACK]
-    assert not wasted, f"refreshes while the token still had this long to live: {wasted}"
-    stale = [m for m in margins if m < LATEST]
-    assert not stale, f"tokens refreshed this long after they expired: {stale}"
-    assert expiries <= refreshes <= expiries_at_most, (
-        f"{refreshes} refreshes for {expiries}..{expiries_at_most} expiries"
+    assert len(chain) == refreshes + 1, "every token but the sign-in's comes from one refresh"
+    # Refresh k is sent only once the client's copy of token k-1 is due: at least GENERATION
+    # after token k-1's own request was sent. So the newest token cannot have been issued
+    # before ``signed_in + refreshes * GENERATION``, however slow the machine; one wasted or
+    # duplicate refresh in the chain breaks this (load only delays refreshes, never hastens).
+    assert refreshes * GENERATION <= newest_issued - signed_in + EPSILON, (
+        f"{refreshes} refreshes, but only {shown['generations_possible']} token generations "
+        f"fit between the sign-in and the newest token: margins {summary['margins']}"
     )
-    assert abs(refreshes - summary["duration"] / GENERATION) <= 1
+    # The call that started last found a token that was not due: had the newest token's
+    # refresh point (by Box's clock, never earlier than the client's) passed before it
+    # started, that call would have refreshed it.
+    assert chain[-1].expires_at - MARGIN > tally.last_start, (
+        "an expiry was left without a refresh while calls ran"
+    )
     assert tally.unauthorized == summary["401s_at_emulator"]
 
 
@@ -110,10 +126,22 @@ def test_refresh_storm_across_processes(
     env = shared_env(monkeypatch, home)
     config = {"client": "box-widget", "threads": PROCESS_THREADS, "name": NAME}
     # StormError (an AssertionError) fails the test if a child does not get ready or finish.
-    tally, start, end = storm(
-        config, PROCESSES, env, PROCESS_SECONDS, lambda: connect(emu, home)
-    )  # the first token lives from now
-    check_storm(emu, tally, processes=PROCESSES, threads=PROCESS_THREADS, start=start, end=end)
+    signed_in: list[float] = []
+
+    def sign_in() -> object:
+        signed_in.append(time.time())
+        return connect(emu, home)  # the first token lives from now
+
+    tally, start, end = storm(config, PROCESSES, env, PROCESS_SECONDS, sign_in)
+    check_storm(
+        emu,
+        tally,
+        processes=PROCESSES,
+        threads=PROCESS_THREADS,
+        start=start,
+        end=end,
+        signed_in=signed_in[0],
+    )
 
 
 def test_refresh_storm_in_one_process(
@@ -124,6 +152,7 @@ def test_refresh_storm_in_one_process(
     emu.settings.access_token_lifetime = LIFETIME
     home = tmp_path / "home"
     shared_env(monkeypatch, home)
+    signed_in = time.time()
     conn = connect(emu, home)
     session = conn.session
     lock = threading.Lock()
@@ -140,7 +169,15 @@ def test_refresh_storm_in_one_process(
     report = call_until(lambda: session.get("users/me").json()["id"], LOCAL_THREADS, start, end)
     assert report["stuck"] == 0, "a calling thread did not finish"
     tally.add({**report, "unauthorized": 0, "late_start": 0.0})  # the 401s: counted above
-    check_storm(emu, tally, processes=1, threads=LOCAL_THREADS, start=start, end=end)
+    check_storm(
+        emu,
+        tally,
+        processes=1,
+        threads=LOCAL_THREADS,
+        start=start,
+        end=end,
+        signed_in=signed_in,
+    )
 
 
 #: A child for the key race: wait for the common start, open the vault (making the key file if
@@ -203,9 +240,10 @@ def test_key_file_is_made_once_by_racing_processes(
 def test_token_expiry_is_counted_to_the_fraction_of_a_second(
     emulator: BoxEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fraction: float
 ) -> None:
-    """The saved ``expires_at`` is when Box's token really expires (to a few ms), whatever the
-    fraction of the second the token arrived at: with a 2 s token and a 0.2 s margin, whole
-    seconds would refresh up to 0.5 s early (a wasted refresh) or late (a 401 for every caller)."""
+    """The saved ``expires_at`` is counted from the token request itself, never later than
+    Box's expiry, whatever the fraction of the second the token arrived at: with a 2 s token and
+    a 0.2 s margin, whole seconds would refresh up to 0.5 s early (a wasted refresh) or late (a
+    401 for every caller)."""
     emu = emulator
     emu.settings.access_token_lifetime = LIFETIME
     home = tmp_path / "home"
@@ -213,13 +251,17 @@ def test_token_expiry_is_counted_to_the_fraction_of_a_second(
     conn = new_connection(emu, home, NAME)
     location = emu.authorize(conn.authorization_url())
     time.sleep((fraction - time.time() % 1) % 1)  # receive the token at .3 or .7 of a second
+    before = time.time()
     conn.complete(location)
     saved = conn.vault.load(NAME)
     assert saved is not None
     issued = emu.state.oauth.access_tokens[saved["token"]["access_token"]]
-    error = saved["token"]["expires_at"] - issued.expires_at
-    print(f"\nexpiry error at .{fraction * 10:.0f} s: {error:+.3f} s")
-    assert abs(error) <= 0.1, (
-        f"the saved expiry is {error:+.3f} s off the token's real expiry "
-        f"(saved {saved['token']['expires_at']!r}, Box's {issued.expires_at!r})"
+    expires_at = saved["token"]["expires_at"]
+    print(f"\nexpiry at .{fraction * 10:.0f} s: {expires_at - issued.expires_at:+.3f} s off Box's")
+    # The client counts the lifetime from when it sent the request: after ``before``, and
+    # before Box issued the token. Rounding to the second would leave this window (at .3 down
+    # by 0.3 s, at .7 up by 0.3 s past Box's own expiry); a slow machine only widens it.
+    assert before + LIFETIME <= expires_at <= issued.expires_at, (
+        f"the saved expiry {expires_at!r} is not between the request's start + {LIFETIME} s "
+        f"({before + LIFETIME!r}) and Box's expiry ({issued.expires_at!r})"
     )

@@ -28,8 +28,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from box_widget import vault as vault_module
-from box_widget.errors import BoxWidgetError, ConfigurationError
-from box_widget.vault import PENDING_LIFETIME, PENDING_LIMIT, Vault, VaultError, check_name
+from box_widget.errors import BoxWidgetError, ConfigurationError, VaultError
+from box_widget.vault import PENDING_LIFETIME, PENDING_LIMIT, Vault, check_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -789,12 +789,10 @@ def test_writer_killed_mid_write_leaves_old_or_new_record(home: Path, env_key: s
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)
     why = f"(random seed {seed})"
-    deadline = time.monotonic() + 60
     connections = home / "connections"
     previous: int | None = None
     left_mid_write = 0
     for round_ in range(20):
-        assert time.monotonic() < deadline, f"too slow {why}"
         start = round_ * 1_000_000
         temps_before = temp_files(connections)
         with child(WRITER, str(home), str(start), env=child_env(env_key)) as writer:
@@ -913,6 +911,9 @@ with vault.lock(sys.argv[2]):
 
 
 def test_lock_held_by_another_process_times_out(home: Path, env_key: str) -> None:
+    """Order, not speed: the wait gives up while the other process still holds the lock (and
+    not before its timeout); another connection's lock is free meanwhile; the moment the holder
+    is dead and reaped, the lock is free without waiting."""
     vault = Vault(home)
     with child(HOLDER, str(home), "c", env=child_env(env_key)) as holder:
         assert read_line(holder, 20) == "locked"
@@ -920,22 +921,20 @@ def test_lock_held_by_another_process_times_out(home: Path, env_key: str) -> Non
         with pytest.raises(BoxWidgetError, match="'c'"), vault.lock("c", timeout=0.5):
             pytest.fail("got a lock another process holds")
         waited = time.monotonic() - began
-        assert 0.4 <= waited < 1.5, waited
+        assert waited >= 0.4, f"gave up after {waited:.3f} s, before its 0.5 s timeout"
+        assert holder.poll() is None, "the holder was gone: the timeout was not what ended it"
 
-        began = time.monotonic()
         with vault.lock("other", timeout=0.5):  # other connections are not held up
-            pass
-        assert time.monotonic() - began < 0.4
+            assert holder.poll() is None
 
         holder.send_signal(signal.SIGKILL)  # a process that dies frees its locks
         holder.wait(timeout=10)
-        began = time.monotonic()
-        with vault.lock("c", timeout=5):
+        with vault.lock("c", timeout=0):  # free at once: a single try, no waiting
             pass
-        assert time.monotonic() - began < 1
 
 
 def test_lock_held_by_another_thread_times_out(home: Path, env_key: str) -> None:
+    """The wait gives up on its timeout while the other thread still holds the lock."""
     vault = Vault(home)
     held, release = threading.Event(), threading.Event()
 
@@ -948,10 +947,9 @@ def test_lock_held_by_another_thread_times_out(home: Path, env_key: str) -> None
     holder.start()
     try:
         assert held.wait(timeout=10)
-        began = time.monotonic()
         with pytest.raises(BoxWidgetError), vault.lock("c", timeout=0.5):
             pytest.fail("got a lock another thread holds")
-        assert time.monotonic() - began < 1.5
+        assert holder.is_alive(), "the holder let go: the timeout was not what ended the wait"
     finally:
         release.set()
         holder.join(timeout=10)
@@ -987,7 +985,5 @@ def test_lock_is_released_when_the_block_raises(home: Path, env_key: str) -> Non
     vault = Vault(home)
     with pytest.raises(KeyError), vault.lock("c"):
         raise KeyError("boom")
-    began = time.monotonic()
-    with vault.lock("c", timeout=1):
+    with vault.lock("c", timeout=0):  # free at once: a single try, no waiting
         pass
-    assert time.monotonic() - began < 0.5

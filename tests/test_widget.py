@@ -11,7 +11,12 @@ import pytest
 import requests
 
 from box_widget import BoxConnection, widget
-from box_widget.authorize import check_outcome, complete_pending, redirect_params, take_pending
+from box_widget.authorize import (
+    claim_pending_sign_in,
+    code_from_box_answer,
+    exchange_code_and_save,
+    params_from_redirect,
+)
 from box_widget.emulator import BoxEmulator
 from box_widget.errors import ConfigurationError
 from box_widget.widget import ConnectionForm
@@ -120,7 +125,7 @@ def test_headless_complete_and_errors(emulator: BoxEmulator, home: Path) -> None
     assert form.authorize_url
     browser_says(form, type="complete", address="http://127.0.0.1:8888/cb?state=nope&code=x")
     assert form.state == "error"
-    assert "Generate again" in form.message
+    assert "sign-in page again" in form.message  # the headless form's way to start again
     browser_says(form, type="complete", address=emulator.authorize(form.authorize_url))
     assert form.state == "connected"
 
@@ -158,11 +163,13 @@ def test_an_administrators_app_needs_no_secret_in_the_kernel(
     assert url.startswith(emulator.endpoints.authorize_url)
     assert not form.secret_set
     # The server's part, as CallbackHandler does it.
-    params = redirect_params(emulator.authorize(url))
-    pending = take_pending(conn.vault, params)
+    params = params_from_redirect(emulator.authorize(url))
+    pending = claim_pending_sign_in(conn.vault, params)
     assert pending["client_secret"] is None  # nothing secret was written by the kernel
-    complete_pending(
-        conn.vault, {**pending, "client_secret": emulator.app.client_secret}, check_outcome(params)
+    exchange_code_and_save(
+        conn.vault,
+        {**pending, "client_secret": emulator.app.client_secret},
+        code_from_box_answer(params),
     )
     browser_says(form, type="outcome", ok=True)
     assert form.state == "connected"

@@ -65,10 +65,9 @@ class Download:
         return self._get(headers, stream)
 
     def _get(self, headers: dict[str, str], stream: bool) -> requests.Response:
-        response: requests.Response = self.session.get(
-            self.link(), headers=headers, stream=stream, withhold_token=True
+        return self.session.request(
+            "GET", self.link(), headers=headers, stream=stream, withhold_token=True
         )
-        return response
 
     def read_range(self, start: int, end: int) -> bytes:
         """The bytes ``start`` to ``end`` (exclusive), checked against ``Content-Range``."""

@@ -19,6 +19,7 @@ from .state import EmulatorState
 
 log = logging.getLogger(__name__)
 KNOWN_ERRORS = (BoxError, OAuthError, PageError, Unauthorized)
+HOLD_POLL = 0.01  # seconds between looks at a held request's release
 
 
 class BaseHandler(RequestHandler):
@@ -54,6 +55,8 @@ class BaseHandler(RequestHandler):
             return
         if fault.delay:
             await sleep(fault.delay)
+        while fault.hold and not fault.released.is_set():
+            await sleep(HOLD_POLL)
         if fault.drop and not fault.after:
             self.drop()
         elif fault.drop:

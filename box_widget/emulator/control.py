@@ -4,18 +4,45 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from .base import BaseHandler
 from .core import Fault, PartFault
 from .errors import BoxError
+from .redirect_uris import TooManyRedirectURIs
+
+#: The ``Host`` names the control API answers to (any port): a page on another name that DNS
+#: rebinding pointed at 127.0.0.1 still sends its own name, and is refused.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Methods that only read: every other one must say ``Content-Type: application/json``, which a
+#: web page cannot send to another site without the CORS preflight the emulator never grants.
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 class ControlHandler(BaseHandler):
-    """JSON in, JSON out; only answers requests from loopback."""
+    """JSON in, JSON out; only answers loopback peers that address it by a loopback name."""
 
     async def prepare(self) -> None:
-        if self.request.remote_ip not in {"127.0.0.1", "::1"}:
+        request = self.request
+        if request.remote_ip not in {"127.0.0.1", "::1"}:
             raise BoxError(404, "not_found", "Not Found")
+        host = request.headers.get("Host", "")
+        if (urlsplit(f"//{host}").hostname or "") not in LOOPBACK_NAMES:
+            raise BoxError(
+                403,
+                "forbidden",
+                f"The emulator's control API answers only requests addressed to a loopback "
+                f"host (127.0.0.1, localhost or [::1], any port); this one was addressed to "
+                f"{host!r}",
+            )
+        media_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if request.method not in READ_METHODS and media_type != "application/json":
+            raise BoxError(
+                415,
+                "unsupported_media_type",
+                f"The emulator's control API needs 'Content-Type: application/json' on a "
+                f"{request.method} (this one sent {media_type or 'none'!r})",
+            )
 
     def body(self) -> dict[str, Any]:
         try:
@@ -114,6 +141,39 @@ class AppsHandler(ControlHandler):
                 scopes=tuple(body.get("scopes", ("root_readwrite",))),
                 ccg_enabled=bool(body.get("ccg_enabled", False)),
             )
+        except TooManyRedirectURIs as exc:
+            raise redirect_uris_error(str(exc)) from None
         except (KeyError, TypeError, ValueError) as exc:
             raise BoxError(400, "bad_request", f"invalid app: {exc}") from None
         self.write_json({**app.public(), "client_secret": app.client_secret}, 201)
+
+
+class RedirectURIsHandler(ControlHandler):
+    """``POST /_emulator/apps/{client_id}/redirect_uris {redirect_uri}``: one more URI for an
+    app, which keeps its credentials, tokens and service account."""
+
+    def post(self, client_id: str) -> None:
+        uri = self.body().get("redirect_uri")
+        if not isinstance(uri, str):
+            raise BoxError(400, "bad_request", "'redirect_uri' must be a string")
+        try:
+            app = self.state.oauth.add_redirect_uri(client_id, uri)
+        except KeyError:
+            raise BoxError(404, "not_found", f"No app has the client id {client_id!r}") from None
+        except TooManyRedirectURIs as exc:
+            raise redirect_uris_error(str(exc)) from None
+        except ValueError as exc:
+            raise BoxError(400, "bad_request", f"invalid redirect URI: {exc}") from None
+        self.write_json(app.public(), 201)
+
+
+def redirect_uris_error(message: str) -> BoxError:
+    """Box's invalid-parameter error for a list of redirect URIs over the limit."""
+    return BoxError(
+        400,
+        "bad_request",
+        message,
+        context_info={
+            "errors": [{"reason": "invalid_parameter", "name": "redirect_uris", "message": message}]
+        },
+    )

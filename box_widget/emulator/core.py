@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -57,16 +57,26 @@ class Settings:
     chunked_upload_minimum: int = 20 * 1024 * 1024
     part_size: int = 8 * 1024 * 1024
     upload_session_lifetime: int = 7 * 24 * 3600
+    #: Seconds after its first use during which a reused refresh token gets the same pair again
+    #: (0: strictly single use, as Box documents). Box has been seen answering a reused refresh
+    #: token with the same access token and a shorter ``expires_in`` (BOX_PLATFORM.md, §2).
+    refresh_reuse_grace: int = 0
+
+    #: The settings that may be 0 (a switch that is off); every other one must be positive.
+    MAY_BE_ZERO: ClassVar[frozenset[str]] = frozenset({"refresh_reuse_grace"})
 
     def update(self, values: dict[str, Any]) -> None:
-        """Set known settings from a dict of positive integers; reject anything else."""
+        """Set known settings from a dict of positive integers (0 allowed for switches);
+        reject anything else."""
         known = {f.name for f in fields(self)}
         for name, value in values.items():
             if name not in known:
                 msg = f"unknown setting {name!r}"
                 raise ValueError(msg)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                msg = f"setting {name!r} must be a positive integer"
+            least = 0 if name in self.MAY_BE_ZERO else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                kind = "an integer >= 0" if least == 0 else "a positive integer"
+                msg = f"setting {name!r} must be {kind}"
                 raise ValueError(msg)
         for name, value in values.items():
             setattr(self, name, value)
@@ -83,6 +93,8 @@ class Counters:
     grants: Counter[str] = field(default_factory=Counter)
     refreshes: int = 0
     failed_refreshes: int = 0
+    #: Refresh tokens reused within ``Settings.refresh_reuse_grace`` (answered, not rotated).
+    reused_refreshes: int = 0
     api_calls: int = 0
     revocations: int = 0
     #: For each refresh, how many seconds the replaced access token still had to live
@@ -99,6 +111,7 @@ class Counters:
             },
             "refreshes": self.refreshes,
             "failed_refreshes": self.failed_refreshes,
+            "reused_refreshes": self.reused_refreshes,
             "api_calls": self.api_calls,
             "revocations": self.revocations,
         }
@@ -116,6 +129,12 @@ class Fault:
     path: str = ""
     method: str | None = None
     times: int | None = 1
+    #: Hold matching requests unanswered until ``Faults.clear()`` (``clear_faults()``, or
+    #: ``DELETE /_emulator/faults``) lets them go on: "while this request is still held".
+    hold: bool = False
+    released: threading.Event = field(
+        default_factory=threading.Event, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.status is not None and not 200 <= self.status <= 599:
@@ -156,6 +175,7 @@ class Faults:
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
+        self._held: list[Fault] = []
         self._parts: list[PartFault] = []
         self._lock = threading.Lock()
 
@@ -183,9 +203,12 @@ class Faults:
         return fault
 
     def clear(self) -> None:
-        """Remove every fault."""
+        """Remove every fault, and let every held request go on."""
         with self._lock:
+            for fault in self._faults + self._held:
+                fault.released.set()
             self._faults.clear()
+            self._held.clear()
             self._parts.clear()
 
     def take(self, method: str, path: str) -> Fault | None:
@@ -197,5 +220,7 @@ class Faults:
                         fault.times -= 1
                         if fault.times == 0:
                             self._faults.remove(fault)
+                    if fault.hold:
+                        self._held.append(fault)
                     return fault
         return None

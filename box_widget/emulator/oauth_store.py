@@ -8,7 +8,7 @@ from typing import Any
 
 from .core import Clock, Counters, Settings, random_token
 from .errors import OAuthError
-from .redirect_uris import check_registrable
+from .redirect_uris import check_redirect_uris
 
 #: The scopes Box's OAuth 2.0 apps can ask for (OAS ``OAuth2Security``).
 SCOPES = (
@@ -100,6 +100,9 @@ class RefreshToken:
     access_token: str
     used: bool = False
     revoked: bool = False
+    #: When it was first used, and the answer that use got (for ``refresh_reuse_grace``).
+    used_at: float | None = None
+    answer: dict[str, Any] | None = None
 
 
 @dataclass
@@ -117,14 +120,19 @@ class OAuthStore:
     consents: dict[str, Consent] = field(default_factory=dict)
 
     def add_app(self, app: App) -> App:
-        """Register an app after checking its redirect URIs as Box would."""
-        for uri in app.redirect_uris:
-            check_registrable(uri)
-        if len(set(app.redirect_uris)) != len(app.redirect_uris):
-            msg = "an app cannot register the same redirect URI twice"
-            raise ValueError(msg)
+        """Register an app after checking its redirect URIs as Box would (an app with the same
+        client id is replaced)."""
+        check_redirect_uris(app.redirect_uris)
         with self.lock:
             self.apps[app.client_id] = app
+        return app
+
+    def add_redirect_uri(self, client_id: str, uri: str) -> App:
+        """Add a redirect URI to an app (KeyError: no such app; ValueError: Box refuses it)."""
+        with self.lock:
+            app = self.apps[client_id]
+            check_redirect_uris([*app.redirect_uris, uri])
+            app.redirect_uris.append(uri)
         return app
 
     def authenticate(self, client_id: str | None, client_secret: str | None) -> App:
@@ -172,26 +180,47 @@ class OAuthStore:
             return self._issue(app, code.user_id, code.scopes, with_refresh=True)
 
     def refresh(self, app: App, value: str) -> dict[str, Any]:
-        """Rotate a refresh token: single use, a new pair every time."""
+        """Rotate a refresh token: single use, a new pair every time (but see ``_reused``)."""
         with self.lock:
             token = self.refresh_tokens.get(value)
             try:
-                if token is None or token.used or token.revoked or token.client_id != app.client_id:
+                if token is None or token.revoked or token.client_id != app.client_id:
                     raise OAuthError("invalid_grant", INVALID_REFRESH)
+                if token.used:
+                    return self._reused(token)
                 if self.clock.now() > token.expires_at:
                     raise OAuthError("invalid_grant", EXPIRED_REFRESH)
             except OAuthError:
                 self.counters.failed_refreshes += 1
                 raise
             token.used = True
+            token.used_at = self.clock.now()
             self.counters.grants["refresh_token"] += 1
             self.counters.refreshes += 1
             old = self.access_tokens.get(token.access_token)
             if old is not None:
                 self.counters.refresh_margins.append(old.expires_at - self.clock.now())
-            return self._issue(
+            token.answer = self._issue(
                 app, token.user_id, token.scopes, with_refresh=True, predecessor=token.access_token
             )
+            return dict(token.answer)
+
+    def _reused(self, token: RefreshToken) -> dict[str, Any]:
+        """A used refresh token sent again: within ``refresh_reuse_grace`` seconds of its first
+        use, the pair that use got, its ``expires_in`` counted down; else ``invalid_grant``."""
+        now = self.clock.now()
+        grace = self.settings.refresh_reuse_grace
+        if (
+            grace <= 0
+            or token.used_at is None
+            or token.answer is None
+            or now - token.used_at > grace
+        ):
+            raise OAuthError("invalid_grant", INVALID_REFRESH)
+        issued = self.access_tokens.get(token.answer["access_token"])
+        left = issued.expires_at - now if issued is not None else 0.0
+        self.counters.reused_refreshes += 1
+        return {**token.answer, "expires_in": max(0, int(left))}
 
     def client_credentials(
         self, app: App, subject_type: str | None, subject_id: str | None, user_ids: set[str]

@@ -6,6 +6,14 @@ from urllib.parse import urlsplit
 
 from ..transport import is_loopback
 
+#: Box documents no limit; a Box developer advocate on Box's community forum gave about 10 per
+#: app (see docs/emulator.md, "Redirect URIs").
+MAX_REDIRECT_URIS = 10
+
+
+class TooManyRedirectURIs(ValueError):
+    """More redirect URIs than an app may register."""
+
 
 def check_registrable(uri: str) -> None:
     """Refuse a redirect URI Box would not let an app register (HTTPS unless loopback)."""
@@ -16,6 +24,21 @@ def check_registrable(uri: str) -> None:
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         msg = f"redirect URIs must use https unless they are loopback: {uri!r}"
         raise ValueError(msg)
+
+
+def check_redirect_uris(uris: list[str]) -> None:
+    """Refuse a list of redirect URIs Box would not save: one it refuses, a repeat, too many."""
+    for uri in uris:
+        check_registrable(uri)
+    if len(set(uris)) != len(uris):
+        msg = "an app cannot register the same redirect URI twice"
+        raise ValueError(msg)
+    if len(uris) > MAX_REDIRECT_URIS:
+        msg = (
+            f"an app can register at most {MAX_REDIRECT_URIS} redirect URIs; "
+            f"this one would have {len(uris)}"
+        )
+        raise TooManyRedirectURIs(msg)
 
 
 def redirect_uri_matches(registered: str, requested: str) -> bool:

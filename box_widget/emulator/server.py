@@ -15,6 +15,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 
 from ..endpoints import BoxEndpoints
+from ..protocol import CALLBACK_PATH
 from ..transport import is_loopback
 from . import api_handlers as api
 from . import chunked_upload as chunked
@@ -31,8 +32,8 @@ from .state import EmulatorState
 
 #: The demo app's redirect URIs: Jupyter's callback on loopback (any port matches).
 DEMO_REDIRECT_URIS = [
-    "http://localhost:8888/box-widget/oauth2/callback",
-    "http://127.0.0.1:8888/box-widget/oauth2/callback",
+    f"http://localhost:8888/{CALLBACK_PATH}",
+    f"http://127.0.0.1:8888/{CALLBACK_PATH}",
 ]
 ID = r"([^/]+)"
 
@@ -69,6 +70,7 @@ def routes(state: EmulatorState, *, control_api: bool) -> list[tuple[str, Any, d
             (r"/_emulator/large_files", control.LargeFilesHandler),
             (r"/_emulator/settings", control.SettingsHandler),
             (r"/_emulator/apps", control.AppsHandler),
+            (rf"/_emulator/apps/{ID}/redirect_uris", control.RedirectURIsHandler),
         ]
     return [(pattern, handler, {"state": state}) for pattern, handler in table] + [
         (r"/", IndexHandler, {"state": state}),
@@ -157,6 +159,10 @@ class BoxEmulator:
     def add_app(self, name: str, redirect_uris: list[str], **options: Any) -> App:
         """Register another OAuth app (see ``EmulatorState.add_app`` for the options)."""
         return self.state.add_app(name, redirect_uris, **options)
+
+    def add_redirect_uri(self, uri: str, *, client_id: str | None = None) -> App:
+        """Register one more redirect URI with an app (the demo app by default)."""
+        return self.state.oauth.add_redirect_uri(client_id or self.app.client_id, uri)
 
     def inject_fault(self, **fault: Any) -> Fault:
         """Make matching requests fail (see ``Fault``)."""

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode, default
 
 from .._version import __version__
 from ..endpoints import ENV_VARS, BoxEndpoints
+from ..protocol import CALLBACK_PATH, STATUS_PATH
+from ..records import PendingSignIn
 from ..vault import Vault, default_home
 from .handlers import CallbackHandler, StatusHandler
 from .log_mask import mask_secret_config
-
-CALLBACK_PATH = "box-widget/oauth2/callback"
-STATUS_PATH = "box-widget/api/status"
 
 
 class BoxWidgetApp(ExtensionApp):
@@ -90,7 +88,7 @@ class BoxWidgetApp(ExtensionApp):
             ]
         )
 
-    def fill_in(self, pending: dict[str, Any]) -> dict[str, Any]:
+    def fill_in(self, pending: PendingSignIn) -> PendingSignIn:
         """A pending authorization with the admin-provisioned secret where the kernel had none."""
         if (
             not pending.get("client_secret")

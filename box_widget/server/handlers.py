@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import traceback
 from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_server.auth.decorator import authorized
@@ -14,16 +15,31 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._version import __version__
-from ..authorize import check_pending, finish_pending, redirect_params, take_pending
-from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError
-from ..tokens import connected
-from ..vault import VaultError, VaultWriteError
+from ..authorize import (
+    claim_pending_sign_in,
+    params_from_redirect,
+    refuse_unknown_state,
+    sign_in_with_box_answer,
+)
+from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError, VaultWriteError
+from ..protocol import CALLBACK_PATH
+from ..records import BoxUser
 from .pages import callback_page
 
 if TYPE_CHECKING:
     from .app import BoxWidgetApp
 
 AUTH_RESOURCE = "box_widget"
+#: What to do next, as the callback page says it (see ``errors``): the sign-in is used up.
+ADVICE = {
+    "reconnect": "Click Generate again in the notebook.",
+    "retry": "Then click Generate again: this sign-in is used up.",
+}
+
+
+def explain(exc: BoxWidgetError) -> str:
+    """An error as the callback page says it: what happened, then what to do."""
+    return f"{exc.what} {ADVICE.get(exc.action or '', '')}".strip()
 
 
 class BoxHandlerMixin(ExtensionHandlerMixin):
@@ -52,50 +68,49 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
     async def get(self) -> None:
         started = time.perf_counter()
         self._name: str | None = None
+        # GET maps to "read"; completing a sign-in writes tokens, so it needs "write" as well.
+        if not self.authorizer.is_authorized(self, self.current_user, "write", AUTH_RESOURCE):
+            self._outcome(
+                403,
+                ok=False,
+                name=None,
+                error="forbidden",
+                title="Your Jupyter account may not connect Box here.",
+                detail="Completing a sign-in saves tokens, which needs the 'write' "
+                "permission on box_widget; ask the server's administrator. Nothing "
+                "was saved.",
+            )
+            return
         try:
-            params = redirect_params("?" + self._query)
-            check_pending(self.box.vault, params)  # a forged or stale state ends here, cheaply
+            params = params_from_redirect("?" + self._query)
+            refuse_unknown_state(self.box.vault, params)  # a forged or stale state ends here
             # The code dies 30 s after Box issued it: finish now, off the event loop (the vault
             # lock, decryption and the exchange all block).
             user = await asyncio.get_running_loop().run_in_executor(None, self._finish, params)
-        except AuthorizationError as exc:
-            self._outcome(
-                400,
-                ok=False,
-                name=self._name,
-                error=exc.error or "failed",
-                title=self._failure_title(exc),
-                detail=str(exc),
-            )
-            return
-        except ConfigurationError as exc:
-            self._outcome(
-                400,
-                ok=False,
-                name=self._name,
-                error="configuration",
-                title="This Jupyter server cannot finish the sign-in.",
-                detail=str(exc),
-            )
-            return
-        except VaultWriteError as exc:
-            self._outcome(
-                503,
-                ok=False,
-                name=self._name,
-                error="vault_unwritable",
-                title="box-widget could not save the connection.",
-                detail=f"{exc} Then click Generate again: this sign-in is used up.",
-            )
-            return
         except BoxWidgetError as exc:
+            status, error, title = _failure(exc)
             self._outcome(
-                502,
+                status, ok=False, name=self._name, error=error, title=title, detail=explain(exc)
+            )
+            return
+        except Exception as exc:  # anything else still gets this page, never a bare 500
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            self.log.error(
+                "box-widget: the callback failed unexpectedly: %s at %s:%s (connection %r; "
+                "tokens already saved stay saved)",
+                type(exc).__name__,
+                where.filename,
+                where.lineno,
+                self._name,
+            )
+            self._outcome(
+                500,
                 ok=False,
                 name=self._name,
-                error="box_unavailable",
-                title="Box could not finish the sign-in.",
-                detail=f"{exc} Then click Generate again: this sign-in is used up.",
+                error="internal",
+                title="box-widget could not finish the sign-in.",
+                detail=f"An unexpected {type(exc).__name__} happened; the Jupyter "
+                f"server's log says where. {ADVICE['retry']}",
             )
             return
         self.log.info(
@@ -108,23 +123,15 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
             ok=True,
             name=self._name,
             user=user,
-            title=f"Connected to Box as {user.get('name')} ({user.get('login')}).",
+            title=f"Connected to Box as {user['name']} ({user['login']}).",
             detail="You can close this window.",
         )
 
-    def _finish(self, params: dict[str, str]) -> dict[str, Any]:
-        """Take the pending authorization, read Box's answer, exchange the code, save."""
-        pending = take_pending(self.box.vault, params)
-        self._name = pending.get("name")
-        return finish_pending(self.box.vault, self.box.fill_in(pending), params)
-
-    @staticmethod
-    def _failure_title(exc: AuthorizationError) -> str:
-        if exc.error == "access_denied":
-            return "You declined access to Box."
-        if exc.error == "invalid_state":
-            return "This sign-in link is no longer valid."
-        return "Box did not connect."
+    def _finish(self, params: dict[str, str]) -> BoxUser:
+        """Claim the pending sign-in, read Box's answer, exchange the code, save."""
+        pending = claim_pending_sign_in(self.box.vault, params)
+        self._name = pending["name"]
+        return sign_in_with_box_answer(self.box.vault, self.box.fill_in(pending), params)
 
     def _outcome(self, status: int, **page: Any) -> None:
         self.set_status(status)
@@ -133,42 +140,40 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
         self.finish(callback_page(**page))
 
 
+def _failure(exc: BoxWidgetError) -> tuple[int, str, str]:
+    """The callback page's status, error code and title for a failed sign-in."""
+    if isinstance(exc, AuthorizationError):
+        titles = {
+            "access_denied": "You declined access to Box.",
+            "invalid_state": "This sign-in link is no longer valid.",
+        }
+        return 400, exc.error or "failed", titles.get(exc.error or "", "Box did not connect.")
+    if isinstance(exc, ConfigurationError):
+        return 400, "configuration", "This Jupyter server cannot finish the sign-in."
+    if isinstance(exc, VaultWriteError):
+        return 503, "vault_unwritable", "box-widget could not save the connection."
+    return 502, "box_unavailable", "Box could not finish the sign-in."
+
+
 class StatusHandler(BoxHandlerMixin, APIHandler):
-    """``GET box-widget/api/status``: is the extension here, and what is connected (no tokens)."""
+    """``GET box-widget/api/status``: is the extension here, and what is connected (no tokens);
+    its JSON is described in ``protocol``."""
 
     @web.authenticated
     @authorized
     def get(self) -> None:
         app = self.box
         vault = app.vault
-        connections = []
-        for name in vault.names():
-            try:
-                record = vault.load(name) or {}
-            except VaultError:
-                connections.append({"name": name, "connected": False, "error": "unreadable"})
-                continue
-            token = record.get("token") or {}
-            user = record.get("user") or {}
-            connections.append(
-                {
-                    "name": name,
-                    "connected": connected(record),
-                    "kind": record.get("kind"),
-                    "user": {"name": user.get("name"), "login": user.get("login")},
-                    "expires_at": token.get("expires_at"),
-                }
-            )
         self.finish(
             json.dumps(
                 {
                     "version": __version__,
                     "vault": vault.status(),
-                    "callback_path": url_path_join(self.base_url, "box-widget/oauth2/callback"),
+                    "callback_path": url_path_join(self.base_url, CALLBACK_PATH),
                     "client_id": app.client_id or None,
                     "endpoints": app.endpoints.to_dict(),
                     "client_secret_configured": bool(app.client_secret),
-                    "connections": connections,
+                    "connections": [vault.summary(name).to_status() for name in vault.names()],
                 }
             )
         )

@@ -11,7 +11,7 @@ import json
 from html import escape
 from typing import Any
 
-CHANNEL = "box-widget"
+from ..protocol import BROADCAST_TYPE, CHANNEL
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f9;color:#1f2328}
@@ -53,7 +53,7 @@ def callback_page(
 ) -> str:
     """The whole HTML page for one callback outcome."""
     result = {
-        "type": "box-widget:oauth",
+        "type": BROADCAST_TYPE,
         "channel": CHANNEL,
         "name": name,
         "ok": ok,

@@ -37,8 +37,8 @@ from box_widget import (
 )
 from box_widget.authorize import TOKENS_DROPPED
 from box_widget.emulator import BoxEmulator
+from box_widget.errors import VaultWriteError
 from box_widget.oauth import authorization_url, new_state
-from box_widget.vault import VaultWriteError
 
 from .test_vault_faults import FullDisk
 

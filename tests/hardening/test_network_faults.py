@@ -36,7 +36,7 @@ from test_connection import connect, raises_clean, record
 from box_widget import BoxAPIError, BoxConnection, BoxWidgetError, ReauthorizationRequired
 from box_widget.audit import read as audit_events
 from box_widget.emulator import BoxEmulator
-from box_widget.oauth import AnswerInDoubt, AnswerLost
+from box_widget.errors import AnswerInDoubt, AnswerLost
 from box_widget.tokens import REFRESHING
 from box_widget.vault import Vault
 
@@ -203,7 +203,7 @@ def test_a_lost_refresh_that_box_did_not_process_is_tried_once_more(
         # Box answers in 1.5 s, the client waits 0.5 s: it gives up, tries again at once, and
         # that second try (no delay) is what Box processes first.
         emu.inject_fault(delay=1.5, path="/oauth2/token", times=1)
-        conn.session.keeper.client.timeout = (5.0, 0.5)
+        conn.session.source.client.timeout = (5.0, 0.5)
     else:
         emu.inject_fault(drop=True, path="/oauth2/token", times=1)
     assert conn.test_connection()["login"] == "ada@example.com"

@@ -36,9 +36,9 @@ logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
 from box_widget import BoxConnection
 from box_widget.errors import BoxAPIError
 conn = BoxConnection(sys.argv[1], home=sys.argv[2])
-print(repr(conn), repr(conn.session), repr(conn.session.keeper.client))
+print(repr(conn), repr(conn.session), repr(conn.session.source.client))
 print(conn.test_connection()["login"])                        # a refresh ahead of expiry
-conn.session.keeper._token = {**conn.session.keeper.token, "access_token": "refused-by-box-xyz"}
+conn.session.source._token = {**conn.session.source.token, "access_token": "refused-by-box-xyz"}
 print(conn.test_connection()["login"])                        # a refresh after a 401
 try:
     conn.session.get("folders/999999/items")

@@ -27,8 +27,8 @@ logging.basicConfig(level=logging.DEBUG, stream=sys.__stderr__, force=True,
 """
 REFRESH = """\
 # Added by the test: a refresh, as after Box refused the access token (a 401).
-keeper = conn.session.keeper
-keeper.refresh(failed=keeper.token["access_token"])
+source = conn.session.source
+source.refresh(failed=source.token["access_token"])
 print(conn.test_connection()["login"])
 """
 

@@ -49,8 +49,8 @@ from test_vault import child, child_command, child_env, read_line, snapshot
 from box_widget import BoxConnection, ConfigurationError, ReauthorizationRequired
 from box_widget.audit import read as audit_events
 from box_widget.emulator import BoxEmulator
+from box_widget.errors import VaultError, VaultWriteError
 from box_widget.tokens import REFRESHING
-from box_widget.vault import VaultError, VaultWriteError
 from box_widget.widget import ConnectionForm
 
 from .conftest import expire
@@ -173,7 +173,7 @@ ON_A_FULL_TMPFS = r"""
 import errno, hashlib, json, os, shutil, sys
 from pathlib import Path
 from box_widget import BoxConnection
-from box_widget.vault import VaultWriteError
+from box_widget.errors import VaultWriteError
 
 source, disk, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 shutil.copytree(source, disk, dirs_exist_ok=True)

@@ -1,0 +1,77 @@
+"""The routes and messages that join the kernel, the Jupyter server and the browser.
+
+Dependency-free: the kernel, the server extension, the emulator, the demo and the tests import
+it, and the form's JavaScript gets the same values from ``javascript()`` (prepended to
+``labextension/form.js`` as ``PROTOCOL``), so no name is written twice.
+
+Routes, under the Jupyter server's ``base_url``:
+
+========================  ============================================================
+``CALLBACK_PATH``         Box's redirect lands here (``?code=&state=`` or ``?error=``):
+                          the server extension completes the sign-in and shows a page
+``STATUS_PATH``           JSON: is the extension here, the vault, the app, the endpoints
+========================  ============================================================
+
+Form (browser) → kernel, as widget messages (``model.send``):
+
+==============  ==========================  ==============================================
+type            carries                     the kernel
+==============  ==========================  ==============================================
+``hello``       nothing                     sends the current authorize address
+``secret``      ``value``                   keeps the Client Secret in memory (never a trait)
+``generate``    ``opened`` (bool)           waits for Box; watches the vault as a backup
+``outcome``     ``ok``, ``error``,          shows the callback page's outcome
+                ``message``
+``test``        nothing                     calls ``users/me``; shows the user
+``disconnect``  nothing                     revokes at Box, deletes from the vault
+``complete``    ``address``                 the headless path: completes from the address
+==============  ==========================  ==============================================
+
+Kernel → form: ``authorize_url`` with ``url`` (a single-use address: a message, so a saved
+notebook's widget state never holds its ``state``).
+
+Callback page → form, over the ``BroadcastChannel`` named ``CHANNEL`` (same origin; no token
+material): ``{"type": BROADCAST_TYPE, "channel", "name", "ok", "user": {"id", "name", "login"} or
+null, "error", "message"}``.
+
+Status API answer (``STATUS_PATH``, JSON): ``version``, ``vault`` (``home``, ``encrypted``,
+``key_source``), ``callback_path`` (with the base URL), ``client_id`` (the server's app, or null),
+``endpoints`` (Box's five URLs as the server is configured), ``client_secret_configured`` (bool),
+``connections``: a list of ``{"name", "connected", "kind", "user": {"name", "login"},
+"expires_at"}`` (or ``{"name", "connected": false, "error": "unreadable"}``).
+"""
+
+from __future__ import annotations
+
+import json
+
+CALLBACK_PATH = "box-widget/oauth2/callback"
+STATUS_PATH = "box-widget/api/status"
+CHANNEL = "box-widget"
+BROADCAST_TYPE = "box-widget:oauth"
+
+#: Message types the form sends the kernel.
+HELLO = "hello"
+SECRET = "secret"  # noqa: S105 - a message type, not a secret
+GENERATE = "generate"
+OUTCOME = "outcome"
+TEST = "test"
+DISCONNECT = "disconnect"
+COMPLETE = "complete"
+#: The message type the kernel sends the form.
+AUTHORIZE_URL = "authorize_url"
+
+TO_KERNEL = (HELLO, SECRET, GENERATE, OUTCOME, TEST, DISCONNECT, COMPLETE)
+
+
+def javascript() -> str:
+    """``const PROTOCOL = {...};``: these values for the form's JavaScript."""
+    values = {
+        "callbackPath": CALLBACK_PATH,
+        "statusPath": STATUS_PATH,
+        "channel": CHANNEL,
+        "broadcastType": BROADCAST_TYPE,
+        "toKernel": {name: name for name in TO_KERNEL},
+        "authorizeUrl": AUTHORIZE_URL,
+    }
+    return f"const PROTOCOL = Object.freeze({json.dumps(values)});\n"
