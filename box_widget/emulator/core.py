@@ -59,7 +59,8 @@ class Settings:
     upload_session_lifetime: int = 7 * 24 * 3600
     #: Seconds after its first use during which a reused refresh token gets the same pair again
     #: (0: strictly single use, as Box documents). Box has been seen answering a reused refresh
-    #: token with the same access token and a shorter ``expires_in`` (BOX_PLATFORM.md, §2).
+    #: token with the same access token and a shorter ``expires_in`` (docs/box-platform.md,
+    #: section 5).
     refresh_reuse_grace: int = 0
 
     #: The settings that may be 0 (a switch that is off); every other one must be positive.
