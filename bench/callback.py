@@ -36,7 +36,7 @@ from .servers import emulator_and_jupyter
 
 use_test_helpers()
 from browser.harness import environment  # noqa: E402
-from emulator_flow import base_urls, code_for  # noqa: E402
+from support.emulator_flow import base_urls, code_for  # noqa: E402
 
 GOAL_P95 = 100.0  # ms
 #: The extension's log line for each sign-in (``CallbackHandler.get``), whole milliseconds.

@@ -25,8 +25,8 @@ from .results import Figure, Row, Section, method
 from .servers import emulator_and_jupyter
 
 use_test_helpers()
-import callback_flood as flood  # noqa: E402
 from browser.harness import CALLBACK, STATUS, environment  # noqa: E402
+from support import callback_flood as flood  # noqa: E402
 
 CONCURRENT = 500
 GOAL = 1.0  # s: the slowest poll during any flood

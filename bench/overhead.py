@@ -35,7 +35,7 @@ from .results import Figure, Row, Section, method
 
 use_test_helpers()
 from browser.harness import environment  # noqa: E402
-from emulator_flow import base_urls, connect, tokens_for  # noqa: E402
+from support.emulator_flow import base_urls, connect, tokens_for  # noqa: E402
 
 WARM_UP = 20
 GOAL = 1.05  # within 5 % of plain requests

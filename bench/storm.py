@@ -1,8 +1,8 @@
 """4. Refresh storm: 8 processes x 4 threads share one connection whose access token lives 2 s.
 
-The same storm as ``tests/test_refresh_storm.py`` (``tests/storm_flow.py`` and
-``tests/storm_worker.py``), run once for box-widget (one connection in one vault) and once for
-each of the official SDK's file token storages (``FileTokenStorage``: the file is read on every
+The same storm as ``tests/test_refresh_storm.py`` (``tests/support/storm_flow.py``,
+``tests/support/storm_worker.py``), run once for box-widget (one connection in one vault) and once
+for each of the official SDK's file token storages (``FileTokenStorage``: the file is read on every
 call; ``FileWithInMemoryCacheTokenStorage``: read once, then cached in each process), every
 process pointed at the same file, the SDK's default network session. Each run has a fresh
 emulator; the clients take turns run by run. Refreshes, refresh tokens refused
@@ -36,8 +36,8 @@ from .results import Figure, Row, Section, method
 
 use_test_helpers()
 from browser.harness import environment  # noqa: E402
-from emulator_flow import base_urls, code_for  # noqa: E402
-from storm_flow import NAME, connect, figures, storm, vault_env  # noqa: E402
+from support.emulator_flow import base_urls, code_for  # noqa: E402
+from support.storm_flow import NAME, connect, figures, storm, vault_env  # noqa: E402
 
 PROCESSES, THREADS, LIFETIME = 8, 4, 2
 SDK_GRACE = 90  # seconds a call started before the end may go on (the SDK's back-off)

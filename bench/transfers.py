@@ -3,7 +3,7 @@
 ``measure(size_download, size_upload)`` starts an emulator in this process, seeds a generated
 file of ``size_download`` bytes (streamed as it is made: the emulator holds nothing), writes a
 local file of ``size_upload`` bytes (at least Box's 20 MB chunked minimum) and times, each in a
-client process of its own (tests/transfer_client.py) so that its peak memory is its own:
+client process of its own (tests/support/transfer_client.py) so that its peak memory is its own:
 
 * a download and a chunked upload through ``box://`` (``BoxFileSystem``);
 * the same through the official SDK ``box_sdk_gen`` (``download_file_to_output_stream``,
@@ -37,7 +37,7 @@ from box_widget.emulator.blobs import generated_chunks
 
 from .results import Figure, Row, Section, method
 
-CLIENT = Path(__file__).resolve().parents[1] / "tests" / "transfer_client.py"
+CLIENT = Path(__file__).resolve().parents[1] / "tests" / "support" / "transfer_client.py"
 REDIRECT_URI = "http://127.0.0.1:8888/box-widget/oauth2/callback"
 NAME = "bench"
 MiB = 1024 * 1024

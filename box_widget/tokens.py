@@ -73,7 +73,7 @@ def _lost_mark(exc: AnswerLost, started: RefreshMark) -> RefreshMark:
 
 def _without_mark(record: ConnectionRecord) -> ConnectionRecord:
     record = record.copy()
-    record.pop(REFRESHING, None)  # type: ignore[misc]
+    record.pop("refreshing", None)
     return record
 
 

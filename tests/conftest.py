@@ -5,22 +5,38 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
+from box_widget import BoxEndpoints
 from box_widget.emulator import BoxEmulator
 
 #: pytest-jupyter's server fixtures (jp_fetch, jp_serverapp, ...) for test_server.py, and the
 #: box:// fixtures (box, box_env) for test_boxfs*.py; they must be declared here, in the first
 #: conftest pytest loads.
-pytest_plugins = ("pytest_jupyter.jupyter_server", "boxfs_support")
+pytest_plugins = ("pytest_jupyter.jupyter_server", "support.boxfs_support")
 
 #: CI sets CI=true: there, a missing resource (Chromium, Box's OpenAPI file) is a failure,
 #: never a skip.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+#: What ``isolated_env`` takes out of the environment: credentials, the vault's key and folder,
+#: endpoints, and the process-wide switch to plain HTTP.
+ENV_VARS = (
+    "BOX_WIDGET_KEY",
+    "BOX_CLIENT_ID",
+    "BOX_CLIENT_SECRET",
+    "BOX_REDIRECT_URI",
+    "BOX_WIDGET_HOME",
+    "OAUTHLIB_INSECURE_TRANSPORT",
+    *BoxEndpoints().to_env(),
+)
 
 
 def require(condition: bool, why: str) -> None:
@@ -35,7 +51,7 @@ def require(condition: bool, why: str) -> None:
 def _spec_checker(emu: BoxEmulator) -> tuple[Any, list[str]] | None:
     """A ``Session.send`` replacement that checks each emulator answer against Box's spec;
     None where the spec is not on this machine (in CI, a missing spec fails the test)."""
-    from openapi_check import (
+    from support.openapi_check import (
         OpenAPIMismatch,
         UndescribedOperation,
         check_response,
@@ -105,3 +121,44 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[BoxEmulator]:
         assert not mismatches, "answers that differ from Box's OpenAPI description:\n" + "\n".join(
             mismatches
         )
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real keyring, no credentials or endpoints from the environment. Not autouse: the
+    modules that want it say so (``pytestmark = pytest.mark.usefixtures("isolated_env")``)."""
+    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def insecure_transport_restored(isolated_env: None) -> Iterator[None]:
+    """After the test, no process-wide switch to plain HTTP left behind by the code under test
+    (checked before ``isolated_env`` puts the environment back)."""
+    yield
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A vault folder of this test's own (not created yet): ``<tmp_path>/home``."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def file_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key comes from ``vault.key``: no BOX_WIDGET_KEY, no OS keyring."""
+    monkeypatch.delenv("BOX_WIDGET_KEY", raising=False)
+    monkeypatch.delenv("BOX_WIDGET_HOME", raising=False)
+    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
+
+
+@pytest.fixture
+def env_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh Fernet key in BOX_WIDGET_KEY (and no OS keyring)."""
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("BOX_WIDGET_KEY", key)
+    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
+    monkeypatch.delenv("BOX_WIDGET_HOME", raising=False)
+    return key

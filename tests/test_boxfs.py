@@ -22,7 +22,7 @@ import fsspec
 import pandas as pd
 import pytest
 import requests
-from boxfs_support import NAME, REDIRECT_URI, Box, MiB, connect
+from support.boxfs_support import NAME, REDIRECT_URI, Box, MiB, connect
 
 from box_widget import BoxConnection
 from box_widget.boxfs import BoxFileSystem

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from boxfs_support import NAME, connect
 from fsspec.tests.abstract import (
     AbstractCopyTests,
     AbstractFixtures,
@@ -22,6 +21,7 @@ from fsspec.tests.abstract import (
     AbstractPipeTests,
     AbstractPutTests,
 )
+from support.boxfs_support import NAME, connect
 
 from box_widget.boxfs import BoxFileSystem
 from box_widget.emulator import BoxEmulator

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from boxfs_support import NAME, Box, MiB
+from support.boxfs_support import NAME, Box, MiB
 
 from box_widget.emulator.blobs import generated_chunks
 
-CLIENT = Path(__file__).with_name("transfer_client.py")
+CLIENT = Path(__file__).with_name("support") / "transfer_client.py"
 GiB = 1024 * MiB
 
 

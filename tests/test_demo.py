@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from demo_process import (
+from support.demo_process import (
     check_all_gone,
     command_line,
     demo_command,
@@ -19,9 +19,9 @@ from demo_process import (
     readme_main_command,
     start_demo,
 )
-from secret_scan import scan
+from support.secret_scan import scan
 
-from box_widget.demo import copy_notebooks, shipped_notebooks
+from box_widget.cli.demo_lab import copy_notebooks, shipped_notebooks
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -96,7 +96,7 @@ def test_a_killed_demo_leaves_nothing_running(tmp_path: Path) -> None:
         assert demo.api("POST", "api/kernels").status_code == 201
         started = demo.descendants()
         assert any("ipykernel_launcher" in command_line(p) for p in started)
-        assert any("box_widget.demo_watchdog" in command_line(p) for p in started)
+        assert any("box_widget.cli.demo_watchdog" in command_line(p) for p in started)
         assert scratch.is_dir()
         assert demo.stop(signal.SIGKILL) == -signal.SIGKILL
         # the watchdog too, once done; it gives Lab up to 10 s to exit on SIGTERM

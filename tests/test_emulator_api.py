@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from emulator_flow import bearer
+from support.emulator_flow import bearer
 
 from box_widget.emulator import BoxEmulator
 

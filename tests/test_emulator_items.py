@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 import requests
-from emulator_flow import bearer
+from support.emulator_flow import bearer
 
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.blobs import CHUNK, DiskBlob, generated_chunks

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from emulator_flow import bearer
+from support.emulator_flow import bearer
 
 from box_widget.emulator import BoxEmulator
 

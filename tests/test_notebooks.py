@@ -19,8 +19,8 @@ import nbclient
 import nbformat
 import pandas as pd
 import pytest
-from emulator_flow import CALLBACK
-from secret_scan import emulator_secrets, scan
+from support.emulator_flow import CALLBACK
+from support.secret_scan import emulator_secrets, scan
 
 from box_widget import BoxConnection
 from box_widget.emulator import BoxEmulator

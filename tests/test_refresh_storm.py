@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_flow import new_connection
-from storm_flow import (
+from support.emulator_flow import new_connection
+from support.storm_flow import (
     NAME,
     REPO,
     Child,
@@ -34,7 +34,7 @@ from storm_flow import (
     vault_env,
     wait_ready,
 )
-from storm_worker import call_until
+from support.storm_worker import call_until
 
 from box_widget.emulator import BoxEmulator
 from box_widget.keys import load_key

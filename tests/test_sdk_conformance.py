@@ -40,7 +40,7 @@ from box_sdk_gen import (
     UploadFileAttributesParentField,
     UploadFileVersionAttributes,
 )
-from emulator_flow import base_urls
+from support.emulator_flow import base_urls
 
 from box_widget.emulator import BoxEmulator
 

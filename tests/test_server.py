@@ -34,7 +34,7 @@ from jupyter_server.utils import JupyterServerAuthWarning, url_path_join
 from tornado import web
 from traitlets.config import Config
 
-from box_widget import BoxConnection, BoxEndpoints, __version__
+from box_widget import BoxConnection, __version__
 from box_widget import vault as vault_module
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.oauth_store import App
@@ -44,36 +44,18 @@ from box_widget.vault import Vault
 CALLBACK = "box-widget/oauth2/callback"
 STATUS = "box-widget/api/status"
 NAME = "work"
-ENV_VARS = (
-    "BOX_WIDGET_KEY",
-    "BOX_CLIENT_ID",
-    "BOX_CLIENT_SECRET",
-    "BOX_REDIRECT_URI",
-    "BOX_WIDGET_HOME",
-    "OAUTHLIB_INSECURE_TRANSPORT",
-    *BoxEndpoints().to_env(),
-)
 ADA = {"name": "Ada Lovelace", "login": "ada@example.com"}
 RESULT = re.compile(r"<script type=application/json id=box-widget-result>(.*?)</script>", re.S)
 OUTCOME = re.compile(r"<h1 id=outcome class=(\w+)>(.*?)</h1><p id=detail>(.*?)</p>", re.S)
 TOKEN_KEYS = {"access_token", "refresh_token", "token", "client_secret", "code", "state"}
 
 
+#: No real keyring, no credentials or endpoints from the environment (``home`` is the vault
+#: folder the server and the 'kernels' share; both fixtures are in conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+
 # --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No real keyring, no credentials or endpoints from the environment."""
-    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
-    for var in ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The vault folder the server and the 'kernels' share."""
-    return tmp_path / "vault"
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import keyring
 import pytest
-from file_keyring import SlowFileKeyring, forget_class
-from test_vault import child, child_env, finish, read_line
+from support.file_keyring import SlowFileKeyring, forget_class
+from support.vault_checks import child, child_env, finish, read_line
 
 from box_widget.errors import BoxWidgetError
 from box_widget.vault import Vault
@@ -33,7 +33,7 @@ import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[5])
 import keyring
-from file_keyring import SlowFileKeyring
+from support.file_keyring import SlowFileKeyring
 from box_widget.errors import BoxWidgetError
 from box_widget.vault import Vault
 keyring_file, home, go, index = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]

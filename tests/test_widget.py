@@ -24,12 +24,8 @@ from box_widget.widget import ConnectionForm
 CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BOX_WIDGET_KEYRING", "0")
-    for name in ("BOX_WIDGET_KEY", "BOX_CLIENT_ID", "BOX_CLIENT_SECRET", "BOX_REDIRECT_URI"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path / "vault"
+#: ``home`` (conftest.py) is the vault folder; no keyring or credentials from the environment.
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 def browser_says(form: ConnectionForm, **content: Any) -> None:

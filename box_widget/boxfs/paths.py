@@ -183,3 +183,18 @@ class PathResolver:
         if parent["type"] != "folder":
             raise NotADirectoryError(20, "Not a folder in Box", "/".join(names[:-1]))
         return parent, names[-1]
+
+
+def info_of(path: str, entry: Entry) -> dict[str, Any]:
+    """fsspec's info dict for a Box entry."""
+    is_file = entry["type"] == "file"
+    info = {
+        "name": path,
+        "size": int(entry.get("size") or 0) if is_file else 0,
+        "type": "file" if is_file else "directory",
+        "id": entry["id"],
+    }
+    for key in ("sha1", "created_at", "modified_at"):
+        if entry.get(key) is not None:
+            info[key] = entry[key]
+    return info

@@ -26,26 +26,10 @@ from fsspec.spec import AbstractFileSystem
 
 from ..connection import BoxConnection
 from ..session import BoxSession
-from . import progress, upload
-from .download import Download
+from . import transfers, upload
 from .errors import translated
 from .file import BoxFile
-from .paths import ID_PREFIX, Entry, PathResolver, cache_for, join, split
-
-
-def _info(path: str, entry: Entry) -> dict[str, Any]:
-    """fsspec's info dict for a Box entry."""
-    is_file = entry["type"] == "file"
-    info = {
-        "name": path,
-        "size": int(entry.get("size") or 0) if is_file else 0,
-        "type": "file" if is_file else "directory",
-        "id": entry["id"],
-    }
-    for key in ("sha1", "created_at", "modified_at"):
-        if entry.get(key) is not None:
-            info[key] = entry[key]
-    return info
+from .paths import ID_PREFIX, PathResolver, cache_for, info_of, join, split
 
 
 class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
@@ -128,16 +112,16 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
     # --- reading the tree ------------------------------------------------------------------
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         path = self._strip_protocol(path)
-        return _info(path, self.paths.resolve(path))
+        return info_of(path, self.paths.resolve(path))
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         path = self._strip_protocol(path)
         entry = self.paths.resolve(path)
         if entry["type"] != "folder":
-            found = [_info(path, entry)]
+            found = [info_of(path, entry)]
         else:
             listing = self.paths.listing(entry["id"], path)
-            found = [_info(join(path, name), item) for name, item in listing.items()]
+            found = [info_of(join(path, name), item) for name, item in listing.items()]
         return found if detail else [f["name"] for f in found]
 
     def ukey(self, path: str) -> str:
@@ -237,18 +221,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
-        path = self._strip_protocol(path)
-        info = self.info(path)
-        if info["type"] != "file":
-            raise IsADirectoryError(21, "This is a folder, not a file", path)
-        size = info["size"]
-        start = 0 if start is None else (max(0, size + start) if start < 0 else start)
-        end = size if end is None else (max(0, size + end) if end < 0 else min(end, size))
-        download = Download(self.session, info["id"])
-        with translated(path):
-            if start == 0 and end == size:
-                return b"".join(download.stream())
-            return download.read_range(start, end)
+        return transfers.cat(self, self._strip_protocol(path), start, end)
 
     def get_file(
         self,
@@ -258,33 +231,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         outfile: Any = None,
         **kwargs: Any,
     ) -> None:
-        rpath = self._strip_protocol(rpath)
-        info = self.info(rpath)
-        if info["type"] != "file":
-            os.makedirs(lpath, exist_ok=True)
-            return
-        if outfile is None and hasattr(lpath, "write"):
-            outfile = lpath
-        if outfile is None:
-            os.makedirs(os.path.dirname(os.path.abspath(lpath)), exist_ok=True)
-            with open(lpath, "wb") as target:
-                self._download_to(rpath, info, target, callback)
-        else:
-            self._download_to(rpath, info, outfile, callback)
-
-    def _download_to(
-        self, path: str, info: dict[str, Any], target: BinaryIO, callback: Callback
-    ) -> None:
-        callback.set_size(info["size"])
-        download = Download(self.session, info["id"])
-        with (
-            progress.bar(self.progress, info["size"], f"Downloading {path}") as shown,
-            translated(path),
-        ):
-            for chunk in download.stream():
-                target.write(chunk)
-                shown(len(chunk))
-                callback.relative_update(len(chunk))
+        transfers.get(self, self._strip_protocol(rpath), lpath, callback, outfile)
 
     def put_file(
         self,
@@ -309,56 +256,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
     ) -> dict[str, Any]:
         """Upload ``size`` bytes from ``source`` to ``path`` (a new version if a file is there,
         unless ``exclusive``); missing parent folders are created. The new file's info."""
-        path = self._strip_protocol(path)
-        parent, name, existing = self._target(path)
-        if existing is not None and existing["type"] != "file":
-            raise IsADirectoryError(21, "A folder of that name is already in Box", path)
-        if existing is not None and exclusive:
-            raise FileExistsError(17, "A file of that name is already in Box", path)
-        file_id = existing["id"] if existing else None
-        try:
-            with translated(path), progress.bar(self.progress, size, f"Uploading {path}") as shown:
-                if size < self.chunked_threshold:
-                    if file_id is None and size >= progress.MIN_SIZE:
-                        upload.preflight(self.session, name, parent["id"], size)
-                    entry = upload.direct_upload(
-                        self.session,
-                        self.upload_url,
-                        source.read(size),
-                        name,
-                        parent_id=parent["id"],
-                        file_id=file_id,
-                    )
-                    shown(size)
-                else:
-                    chunked = upload.ChunkedUpload(
-                        self.session, self.upload_url, workers=self.upload_workers, progress=shown
-                    )
-                    entry = chunked.run(source, size, name, parent_id=parent["id"], file_id=file_id)
-        finally:
-            self.paths.invalidate(parent["id"])
-        return _info(path, entry)
-
-    def _target(self, path: str) -> tuple[Entry, str, Entry | None]:
-        """Where a write to ``path`` goes: its folder (created if missing), its name, and the
-        item of that name already there, if any."""
-        parent_path = "/".join(split(path)[:-1])
-        if parent_path and not self.exists(parent_path):
-            self.makedirs(parent_path, exist_ok=True)
-        parent, name = self.paths.parent_and_name(path)
-        return parent, name, self.paths.child(parent, name, path)
+        return transfers.write(self, source, size, self._strip_protocol(path), exclusive=exclusive)
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
-        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
-        source = self.paths.resolve(path1)
-        if source["type"] != "file":
-            self.makedirs(path2, exist_ok=True)
-            return
-        parent, name, existing = self._target(path2)
-        if existing is not None:
-            self._delete(path2, recursive=False, want="file")
-        with translated(path2):
-            self.session.post(
-                f"files/{source['id']}/copy", json={"parent": {"id": parent["id"]}, "name": name}
-            )
-        self.paths.invalidate(parent["id"])
+        transfers.copy(self, self._strip_protocol(path1), self._strip_protocol(path2))

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 import requests
 
-from box_widget.demo import free_port  # a free loopback port, as the demo picks one
+from box_widget.cli.demo_lab import free_port  # a free loopback port, as the demo picks one
 from box_widget.emulator import BoxEmulator
 from box_widget.endpoints import ENV_VARS
 from box_widget.vault import Vault

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from demo_process import check_all_gone, command_line, start_demo
+from support.demo_process import check_all_gone, command_line, start_demo
 
-from box_widget.demo import FIRST_NOTEBOOK, shipped_notebooks
+from box_widget.cli.demo_lab import FIRST_NOTEBOOK, shipped_notebooks
 
 from .conftest import (
     FORM_TIMEOUT,

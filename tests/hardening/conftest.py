@@ -15,8 +15,6 @@ from test_server import (  # noqa: F401 - fixtures, used by name
     allow_unauthenticated,
     box,
     box_app,
-    home,
-    isolated_env,
     jp_server_config,
     log_tap,
     provisioned,
@@ -27,6 +25,11 @@ from box_widget.emulator import BoxEmulator
 from box_widget.vault import Vault
 
 HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolated_env: None) -> None:
+    """Every hardening test runs in ``isolated_env`` (conftest.py), as test_server.py's do."""
 
 
 def expire(emu: BoxEmulator, folder: Path, name: str) -> None:

@@ -22,11 +22,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from emulator_flow import new_connection
-from secret_scan import emulator_secrets, scan
-from test_connection import connect, raises_clean
+from support.connection_checks import connect, raises_clean
+from support.emulator_flow import new_connection
+from support.secret_scan import emulator_secrets, scan
+from support.vault_checks import child, child_env, finish, read_line
 from test_server import Box
-from test_vault import child, child_env, finish, read_line
 
 from box_widget import (
     AuthorizationError,

@@ -43,11 +43,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote_from_bytes, urlsplit
 
-import callback_flood as flood
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jupyter_server.utils import url_path_join
+from support import callback_flood as flood
 from test_server import CALLBACK, STATUS, Box, LogTap
 
 from box_widget.server.pages import callback_page

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 import requests
-from test_connection import connect, raises_clean, record
+from support.connection_checks import connect, raises_clean, record
 
 from box_widget import BoxAPIError, BoxConnection, BoxWidgetError, ReauthorizationRequired
 from box_widget.audit import read as audit_events

@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 
 import pytest
-from secret_scan import emulator_secrets, main, scan
+from support.secret_scan import emulator_secrets, main, scan
 from test_server import NAME, Box, LogTap, query
 
 from box_widget import BoxAPIError, BoxConnection, BoxWidgetError

@@ -34,7 +34,7 @@ from browser.conftest import (  # the browser harness (fixtures used by name)
     playwright_api,
     wait_until,
 )
-from secret_scan import emulator_secrets, scan
+from support.secret_scan import emulator_secrets, scan
 
 from box_widget.emulator import BoxEmulator
 

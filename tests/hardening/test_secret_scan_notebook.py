@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from secret_scan import emulator_secrets, scan
+from support.secret_scan import emulator_secrets, scan
 from test_notebooks import kernel_env, outputs, run  # noqa: F401 - kernel_env: a fixture
 
 from box_widget.emulator import BoxEmulator

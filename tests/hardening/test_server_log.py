@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from secret_scan import scan
+from support.secret_scan import scan
 
-from box_widget.demo import free_port
+from box_widget.cli.demo_lab import free_port
 
 SECRET = "Adm1n-provisioned-" + "s" * 24
 TOKEN = "jupyter-login-token-for-this-test"

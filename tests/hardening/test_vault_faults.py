@@ -42,9 +42,9 @@ from typing import Any
 import pytest
 from conftest import require
 from cryptography.fernet import Fernet
-from test_connection import assert_clean, connect, raises_clean, record
+from support.connection_checks import assert_clean, connect, raises_clean, record
+from support.vault_checks import child, child_command, child_env, read_line, snapshot
 from test_server import NAME, Box, assert_failed
-from test_vault import child, child_command, child_env, read_line, snapshot
 
 from box_widget import BoxConnection, ConfigurationError, ReauthorizationRequired
 from box_widget.audit import read as audit_events

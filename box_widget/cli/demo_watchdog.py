@@ -7,7 +7,7 @@ demo that stopped cleanly has left nothing; after a hard kill, JupyterLab, its k
 demo's scratch folder (the throwaway vault) would otherwise stay behind, holding the port and
 the demo tokens.
 
-Usage: ``python -m box_widget.demo_watchdog LAB_PID LAB_CREATE_TIME SCRATCH``.
+Usage: ``python -m box_widget.cli.demo_watchdog LAB_PID LAB_CREATE_TIME SCRATCH``.
 """
 
 from __future__ import annotations

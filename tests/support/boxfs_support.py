@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import emulator_flow
 import pytest
-from emulator_flow import CALLBACK
 
 from box_widget import BoxConnection, BoxEndpoints
 from box_widget.boxfs import BoxFileSystem
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.content import File
+from support import emulator_flow
+from support.emulator_flow import CALLBACK
 
 REDIRECT_URI = CALLBACK
 NAME = "work"

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import audit
-from .vault import default_home
+from .. import audit
+from ..vault import default_home
 
 COLUMNS = ("time", "host", "pid", "name", "event")
 
@@ -38,8 +38,8 @@ def _line(event: dict[str, Any]) -> str:
     ).rstrip()
 
 
-def add_command(commands: Any) -> None:
-    """Register ``audit`` on the top-level subparsers."""
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``audit`` to the top-level subparsers."""
     parser = commands.add_parser(
         "audit",
         help="show who connected, refreshed, revoked or failed a connection, and when",

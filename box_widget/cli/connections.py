@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
-from .connection import BoxConnection, connections
-from .errors import AuthorizationError, VaultUnreadable
-from .records import ConnectionSummary, summarize
-from .vault import Vault
+from ..connection import BoxConnection, connections
+from ..errors import AuthorizationError, VaultUnreadable
+from ..records import ConnectionSummary, summarize
+from ..vault import Vault
 
 CODE_LIFETIME = 30  # seconds: how long Box's authorization codes live
 
@@ -136,8 +135,8 @@ def revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: Any) -> None:
-    """Register ``login``, ``list`` and ``revoke`` on the top-level subparsers."""
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``login``, ``list`` and ``revoke`` to the top-level subparsers."""
     home_help = "the vault folder (default: $BOX_WIDGET_HOME, else <jupyter data dir>/box_widget)"
     login_parser = commands.add_parser(
         "login",

@@ -8,7 +8,7 @@ cut to its first 6 characters (the report itself leaks nothing).
 
 From a shell, for files made elsewhere (e.g. notebooks run against the emulator)::
 
-    python tests/secret_scan.py --secrets FILE PATH...   # FILE: one secret a line
+    python tests/support/secret_scan.py --secrets FILE PATH...   # FILE: one secret a line
 
 exits 1 and prints the hits when any secret is found.
 """

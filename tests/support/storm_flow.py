@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import emulator_flow
 from cryptography.fernet import Fernet
 
 from box_widget.connection import BoxConnection
 from box_widget.emulator import BoxEmulator
+from support import emulator_flow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).resolve().with_name("storm_worker.py")
 NAME = "shared"
 READY_TIMEOUT = 20.0

@@ -1,183 +1,55 @@
-"""``box-widget demo``: the Box emulator and JupyterLab on loopback, getting-started open.
+"""One run of ``box-widget demo``: the Box emulator and JupyterLab on loopback, getting-started
+open.
 
 The emulator runs in this process (a thread); JupyterLab runs as a child process in a session
 of its own, so that Ctrl-C reaches this process only, which then stops Lab's kernels, Lab and
 the emulator, in that order, by their process ids. Tokens go to a throwaway vault (a temporary
-folder, deleted on exit), never to the user's own.
+folder, deleted on exit), never to the user's own. How JupyterLab is set up, started and
+stopped is ``demo_lab``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
-import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import webbrowser
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from .emulator import BoxEmulator
-from .errors import BoxWidgetError, ConfigurationError
+from ..emulator import BoxEmulator
+from ..errors import BoxWidgetError, ConfigurationError
+from .demo import DemoOptions
+from .demo_lab import (
+    CALLBACK_PATH,
+    FIRST_NOTEBOOK,
+    STOP_TIMEOUT,
+    choose_port,
+    copy_notebooks,
+    lab_command,
+    lab_environment,
+    lab_settings,
+    start_watchdog,
+    stop_lab,
+)
 
-CALLBACK_PATH = "box-widget/oauth2/callback"  # as box_widget.server.app (kept free of its import)
 STATUS_PATH = "box-widget/api/status"
-FIRST_NOTEBOOK = "getting-started.ipynb"
-DEFAULT_PORT = 8888
 START_TIMEOUT = 90.0  # seconds for JupyterLab to answer (a cold start on a slow laptop)
-NO_NEWS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
-STOP_TIMEOUT = 15.0  # seconds for JupyterLab to exit after SIGTERM
 #: What stops the demo: Ctrl-C, a polite kill, and the terminal closing (JupyterLab runs in a
 #: session of its own, so without this a closed terminal would leave it behind).
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
-
-
-@dataclass(frozen=True)
-class DemoOptions:
-    """What ``box-widget demo`` was asked for."""
-
-    folder: Path  # where the notebooks are copied and JupyterLab's root is
-    port: int | None = None  # JupyterLab's port: None for 8888 (else any free one), 0 for any
-    emulator_port: int = 0  # the emulator's port: 0 for any free one
-    open_browser: bool = True
-
-
-def shipped_notebooks() -> Path:
-    """The notebooks: inside the package in a wheel, at the repository's top in a checkout."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "notebooks", here.parent / "notebooks"):
-        if (folder / FIRST_NOTEBOOK).is_file():
-            return folder
-    msg = "box-widget's notebooks are missing from this installation; reinstall box-widget"
-    raise ConfigurationError(msg)
-
-
-def copy_notebooks(folder: Path) -> list[str]:
-    """Copy the shipped notebooks into ``folder``, keeping any copy already there (the user's
-    edits); the names of those copied now."""
-    copied = []
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for source in sorted(shipped_notebooks().glob("*.ipynb")):
-            target = folder / source.name
-            if not target.exists():
-                shutil.copyfile(source, target)
-                copied.append(source.name)
-    except OSError as exc:
-        msg = (
-            f"cannot copy the notebooks into {folder}: {exc.strerror}. Pass --dir with a "
-            "folder you can write to."
-        )
-        raise ConfigurationError(msg) from None
-    return copied
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def choose_port(requested: int | None) -> tuple[int, str]:
-    """JupyterLab's port and a note for the user (empty when it is the one asked for)."""
-    if requested is None:
-        if port_is_free(DEFAULT_PORT):
-            return DEFAULT_PORT, ""
-        port = free_port()
-        return port, f"port {DEFAULT_PORT} is in use (another Jupyter?), so the demo uses {port}"
-    if requested == 0:
-        return free_port(), ""
-    if not port_is_free(requested):
-        msg = (
-            f"port {requested} is in use on 127.0.0.1. Pass another --port, or --port 0 for "
-            "any free port."
-        )
-        raise ConfigurationError(msg)
-    return requested, ""
-
-
-def lab_environment(emu: BoxEmulator, home: Path, port: int, token: str) -> dict[str, str]:
-    """JupyterLab's and its kernels' environment: the emulator, its demo app, the demo vault.
-
-    The user's own ``BOX_*`` settings are left out, so demo tokens never mix with real ones.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOX_")}
-    env.update(emu.endpoints.to_env())
-    env.update(
-        BOX_CLIENT_ID=emu.app.client_id,
-        BOX_CLIENT_SECRET=emu.app.client_secret,
-        BOX_REDIRECT_URI=f"http://127.0.0.1:{port}/{CALLBACK_PATH}",
-        BOX_ENTERPRISE_ID=emu.app.enterprise_id,  # for the unattended notebook's robot
-        BOX_WIDGET_HOME=str(home),
-        BOX_WIDGET_KEYRING="0",
-        JUPYTER_TOKEN=token,
-        PYTHONUNBUFFERED="1",
-    )
-    # This environment's kernel spec first: a user-wide "python3" spec pointing at another
-    # Python (without box-widget) would otherwise win.
-    ours = str(Path(sys.prefix) / "share" / "jupyter")
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (ours, env.get("JUPYTER_PATH")) if p)
-    return env
-
-
-def lab_settings(scratch: Path) -> Path:
-    """JupyterLab's settings folder for the demo: this environment's (its ``overrides``), with
-    Lab's "get notified about Jupyter news?" toast answered no: the demo runs offline, and the
-    toast sits over the notebook a newcomer is reading."""
-    from jupyterlab.commands import get_app_dir
-
-    settings = scratch / "lab-settings"
-    own = Path(get_app_dir()) / "settings"
-    if own.is_dir():
-        shutil.copytree(own, settings)
-    overrides = settings / "overrides.d"
-    overrides.mkdir(parents=True, exist_ok=True)
-    (overrides / "zz-box-widget-demo.json").write_text(json.dumps(NO_NEWS))
-    return settings
-
-
-def lab_command(port: int, folder: Path, settings: Path) -> list[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={folder}",
-        "--log-level=WARN",
-        f"--LabApp.app_settings_dir={settings}",
-        # Loopback only: no news feed, no update check reaching for the network.
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # e.g. in a container; JupyterLab refuses root otherwise
-    return command
 
 
 class Demo:
@@ -350,47 +222,3 @@ class Demo:
             self.watchdog.wait(STOP_TIMEOUT)
         if self.lab is not None:
             print("Stopped.", flush=True)
-
-
-def start_watchdog(lab_pid: int, scratch: Path) -> subprocess.Popen[bytes]:
-    """A process that ends Lab, its kernels and ``scratch`` once this process has exited, in
-    whatever way (see ``demo_watchdog``): its own session, so Ctrl-C does not reach it."""
-    import psutil
-
-    created = psutil.Process(lab_pid).create_time()
-    return subprocess.Popen(  # noqa: S603 - this Python, arguments built here
-        [
-            sys.executable,
-            "-m",
-            "box_widget.demo_watchdog",
-            str(lab_pid),
-            repr(created),
-            str(scratch),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def stop_lab(lab: subprocess.Popen[bytes], api: Any) -> None:
-    """Shut down Lab's kernels, then Lab (SIGTERM, then SIGKILL), then any child left behind."""
-    import psutil
-
-    from .demo_watchdog import end_processes  # psutil: the demo extra
-
-    try:
-        children = psutil.Process(lab.pid).children(recursive=True)
-    except psutil.Error:
-        children = []
-    if lab.poll() is None:
-        with contextlib.suppress(requests.RequestException, ValueError):
-            for kernel in api("GET", "api/kernels").json():
-                api("DELETE", f"api/kernels/{kernel['id']}", timeout=STOP_TIMEOUT)
-        lab.terminate()
-        try:
-            lab.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            lab.kill()
-            lab.wait(5)
-    end_processes(children, grace=5)

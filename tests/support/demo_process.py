@@ -26,7 +26,7 @@ import psutil
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 45.0
 URL_LINE = re.compile(r"Open this address: (http://127\.0\.0\.1:(\d+)/\S+\?token=(\w+))")
@@ -63,7 +63,7 @@ def demo_command(*flags: str) -> list[str]:
     return [str(script), *words[1:], *flags]
 
 
-def isolated_env(tmp: Path) -> dict[str, str]:
+def demo_env(tmp: Path) -> dict[str, str]:
     """This environment without BOX_* settings, with Jupyter's folders in ``tmp`` and
     ``window.jupyterapp`` exposed for the browser test (user configuration, as anyone's; the
     demo's command line stays as the README has it, and Lab's settings are the demo's own)."""
@@ -195,7 +195,7 @@ def start_demo(cwd: Path, *flags: str) -> DemoProcess:
         proc = subprocess.Popen(
             demo_command(*flags),
             cwd=cwd,
-            env=isolated_env(cwd),
+            env=demo_env(cwd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,

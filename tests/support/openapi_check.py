@@ -2,7 +2,7 @@
 
 Usage in a test::
 
-    from openapi_check import check_response
+    from support.openapi_check import check_response
 
     r = requests.post(f"{emu.url}/oauth2/token", data={...}, timeout=5)
     body = check_response(r).body        # raises OpenAPIMismatch when Box's spec disagrees
@@ -96,7 +96,7 @@ __all__ = [
 #: The environment variable naming Box's ``openapi.json``.
 SPEC_ENV_VAR = "BOX_OPENAPI_SPEC"
 #: Where the spec lives next to the repository when the variable is not set.
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "box-openapi" / "openapi.json"
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "box-openapi" / "openapi.json"
 #: The URI the spec is registered under, for ``$ref`` resolution (never fetched).
 _SPEC_URI = "urn:box-openapi:openapi.json"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
