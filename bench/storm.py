@@ -209,9 +209,9 @@ def measure(runs: int, seconds: float) -> Section:
             )
         notes += [summary(client, by_client[client], mode) for client in CLIENTS]
     notes.append(
-        "The SDK refreshes only after a 401 and takes no lock (BOX_PLATFORM.md §6), so every "
-        "thread and process that meets the expired token sends the same refresh token: the "
-        "refused refresh tokens above are those second spends. With "
+        "The SDK refreshes only after a 401 and takes no lock (docs/box-platform.md section 10), "
+        "so every thread and process that meets the expired token sends the same refresh token: "
+        "the refused refresh tokens above are those second spends. With "
         "`FileWithInMemoryCacheTokenStorage` each process keeps its own copy after that. "
         f"`FileTokenStorage` is a `shelve` file (here `{dbm_backend()}`) that every process "
         "rewrites without a lock; its commonest failure is the SDK finding no token in it "

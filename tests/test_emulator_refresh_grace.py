@@ -2,10 +2,10 @@
 
 Box documents refresh tokens as single use, yet a Box SDK developer saw a reused refresh token
 answered with the same access token as before and a shorter ``expires_in``, and a 2015 report
-saw two apps both succeed with one refresh token (BOX_PLATFORM.md, §2). The emulator is strict
-by default; ``refresh_reuse_grace`` (seconds, set through ``POST /_emulator/settings``) turns
-on that grace: a refresh token reused within that long of its first use gets the same pair
-again, later it gets ``invalid_grant``.
+saw two apps both succeed with one refresh token (docs/box-platform.md, section 5). The emulator
+is strict by default; ``refresh_reuse_grace`` (seconds, set through
+``POST /_emulator/settings``) turns on that grace: a refresh token reused within that long of its
+first use gets the same pair again, later it gets ``invalid_grant``.
 """
 
 from __future__ import annotations

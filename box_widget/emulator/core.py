@@ -59,7 +59,8 @@ class Settings:
     upload_session_lifetime: int = 7 * 24 * 3600
     #: Seconds after its first use during which a reused refresh token gets the same pair again
     #: (0: strictly single use, as Box documents). Box has been seen answering a reused refresh
-    #: token with the same access token and a shorter ``expires_in`` (BOX_PLATFORM.md, §2).
+    #: token with the same access token and a shorter ``expires_in`` (docs/box-platform.md,
+    #: section 5).
     refresh_reuse_grace: int = 0
     #: The base URL upload sessions name in their ``session_endpoints`` ("": the upload host the
     #: client used, as Box does). A test switch: another host, to which no token may go.
