@@ -37,7 +37,7 @@ def test_a_held_request_waits_until_the_faults_are_cleared(emu: BoxEmulator) -> 
         assert state.status_code == 200
         assert statuses == [], "the held request was answered before the faults were cleared"
     finally:
-        cleared = requests.delete(faults, timeout=TIMEOUT)
+        cleared = requests.delete(faults, json={}, timeout=TIMEOUT)  # a write: JSON, as all are
     assert cleared.status_code == 204
     held.join(TIMEOUT)
     assert statuses == [401]  # it went on as usual: no token, Box's 401
