@@ -44,7 +44,15 @@ ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 LICENSE_FILES = ("LICENSE", "NOTICE")
 FORM_FILES = ("form.js", "form.css")
 #: Folders an sdist must never carry (local venvs, caches, build and benchmark output).
-CLUTTER = {".venv", ".venv-demo", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+CLUTTER = {
+    ".venv",
+    ".venv-demo",
+    ".venv-wheel",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+}
 CLUTTER_PREFIXES = ("dist/", "build/", "bench/out/", "box-widget-demo/")
 #: Run inside the fresh venv: where the installed package and its files are.
 PROBE = """

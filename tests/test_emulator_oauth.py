@@ -836,6 +836,8 @@ def test_counters(emu: BoxEmulator) -> None:
         "reused_refreshes": 0,
         "api_calls": 0,
         "revocations": 0,
+        "rejected_tokens": 0,
+        "upload_sessions": 0,
     }
     pair = tokens(exchange(emu, client, get_code(emu, client)))
     assert_oauth_error(exchange(emu, client, "bad-code"), "invalid_grant")
@@ -852,6 +854,8 @@ def test_counters(emu: BoxEmulator) -> None:
         "reused_refreshes": 0,
         "api_calls": 2,
         "revocations": 1,
+        "rejected_tokens": 0,
+        "upload_sessions": 0,
     }
     assert emu.counters() == expected
     # the control API reports the same, and no secret
@@ -862,6 +866,56 @@ def test_counters(emu: BoxEmulator) -> None:
 
 
 # --- faults -------------------------------------------------------------------------------------
+
+
+def test_expire_access_tokens_now_leaves_refresh_tokens_working(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    assert me(emu, pair["access_token"]).status_code == 200
+    emu.expire_access_tokens()
+    assert_unauthorized(me(emu, pair["access_token"]))
+    assert emu.counters()["rejected_tokens"] == 1
+    new = tokens(refresh(emu, client, pair["refresh_token"]))
+    assert me(emu, new["access_token"]).status_code == 200
+
+
+def test_expire_access_tokens_after_calls_under_a_path(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    emu.expire_access_tokens(after_calls=2, path="/2.0/users/me")
+    for _ in range(2):
+        assert me(emu, pair["access_token"]).status_code == 200
+    # a call under another path neither counts nor triggers it
+    root = requests.get(f"{emu.endpoints.api_url}/folders/0", headers=headers, timeout=TIMEOUT)
+    assert root.status_code == 200
+    assert_unauthorized(me(emu, pair["access_token"]))  # the third call: the token died first
+    assert emu.counters()["rejected_tokens"] == 1
+    # it fired once: a token issued afterwards lives on
+    new = tokens(refresh(emu, client, pair["refresh_token"]))
+    for _ in range(3):
+        assert me(emu, new["access_token"]).status_code == 200
+    # cleared before it is due, it never fires
+    emu.expire_access_tokens(after_calls=1)
+    emu.clear_faults()
+    for _ in range(3):
+        assert me(emu, new["access_token"]).status_code == 200
+
+
+def test_expire_access_tokens_over_the_control_api(emu: BoxEmulator) -> None:
+    client = demo_client(emu)
+    pair = tokens(exchange(emu, client, get_code(emu, client)))
+    url = f"{emu.url}/_emulator/expire_tokens"
+    for bad in ({"after_calls": -1}, {"after_calls": "2"}, {"path": 3}, {"calls": 1}):
+        refused = requests.post(url, json=bad, timeout=TIMEOUT)
+        assert refused.status_code == 400, bad
+        assert refused.json()["code"] == "bad_request"
+    assert requests.post(url, json={"after_calls": 1}, timeout=TIMEOUT).status_code == 201
+    assert me(emu, pair["access_token"]).status_code == 200
+    assert_unauthorized(me(emu, pair["access_token"]))
+    fresh = tokens(refresh(emu, client, pair["refresh_token"]))
+    assert requests.post(url, json={}, timeout=TIMEOUT).status_code == 201  # at once
+    assert_unauthorized(me(emu, fresh["access_token"]))
 
 
 def test_fault_503_on_token(emu: BoxEmulator) -> None:

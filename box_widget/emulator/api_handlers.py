@@ -22,6 +22,8 @@ class ApiHandler(BaseHandler):
 
     async def prepare(self) -> None:
         self.state.counters.api_calls += 1
+        if self.state.faults.expiry_due(self.request.path):
+            self.state.oauth.expire_access_tokens()
         await super().prepare()
 
     def token(self) -> AccessToken:
@@ -34,6 +36,7 @@ class ApiHandler(BaseHandler):
         if scheme.lower() == "bearer":
             token = self.state.oauth.validate_access(value.strip())
         if token is None:
+            self.state.counters.rejected_tokens += 1
             raise Unauthorized()
         return token
 

@@ -90,6 +90,7 @@ class UploadSessionsHandler(StreamingApiHandler):
         )
         with content.lock:
             content.sessions[session.id] = session
+        self.state.counters.upload_sessions += 1
         self.write_json(describe(self, session), 201)
 
 

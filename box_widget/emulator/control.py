@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .base import BaseHandler
-from .core import Fault, PartFault
+from .core import Fault, PartFault, TokenExpiry
 from .errors import BoxError
 from .redirect_uris import TooManyRedirectURIs
 
@@ -90,6 +90,18 @@ class FaultsHandler(ControlHandler):
         self.state.faults.clear()
         self.set_status(204)
         self.finish()
+
+
+class ExpireTokensHandler(ControlHandler):
+    """``{after_calls?, path?}``: expire every live access token, now or later."""
+
+    def post(self) -> None:
+        try:
+            expiry = TokenExpiry(**self.body())
+        except (TypeError, ValueError) as exc:
+            raise BoxError(400, "bad_request", str(exc)) from None
+        self.state.expire_access_tokens(expiry)
+        self.write_json({"ok": True}, 201)
 
 
 class PartFaultsHandler(ControlHandler):

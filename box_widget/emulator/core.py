@@ -110,6 +110,10 @@ class Counters:
     reused_refreshes: int = 0
     api_calls: int = 0
     revocations: int = 0
+    #: API calls answered 401 because their access token was unknown, expired or revoked.
+    rejected_tokens: int = 0
+    #: Chunked-upload sessions created (a transfer that restarted would create a second one).
+    upload_sessions: int = 0
     #: For each refresh, how many seconds the replaced access token still had to live
     #: (a refresh long before expiry is a wasted one; below zero, the token had expired).
     refresh_margins: list[float] = field(default_factory=list)
@@ -127,6 +131,8 @@ class Counters:
             "reused_refreshes": self.reused_refreshes,
             "api_calls": self.api_calls,
             "revocations": self.revocations,
+            "rejected_tokens": self.rejected_tokens,
+            "upload_sessions": self.upload_sessions,
         }
 
 
@@ -189,6 +195,29 @@ class PartFault:
             raise ValueError(msg)
 
 
+@dataclass
+class TokenExpiry:
+    """Expire every live access token once ``after_calls`` more API calls whose path starts with
+    ``path`` have come in, just before the next such call is authenticated: the token dies in
+    the middle of a transfer, as one issued an hour before a long upload does (refresh tokens
+    still work)."""
+
+    after_calls: int = 0
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        if (
+            not isinstance(self.after_calls, int)
+            or isinstance(self.after_calls, bool)
+            or self.after_calls < 0
+        ):
+            msg = "after_calls must be an integer >= 0"
+            raise ValueError(msg)
+        if not isinstance(self.path, str):
+            msg = "path must be a string"
+            raise ValueError(msg)
+
+
 class Faults:
     """The list of injected faults; each request takes the first that matches."""
 
@@ -196,7 +225,29 @@ class Faults:
         self._faults: list[Fault] = []
         self._held: list[Fault] = []
         self._parts: list[PartFault] = []
+        self._expiries: list[TokenExpiry] = []
         self._lock = threading.Lock()
+
+    def expire_tokens_later(self, expiry: TokenExpiry) -> TokenExpiry:
+        """Schedule a ``TokenExpiry`` (``after_calls`` > 0; 0 is done at once by the caller)."""
+        with self._lock:
+            self._expiries.append(expiry)
+        return expiry
+
+    def expiry_due(self, path: str) -> bool:
+        """Count an API call to ``path``; True when a scheduled expiry falls due before it (each
+        fires once)."""
+        due = False
+        with self._lock:
+            for expiry in list(self._expiries):
+                if not path.startswith(expiry.path):
+                    continue
+                if expiry.after_calls == 0:
+                    self._expiries.remove(expiry)
+                    due = True
+                else:
+                    expiry.after_calls -= 1
+        return due
 
     def inject_part(self, fault: PartFault) -> PartFault:
         """Make an upload part fail (see ``PartFault``)."""
@@ -229,6 +280,7 @@ class Faults:
             self._faults.clear()
             self._held.clear()
             self._parts.clear()
+            self._expiries.clear()
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first fault matching this request, counting it as used once."""

@@ -254,6 +254,19 @@ class OAuthStore:
                     token.revoked = True
             self.counters.revocations += 1
 
+    def expire_access_tokens(self) -> int:
+        """Expire every live access token now (their refresh tokens still work); how many."""
+        with self.lock:
+            now = self.clock.now()
+            live = [
+                token
+                for token in self.access_tokens.values()
+                if not token.revoked and token.expires_at > now
+            ]
+            for token in live:
+                token.expires_at = now
+            return len(live)
+
     def validate_access(self, value: str) -> AccessToken | None:
         """The live access token with this value; first use retires its predecessor."""
         with self.lock:

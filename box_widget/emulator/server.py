@@ -23,7 +23,7 @@ from . import control, download, items
 from .base import FaviconHandler, IndexHandler, NotFoundHandler
 from .consent import consent
 from .content import User
-from .core import Fault, PartFault
+from .core import Fault, PartFault, TokenExpiry
 from .direct_upload import DirectUploadHandler
 from .oauth_handlers import AuthorizeHandler, RevokeHandler, TokenHandler
 from .oauth_store import App
@@ -66,6 +66,7 @@ def routes(state: EmulatorState, *, control_api: bool) -> list[tuple[str, Any, d
             (r"/_emulator/state", control.StateHandler),
             (r"/_emulator/clock", control.ClockHandler),
             (r"/_emulator/faults", control.FaultsHandler),
+            (r"/_emulator/expire_tokens", control.ExpireTokensHandler),
             (r"/_emulator/part_faults", control.PartFaultsHandler),
             (r"/_emulator/large_files", control.LargeFilesHandler),
             (r"/_emulator/settings", control.SettingsHandler),
@@ -171,6 +172,11 @@ class BoxEmulator:
     def fail_upload_part(self, **fault: Any) -> PartFault:
         """Make a chunked-upload part fail after its body arrived (see ``PartFault``)."""
         return self.state.faults.inject_part(PartFault(**fault))
+
+    def expire_access_tokens(self, *, after_calls: int = 0, path: str = "") -> None:
+        """Expire every live access token, now or once ``after_calls`` more API calls
+        under ``path`` came in (see ``TokenExpiry``)."""
+        self.state.expire_access_tokens(TokenExpiry(after_calls, path))
 
     def add_large_file(
         self, name: str, size: int, *, folder_id: str = "0", seed: int = 0, user: User | None = None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .blobs import GeneratedBlob
 from .content import ContentStore, User
-from .core import Clock, Counters, Faults, Settings, random_token
+from .core import Clock, Counters, Faults, Settings, TokenExpiry, random_token
 from .oauth_store import App, OAuthStore
 
 
@@ -60,6 +60,14 @@ class EmulatorState:
             )
             app.service_account_id = robot.id
         return app
+
+    def expire_access_tokens(self, expiry: TokenExpiry) -> None:
+        """Expire every live access token: now (``after_calls`` 0) or once that many
+        more API calls under ``expiry.path`` came in."""
+        if expiry.after_calls == 0:
+            self.oauth.expire_access_tokens()
+        else:
+            self.faults.expire_tokens_later(expiry)
 
     def add_large_file(
         self, name: str, size: int, *, folder_id: str, seed: int, user_id: str

@@ -566,6 +566,27 @@ RUN_ALL_JS = """() => {
 }"""
 
 
+RUN_IN_KERNEL_JS = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({ code, silent: false, store_history: false });
+  let out = "";
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === "stream" && msg.content.name === "stdout") out += msg.content.text;
+  };
+  const reply = await future.done;
+  if (reply.content.status !== "ok") {
+    throw new Error(`${reply.content.ename}: ${reply.content.evalue}`);
+  }
+  return out;
+}"""
+
+
+def run_in_kernel(page: Page, code: str) -> str:
+    """Run ``code`` in the kernel of the page's current notebook, outside its cells (nothing is
+    added to the notebook); what it printed."""
+    return str(page.evaluate(RUN_IN_KERNEL_JS, code))
+
+
 def open_notebook(
     context: BrowserContext, server: JupyterServer, path: str, sources: list[str], *, forms: int = 1
 ) -> Page:

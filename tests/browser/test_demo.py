@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from support.demo_process import check_all_gone, command_line, start_demo
+from support.demo_process import (
+    INSTALL_PROBE,
+    INSTALLS,
+    check_all_gone,
+    check_install,
+    command_line,
+    demo_prefix,
+    start_demo,
+)
 
 from box_widget.cli.demo_lab import FIRST_NOTEBOOK, shipped_notebooks
 
@@ -30,6 +38,7 @@ from .conftest import (
     consent_in_popup,
     expect,
     form_at,
+    run_in_kernel,
 )
 
 if TYPE_CHECKING:
@@ -60,11 +69,13 @@ def run_cells(page: Page, count: int) -> None:
         page.wait_for_function(f"() => ({ACTIVE_CELL_JS})() >= {first + n}", timeout=CELL_TIMEOUT)
 
 
+@pytest.mark.parametrize("install", list(INSTALLS))
 def test_readme_demo_command_connects_in_the_browser(
-    context: BrowserContext, shots: Shots, tmp_path: Path
+    context: BrowserContext, shots: Shots, tmp_path: Path, install: str
 ) -> None:
+    prefix = demo_prefix(install)
     shipped = hashlib.sha256((shipped_notebooks() / FIRST_NOTEBOOK).read_bytes()).hexdigest()
-    demo = start_demo(tmp_path, "--no-browser", "--port", "0")
+    demo = start_demo(tmp_path, "--no-browser", "--port", "0", prefix=prefix)
     try:
         apps = requests.get(f"{demo.emulator_url}/_emulator/state", timeout=10).json()["apps"]
         client_id = apps[0]["client_id"]
@@ -95,6 +106,7 @@ def test_readme_demo_command_connects_in_the_browser(
         )
         expect(form.hook("status")).to_contain_text("Ready: click Generate.")
         shots.take(form.root, "form-prefilled")
+        check_install(demo, install, prefix, json.loads(run_in_kernel(page, INSTALL_PROBE)))
 
         # Generate, then grant access in the emulator's window.
         with context.expect_page() as opened:

@@ -42,25 +42,80 @@ def readme_main_command() -> str:
     return block[1].splitlines()[0]
 
 
-def demo_prefix() -> Path:
-    """The environment the demo runs from: in CI, the fresh one ``.ci/run`` made with only the
-    README's main-job install (``$BOX_WIDGET_DEMO_VENV``), so a dependency missing from the
-    ``demo`` extra fails the demo tests; elsewhere, this test environment."""
-    fresh = os.environ.get("BOX_WIDGET_DEMO_VENV")
+#: The installs the demo tests run the demo from, and the variable naming each one's venv:
+#: ``editable``, the README's main-job install (``pip install -e ".[demo]"``); ``wheel``, the
+#: built wheel with the ``demo`` extra (a non-editable install, as users get from a registry).
+INSTALLS = {"editable": "BOX_WIDGET_DEMO_VENV", "wheel": "BOX_WIDGET_WHEEL_VENV"}
+
+
+def demo_prefix(install: str = "editable") -> Path:
+    """The environment the demo runs from: in CI, the fresh one ``.ci/run`` made for ``install``
+    (``$BOX_WIDGET_DEMO_VENV``: only the README's main-job install, so a dependency missing from
+    the ``demo`` extra fails the demo tests; ``$BOX_WIDGET_WHEEL_VENV``: the wheel the release
+    check built); elsewhere, this test environment for ``editable``, and ``wheel`` is skipped
+    unless its variable is set."""
+    variable = INSTALLS[install]
+    fresh = os.environ.get(variable)
     if fresh:
         return Path(fresh)
     if os.environ.get("CI"):
-        pytest.fail("BOX_WIDGET_DEMO_VENV is not set: .ci/run makes the demo's fresh venv")
+        pytest.fail(f"{variable} is not set: .ci/run makes the {install} install's fresh venv")
+    if install != "editable":
+        pytest.skip(
+            f"{variable} is not set (a venv with the built wheel and its demo extra, as "
+            ".ci/run makes it: python -m build --wheel; python3 -m venv .venv-wheel; "
+            ".venv-wheel/bin/pip install 'dist/<the wheel>[demo]')"
+        )
     return Path(sys.prefix)
 
 
-def demo_command(*flags: str) -> list[str]:
-    """The run step of the README's main-job command, with the demo environment's box-widget."""
+def demo_command(*flags: str, prefix: Path | None = None) -> list[str]:
+    """The run step of the README's main-job command, with the demo environment's box-widget
+    (``prefix``, default: ``demo_prefix()``)."""
     run_step = readme_main_command().split("&&")[-1].strip()
     words = shlex.split(run_step)
     assert words[:2] == [".venv/bin/box-widget", "demo"], run_step
-    script = demo_prefix() / "bin" / "box-widget"
+    script = (prefix or demo_prefix()) / "bin" / "box-widget"
     return [str(script), *words[1:], *flags]
+
+
+#: Run in a demo kernel: where its Python, box-widget and the form's JavaScript come from.
+INSTALL_PROBE = """
+import json, sys, box_widget
+from box_widget.assets import asset
+print(json.dumps({"prefix": sys.prefix, "package": box_widget.__file__,
+                  "form": str(asset("form.js"))}))
+"""
+
+
+def check_install(demo: DemoProcess, install: str, prefix: Path, probe: dict[str, str]) -> None:
+    """The demo runs from ``prefix`` as ``install`` put it there: its Jupyter server enables
+    box-widget's extension through ``prefix``'s own configuration and loaded it (the status API
+    answers), and the kernel (``probe``: ``INSTALL_PROBE``'s answer) runs ``prefix``'s Python
+    with box-widget and the form's JavaScript from the checkout (``editable``) or from inside
+    the installed package, not the checkout (``wheel``)."""
+    enabling = prefix / "etc" / "jupyter" / "jupyter_server_config.d" / "box_widget.json"
+    assert json.loads(enabling.read_text())["ServerApp"]["jpserver_extensions"]["box_widget"]
+    assert demo.api("GET", "box-widget/api/status").status_code == 200
+    assert Path(probe["prefix"]).resolve() == prefix.resolve()
+    package, form = Path(probe["package"]).resolve(), Path(probe["form"]).resolve()
+    checkout = (REPO / "labextension" / "form.js").resolve()
+    kind = "an editable install" if editable(prefix) else "not an editable install"
+    assert editable(prefix) == (install == "editable"), f"box-widget in {prefix} is {kind}"
+    if install == "editable":
+        assert form == checkout, f"an editable install's form should be the checkout's: {form}"
+        return
+    assert package.is_relative_to(prefix.resolve()), f"box_widget imported from {package}"
+    assert form == package.parent / "labextension" / "form.js", f"the form's file is {form}"
+    assert form != checkout
+    assert form.read_bytes() == checkout.read_bytes()  # the wheel carries the checkout's form
+
+
+def editable(prefix: Path) -> bool:
+    """Whether box-widget is installed editable in ``prefix`` (a ``direct_url.json`` saying so)."""
+    for record in prefix.glob("lib/python*/site-packages/box_widget-*.dist-info/direct_url.json"):
+        return bool(json.loads(record.read_text()).get("dir_info", {}).get("editable"))
+    return False
 
 
 def demo_env(tmp: Path) -> dict[str, str]:
@@ -200,13 +255,16 @@ def command_line(process: psutil.Process) -> str:
         return ""
 
 
-def start_demo(cwd: Path, *flags: str, ignore: tuple[int, ...] = ()) -> DemoProcess:
-    """Run the README's demo command in ``cwd`` (with ``flags``) until it prints its address;
-    ``ignore``: signals the demo starts with ignored (as under ``nohup``)."""
+def start_demo(
+    cwd: Path, *flags: str, prefix: Path | None = None, ignore: tuple[int, ...] = ()
+) -> DemoProcess:
+    """Run the README's demo command in ``cwd`` (with ``flags``; from ``prefix``, default
+    ``demo_prefix()``) until it prints its address; ``ignore``: signals the demo starts with
+    ignored (as under ``nohup``)."""
     log = cwd / "demo-stderr.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
-            demo_command(*flags),
+            demo_command(*flags, prefix=prefix),
             cwd=cwd,
             env=demo_env(cwd),
             stdin=subprocess.DEVNULL,
