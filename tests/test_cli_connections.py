@@ -153,6 +153,9 @@ def test_login_without_an_app_names_what_is_missing(cli_env: dict[str, str]) -> 
     result = run(env, "login", "work")
     assert result.returncode == 2
     assert "BOX_CLIENT_ID" in result.stderr and "BOX_CLIENT_SECRET" in result.stderr
+    # worded for the command line: its options, not the Python API's arguments
+    assert "--client-id" in result.stderr and "box-widget emulator" in result.stderr
+    assert "client_id=" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_login_with_nothing_pasted(cli_env: dict[str, str]) -> None:
