@@ -31,8 +31,8 @@ SIGN_IN_SETTINGS = {
 
 
 def connections(home: str | os.PathLike[str] | None = None) -> list[str]:
-    """The names of the saved connections."""
-    return Vault(home).names()
+    """The names of the saved connections (reading only: an empty vault stays unmade)."""
+    return Vault(home, create=False).names()
 
 
 class BoxConnection:

@@ -98,6 +98,7 @@ KEY_SOURCES = {
     "env": "BOX_WIDGET_KEY",
     "keyring": "the OS keyring",
     "file": "vault.key in the vault folder",
+    "none": "none yet, made when a first connection is saved",
 }
 
 
@@ -128,8 +129,8 @@ def table(rows: list[list[str]]) -> str:
 def list_connections(args: argparse.Namespace) -> int:
     """The saved connections: name, Box login, access-token expiry, kind; and where the vault
     and its key are."""
-    vault = Vault(args.home)
-    names = connections(args.home)
+    vault = Vault(args.home, create=False)  # only reads: makes no folder and no key
+    names = vault.names()
     print(
         f"Vault: {vault.home} (key: {vault.key_source}, "
         f"{KEY_SOURCES.get(vault.key_source, 'unknown')})"
