@@ -15,6 +15,7 @@ from .authorize import (
 )
 from .endpoints import BoxEndpoints
 from .errors import BoxWidgetError, ConfigurationError, ReauthorizationRequired, VaultError
+from .protocol import REDIRECT_HINT_ENV
 from .records import BoxUser, ConnectionRecord, ConnectionSummary
 from .session import BoxSession
 from .tokens import VaultTokenSource
@@ -232,7 +233,7 @@ class BoxConnection:
         if self._form is None:
             from .widget import ConnectionForm
 
-            self._form = ConnectionForm(self)
+            self._form = ConnectionForm(self, redirect_hint=os.environ.get(REDIRECT_HINT_ENV, ""))
         return self._form
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

@@ -39,6 +39,10 @@ Status API answer (``STATUS_PATH``, JSON): ``version``, ``vault`` (``home``, ``e
 ``endpoints`` (Box's five URLs as the server is configured), ``client_secret_configured`` (bool),
 ``connections``: a list of ``{"name", "connected", "kind", "user": {"name", "login"},
 "expires_at"}`` (or ``{"name", "connected": false, "error": "unreadable"}``).
+
+Whoever starts the kernel may set the variable ``REDIRECT_HINT_ENV`` to the line the form shows
+under the Redirect URL (``box-widget demo``: its emulator has that URL registered already);
+unset, the form says to register exactly that URL.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import json
 
 CALLBACK_PATH = "box-widget/oauth2/callback"
 STATUS_PATH = "box-widget/api/status"
+REDIRECT_HINT_ENV = "BOX_WIDGET_REDIRECT_HINT"
 CHANNEL = "box-widget"
 BROADCAST_TYPE = "box-widget:oauth"
 
