@@ -62,9 +62,12 @@ async def terminal_output(demo: DemoProcess, command: str, until: str) -> str:
     url = f"ws://127.0.0.1:{demo.port}/terminals/websocket/{name}?token={demo.token}"
     socket = await websocket_connect(url)
     seen = ""
+    typed = False
     try:
-        socket.write_message(json.dumps(["stdin", command + "\r"]))
         while until not in seen:
+            if seen and not typed:  # the shell printed its prompt: type, as a person would
+                socket.write_message(json.dumps(["stdin", command + "\r"]))
+                typed = True
             try:
                 message = await asyncio.wait_for(socket.read_message(), 60)
             except asyncio.TimeoutError:
