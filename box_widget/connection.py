@@ -10,6 +10,7 @@ from . import audit, oauth, token_source
 from .authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
+from .protocol import REDIRECT_HINT_ENV
 from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
 from .revoke import revoke_saved
 from .server_source import ServerTokenSource
@@ -28,8 +29,8 @@ SIGN_IN_SETTINGS = {
 
 
 def connections(home: str | os.PathLike[str] | None = None) -> list[str]:
-    """The names of the saved connections."""
-    return Vault(home).names()
+    """The names of the saved connections (reading only: an empty vault stays unmade)."""
+    return Vault(home, create=False).names()
 
 
 class BoxConnection:
@@ -231,7 +232,7 @@ class BoxConnection:
         if self._form is None:
             from .widget import ConnectionForm
 
-            self._form = ConnectionForm(self)
+            self._form = ConnectionForm(self, redirect_hint=os.environ.get(REDIRECT_HINT_ENV, ""))
         return self._form
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

@@ -55,6 +55,21 @@ def load_key(home: Path, *, create: bool = True) -> tuple[bytes, str]:
     return _file_key(home, create), "file"
 
 
+def find_key(home: Path) -> tuple[bytes, str] | None:
+    """The vault key for ``home`` if one exists, and where it came from; None if none exists
+    yet. Makes nothing: no key, no keyring entry, no file or folder."""
+    configured = os.environ.get(KEY_ENV, "").strip()
+    if configured:
+        return _checked(configured.encode(), f"the {KEY_ENV} environment variable"), "env"
+    key = _keyring_key(home, create=False)
+    if key is not None:
+        return key, "keyring"
+    path = home / KEY_FILE
+    if path.is_file():
+        return _file_key(home, create=False), "file"
+    return None
+
+
 def _checked(key: bytes, where: str) -> bytes:
     try:
         Fernet(key)

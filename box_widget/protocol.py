@@ -56,6 +56,10 @@ nothing else (no refresh token, no secret). ``DELETE <name>`` answers ``{"revoke
 ``KIND`` one of ``ERROR_KINDS``; a connection made with its own Client ID and Secret, or one
 made with an app the server no longer holds (another client id, other Box addresses, no
 secret) is refused (``not_server_app``, ``server_app_changed``): its secret goes nowhere.
+
+Whoever starts the kernel may set the variable ``REDIRECT_HINT_ENV`` to the line the form shows
+under the Redirect URL (``box-widget demo``: its emulator has that URL registered already);
+unset, the form says to register exactly that URL.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def connection_path(name: str) -> str:
     return f"{CONNECTIONS_PATH}/{name}"
 
 
+REDIRECT_HINT_ENV = "BOX_WIDGET_REDIRECT_HINT"
 CHANNEL = "box-widget"
 BROADCAST_TYPE = "box-widget:oauth"
 

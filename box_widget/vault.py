@@ -37,7 +37,7 @@ from .errors import (
     VaultWriteError,
 )
 from .files import FILE_MODE, atomic_write, private_folder
-from .keys import load_key
+from .keys import find_key, load_key
 from .records import ConnectionRecord, ConnectionSummary, PendingSignIn, summarize
 
 log = logging.getLogger(__name__)
@@ -78,16 +78,22 @@ def check_name(name: str) -> str:
 class Vault:
     """Encrypted records in a private folder, with per-connection cross-process locks."""
 
-    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, home: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        """Open the vault in ``home``. With ``create=False`` (the read-only commands), make
+        nothing: no folder, no key; a vault without a key yet reads as empty (``key_source``
+        is ``"none"``) and cannot be written."""
         self.home = Path(home).expanduser() if home is not None else default_home()
-        private_folder(self.home)
+        if create or self.home.is_dir():
+            private_folder(self.home)
         for sub in ("connections", "pending", "locks"):  # tighten what a copy left open
             if (self.home / sub).is_dir():
                 private_folder(self.home / sub)
         # A vault that holds connections never gets a new key made for it: that would hide the
         # key that opens them (a deleted vault.key, an unset BOX_WIDGET_KEY).
-        key, self.key_source = load_key(self.home, create=not self.names())
-        self._fernet = Fernet(key)
+        holds = bool(self.names())
+        found = load_key(self.home, create=not holds) if create or holds else find_key(self.home)
+        key, self.key_source = found or (None, "none")
+        self._fernet = Fernet(key) if key is not None else None
 
     def __repr__(self) -> str:
         return f"Vault(home={str(self.home)!r}, key_source={self.key_source!r})"
@@ -236,13 +242,19 @@ class Vault:
         digest = hashlib.sha256(state.encode("utf-8", "surrogatepass")).hexdigest()
         return self.home / "pending" / f"{digest[:40]}.box"
 
+    def _cipher(self) -> Fernet:
+        if self._fernet is None:
+            msg = f"The vault {self.home} has no key yet: it was opened only to read."
+            raise ConfigurationError(msg)
+        return self._fernet
+
     def _read(self, path: Path) -> dict[str, Any] | None:
         try:
             token = path.read_bytes()
         except FileNotFoundError:
             return None
         try:
-            record = json.loads(self._fernet.decrypt(token))
+            record = json.loads(self._cipher().decrypt(token))
         except InvalidToken:
             raise VaultUnreadable(
                 path, "it does not decrypt with the current key, or it was damaged"
@@ -255,6 +267,6 @@ class Vault:
 
     def _write(self, path: Path, record: ConnectionRecord | PendingSignIn) -> None:
         try:
-            atomic_write(path, self._fernet.encrypt(json.dumps(record).encode()))
+            atomic_write(path, self._cipher().encrypt(json.dumps(record).encode()))
         except OSError as exc:
             raise VaultWriteError(path, exc.strerror or type(exc).__name__) from None

@@ -34,6 +34,7 @@ ENV_VARS = (
     "BOX_CLIENT_SECRET",
     "BOX_REDIRECT_URI",
     "BOX_WIDGET_HOME",
+    "BOX_WIDGET_REDIRECT_HINT",
     "OAUTHLIB_INSECURE_TRANSPORT",
     *BoxEndpoints().to_env(),
 )

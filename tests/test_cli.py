@@ -50,14 +50,15 @@ def ignore_sigint() -> None:
 
 
 def read_endpoints(process: subprocess.Popen[str], deadline: float) -> dict[str, str]:
-    """The ``NAME=value`` lines the emulator prints, once the Users line shows it is ready."""
+    """The ``export NAME=value`` lines the emulator prints, once the Users line shows it is
+    ready."""
     assert process.stdout is not None
     found: dict[str, str] = {}
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             break
-        name, sep, value = line.strip().partition("=")
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
         if sep and name.startswith("BOX_"):
             found[name] = value
         if line.startswith("Users:"):

@@ -153,6 +153,9 @@ def test_login_without_an_app_names_what_is_missing(cli_env: dict[str, str]) -> 
     result = run(env, "login", "work")
     assert result.returncode == 2
     assert "BOX_CLIENT_ID" in result.stderr and "BOX_CLIENT_SECRET" in result.stderr
+    # worded for the command line: its options, not the Python API's arguments
+    assert "--client-id" in result.stderr and "box-widget emulator" in result.stderr
+    assert "client_id=" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_login_with_nothing_pasted(cli_env: dict[str, str]) -> None:
@@ -187,3 +190,26 @@ def test_list_shows_an_unreadable_record_and_the_others(
     assert re.fullmatch(r"work\s+ada@example\.com\s+expires in \d+ min\s+oauth", lines[3]), lines
     assert "cannot be read" in listing.stderr and "Traceback" not in listing.stderr
     assert broken.read_bytes() == b"not a vault record"  # left untouched
+
+
+@pytest.mark.parametrize("before", ["missing", "empty"])
+@pytest.mark.parametrize("command", [["list"], ["audit"], ["audit", "work"]])
+def test_read_only_commands_create_nothing(
+    cli_env: dict[str, str], tmp_path: Path, before: str, command: list[str]
+) -> None:
+    """``list`` and ``audit`` only read: on a vault folder that is missing or empty they make
+    no folder, no key file, no lock."""
+    home = Path(cli_env["BOX_WIDGET_HOME"])
+    if before == "empty":
+        home.mkdir(mode=0o700)
+    result = run(cli_env, *command)
+    assert result.returncode == 0, result.stderr
+    if before == "missing":
+        assert not home.exists()
+    else:
+        assert list(home.iterdir()) == []
+    if command == ["list"]:
+        assert result.stdout.splitlines() == [
+            f"Vault: {home} (key: none, none yet, made when a first connection is saved)",
+            "No saved connections.",
+        ]

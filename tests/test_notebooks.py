@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,11 +48,12 @@ def headless_sign_in(variable: str, user: User) -> str:
     )
 
 
-def sign_ins(emu: BoxEmulator) -> dict[str, list[tuple[str, User]]]:
-    """Per notebook, who signs in where its browser-only cell shows forms."""
-    ada, grace = emu.users
+def sign_ins(emu: BoxEmulator, user: User | None = None) -> dict[str, list[tuple[str, User]]]:
+    """Per notebook, who signs in where its browser-only cell shows forms (getting-started:
+    ``user``, Ada by default; the consent page offers every seeded user)."""
+    ada, grace = emu.users[:2]
     return {
-        "getting-started.ipynb": [("conn", ada)],
+        "getting-started.ipynb": [("conn", user or ada)],
         "several-accounts.ipynb": [("work", ada), ("personal", grace)],
     }
 
@@ -89,16 +91,17 @@ def run(
     first: str | None = None,
     last: str | None = None,
     kernel_log: IO[bytes] | None = None,
+    user: User | None = None,
 ) -> Any:
     """Run a notebook, a headless sign-in added after each browser-only cell; the executed
     notebook.
 
     ``first``, ``last``: cells to run before and after the notebook's own. ``kernel_log``:
     where the kernel process's own output goes (its standard output and error), with its DEBUG
-    log on.
+    log on. ``user``: who signs in to getting-started (Ada by default).
     """
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    replacements = sign_ins(emu).get(name, [])
+    replacements = sign_ins(emu, user).get(name, [])
     for index in reversed(range(len(nb.cells))):
         if BROWSER_ONLY in nb.cells[index].metadata.get("tags", []):
             assert replacements, f"{name} has a browser-only cell but no headless sign-in here"
@@ -161,36 +164,61 @@ def no_secrets(nb: Any, emu: BoxEmulator) -> None:
     assert scan(emulator_secrets(emu), texts={"notebook": nbformat.writes(nb)}) == {}
 
 
-def seeded_csv(emu: BoxEmulator, name: str) -> Any:
-    """The seeded file ``name`` of the first user, read with pandas (what the notebook shows)."""
+def seeded_csv(emu: BoxEmulator, name: str, user: User) -> Any:
+    """The seeded file ``name`` of ``user``, read with pandas (what the notebook shows)."""
     (file,) = [
-        f for f in emu.state.content.files.values() if f.name == name and f.owner_id == emu.user.id
+        f for f in emu.state.content.files.values() if f.name == name and f.owner_id == user.id
     ]
     return pd.read_csv(io.BytesIO(file.data))
 
 
-def test_getting_started(emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path) -> None:
-    nb = run("getting-started.ipynb", kernel_env, tmp_path, emulator)
+def regions(shown: str) -> list[str]:
+    """The regions a cell's totals show, in the order shown."""
+    return [word for word in shown.split() if word in {"North", "South", "East", "West"}]
+
+
+@pytest.mark.parametrize("who", [0, 1], ids=["Ada", "Grace"])
+def test_getting_started(
+    emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path, who: int
+) -> None:
+    """Either user the demo offers gets through, reading their own files."""
+    user = emulator.users[who]
+    nb = run("getting-started.ipynb", kernel_env, tmp_path, emulator, user=user)
     shown = outputs(nb)
-    assert signed_in(nb).strip() == "Ada Lovelace"
-    assert shown[2].strip() == "Connected to Box as Ada Lovelace (ada@example.com)"
-    for entry in ("Reports", "Data", "Welcome.txt"):
+    assert signed_in(nb).strip() == user.name
+    assert shown[2].strip() == f"Connected to Box as {user.name} ({user.login})"
+    for entry in ("Reports", "Data"):
         assert entry in shown[3]
-    sales = seeded_csv(emulator, "q1.csv")
+    sales = seeded_csv(emulator, "q1.csv", user)
     assert sales.shape == (12, 3)
     assert shown[4] == repr(sales.head())
-    assert shown[5] == repr(sales.groupby("region", sort=False)["revenue"].sum())
+    assert shown[5] == repr(sales.groupby("region")["revenue"].sum())
     totals = sales.groupby("region", as_index=False)["revenue"].sum()
     assert shown[6] == repr(totals)  # read through box://
+    assert regions(shown[5]) == regions(shown[6]) == ["East", "North", "South", "West"]
     assert shown[7] == repr(["Reports/q1-totals.csv", "Reports/q1.csv", "Reports/q2.csv"])
-    (written,) = [f for f in emulator.state.content.files.values() if f.name == "q1-totals.csv"]
+    (written,) = [
+        f
+        for f in emulator.state.content.files.values()
+        if f.name == "q1-totals.csv" and f.owner_id == user.id
+    ]
     assert written.data.decode() == totals.to_csv(index=False)  # written back through box://
     no_secrets(nb, emulator)
-    assert BoxConnection("demo").user == {
-        "id": emulator.user.id,
-        "name": "Ada Lovelace",
-        "login": "ada@example.com",
-    }
+    assert BoxConnection("demo").user == {"id": user.id, "name": user.name, "login": user.login}
+
+
+def test_getting_started_says_in_plain_words_what_it_needs(
+    emulator: BoxEmulator, kernel_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Signed in as someone whose Box lacks the sample files, the notebook stops at the cell
+    that needs them, saying what is missing and what to do (not a bare StopIteration)."""
+    newcomer = emulator.state.content.add_user("Alan Turing", "alan@example.com", "20000099")
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as failed:
+        run("getting-started.ipynb", kernel_env, tmp_path, emulator, user=newcomer)
+    message = re.sub(r"\x1b\[[0-9;]*m", "", str(failed.value))  # without the colours
+    assert "StopIteration" not in message
+    assert "LookupError: There is no 'Reports' here (the folder holds: nothing)" in message
+    assert "Reports/q1.csv" in message and "upload a CSV file" in message
 
 
 def test_several_accounts(
@@ -203,7 +231,10 @@ def test_several_accounts(
         "work: Ada Lovelace (ada@example.com)",
         "personal: Grace Hopper (grace@example.com)",
     ]
-    assert shown[3].splitlines() == ["work: Data, Reports, Welcome.txt", "personal: Notes.txt"]
+    assert shown[3].splitlines() == [
+        "work: Data, Reports, Welcome.txt",
+        "personal: Data, Reports, Notes.txt",
+    ]
     assert shown[4].strip() == "['personal', 'work']"
     no_secrets(nb, emulator)
 

@@ -51,6 +51,23 @@ def test_home_is_created_private(home: Path, file_key: None, loose_umask: None) 
     assert mode(home) == 0o700
 
 
+def test_opening_to_read_makes_nothing(home: Path, file_key: None) -> None:
+    """``Vault(create=False)``, as the read-only commands open it: no folder, no key; an
+    empty folder stays empty; once a connection is saved, it reads it with the same key."""
+    reader = Vault(home, create=False)
+    assert not home.exists()
+    assert (reader.names(), reader.load("work"), reader.key_source) == ([], None, "none")
+    home.mkdir(mode=0o700)
+    Vault(home, create=False)
+    assert list(home.iterdir()) == []
+    with pytest.raises(ConfigurationError, match="no key yet"):
+        Vault(home, create=False).save("work", {"name": "work"})
+    assert list(home.iterdir()) == []
+    Vault(home).save("work", {"name": "work"})
+    reader = Vault(home, create=False)
+    assert (reader.key_source, reader.load("work")) == ("file", {"name": "work"})
+
+
 def test_existing_open_home_is_tightened(home: Path, file_key: None, loose_umask: None) -> None:
     home.mkdir(mode=0o755)
     home.chmod(0o755)

@@ -305,3 +305,17 @@ def test_test_connection_shows_the_refreshed_token(emulator: BoxEmulator, home: 
     token = (form._conn.vault.load("work") or {})["token"]
     assert form.token_hint == token["access_token"][-4:] != old_hint
     assert form.expires_at == token["expires_at"] > old_expiry + 3000
+
+
+def test_the_redirect_line_says_what_whoever_started_the_kernel_set(
+    emulator: BoxEmulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo registers the Redirect URL itself and says so through the environment (see
+    box_widget.cli.demo_lab); elsewhere the form keeps its own "Register exactly this URL"."""
+    from box_widget.cli.demo_lab import REDIRECT_HINT
+
+    assert open_form(emulator, home, "plain").redirect_hint == ""  # form.js: its own line
+    monkeypatch.setenv("BOX_WIDGET_REDIRECT_HINT", REDIRECT_HINT)
+    form = open_form(emulator, home, "demo")
+    assert form.redirect_hint == "The demo's emulator has this URL registered already."
+    assert json.loads(synced(form))["redirect_hint"] == REDIRECT_HINT  # what the page shows

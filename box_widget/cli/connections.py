@@ -4,27 +4,60 @@ on this machine: open the printed address anywhere, paste back where it landed).
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import time
 
 from ..connection import BoxConnection, connections
-from ..errors import AuthorizationError, VaultUnreadable
+from ..errors import AuthorizationError, ConfigurationError, VaultUnreadable
 from ..records import ConnectionSummary, summarize
 from ..vault import Vault
 
 CODE_LIFETIME = 30  # seconds: how long Box's authorization codes live
 
 
+#: Where ``login`` takes each sign-in setting from, as the command line names them.
+SETTINGS = {
+    "client_id": "its Client ID (--client-id, or BOX_CLIENT_ID)",
+    "client_secret": "its Client Secret (BOX_CLIENT_SECRET, typed at the prompt when run in "
+    "a terminal, or --client-secret)",
+    "redirect_uri": "its Redirect URI (--redirect-uri, or BOX_REDIRECT_URI)",
+}
+
+
 def _connection(args: argparse.Namespace) -> BoxConnection:
     return BoxConnection(
-        args.name, redirect_uri=getattr(args, "redirect_uri", None), home=args.home
+        args.name,
+        client_id=getattr(args, "client_id", None),
+        client_secret=getattr(args, "client_secret", None),
+        redirect_uri=getattr(args, "redirect_uri", None),
+        home=args.home,
     )
+
+
+def missing_settings(exc: ConfigurationError, name: str) -> ConfigurationError:
+    """A missing app setting, worded for the command line: which options or variables."""
+    needs = "; ".join(SETTINGS[setting] for setting in exc.missing if setting in SETTINGS)
+    msg = (
+        f"connection {name!r} has no Box app to sign in with: give {needs}. "
+        "`box-widget emulator` prints them for the emulator (export lines to paste); for real "
+        "Box, they are on your app's Configuration page in the Box Developer Console, and the "
+        "Redirect URI must be one registered there."
+    )
+    return ConfigurationError(msg, connection=name, missing=exc.missing)
 
 
 def login(args: argparse.Namespace) -> int:
     """Print the authorize address, read the address Box redirected to, finish the sign-in."""
     conn = _connection(args)
-    url = conn.authorization_url()
+    if conn.client_id and not conn.has_client_secret and sys.stdin.isatty():
+        conn.set_client_secret(getpass.getpass("Client Secret of the Box app (not shown): "))
+    try:
+        url = conn.authorization_url()
+    except ConfigurationError as exc:
+        if not exc.missing:
+            raise
+        raise missing_settings(exc, args.name) from None
     print(f"1. Open this address in a browser and grant access:\n\n   {url}\n", flush=True)
     print(
         "2. Box then sends the browser to the redirect URI; that page may fail to load.\n"
@@ -65,6 +98,7 @@ KEY_SOURCES = {
     "env": "BOX_WIDGET_KEY",
     "keyring": "the OS keyring",
     "file": "vault.key in the vault folder",
+    "none": "none yet, made when a first connection is saved",
 }
 
 
@@ -95,8 +129,8 @@ def table(rows: list[list[str]]) -> str:
 def list_connections(args: argparse.Namespace) -> int:
     """The saved connections: name, Box login, access-token expiry, kind; and where the vault
     and its key are."""
-    vault = Vault(args.home)
-    names = connections(args.home)
+    vault = Vault(args.home, create=False)  # only reads: makes no folder and no key
+    names = vault.names()
     print(
         f"Vault: {vault.home} (key: {vault.key_source}, "
         f"{KEY_SOURCES.get(vault.key_source, 'unknown')})"
@@ -142,12 +176,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "login",
         help="connect a named connection without a browser on this machine",
         description="Sign a connection in: open the printed address in any browser, grant "
-        "access, paste back the address Box redirected to. Uses the saved "
-        "connection's app, else BOX_CLIENT_ID, BOX_CLIENT_SECRET and "
-        "BOX_REDIRECT_URI.",
+        "access, paste back the address Box redirected to. The Box app's settings come "
+        "from the options below, else the saved connection, else BOX_CLIENT_ID, "
+        "BOX_CLIENT_SECRET and BOX_REDIRECT_URI; with no Client Secret there, it asks for "
+        "it (not shown) when run in a terminal. `box-widget emulator` prints these "
+        "variables for the emulator.",
     )
     login_parser.add_argument("name", help="the connection's name")
-    login_parser.add_argument("--redirect-uri", help="the redirect URI registered for the app")
+    login_parser.add_argument("--client-id", metavar="ID", help="the Box app's Client ID")
+    login_parser.add_argument(
+        "--client-secret",
+        metavar="SECRET",
+        help="the Box app's Client Secret. Avoid it: a secret on the command line is saved "
+        "in your shell's history and shown to other users of this machine in the process "
+        "list; set BOX_CLIENT_SECRET, or let login ask for it",
+    )
+    login_parser.add_argument(
+        "--redirect-uri", metavar="URI", help="the Redirect URI registered for the Box app"
+    )
     login_parser.add_argument("--home", help=home_help)
     login_parser.set_defaults(run=login)
     list_parser = commands.add_parser(

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,15 @@ import requests
 
 from ..emulator import BoxEmulator
 from ..errors import ConfigurationError
+from ..protocol import CALLBACK_PATH, REDIRECT_HINT_ENV
 
-CALLBACK_PATH = "box-widget/oauth2/callback"  # as box_widget.server.app (kept free of its import)
 FIRST_NOTEBOOK = "getting-started.ipynb"
 DEFAULT_PORT = 8888
 NO_NEWS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
 STOP_TIMEOUT = 15.0  # seconds for JupyterLab to exit after SIGTERM
+VAULT = "vault"  # the demo vault, in the scratch folder
+#: The line under the form's Redirect URL in the demo (instead of "Register exactly this URL").
+REDIRECT_HINT = "The demo's emulator has this URL registered already."
 
 
 def shipped_notebooks() -> Path:
@@ -89,11 +93,16 @@ def choose_port(requested: int | None) -> tuple[int, str]:
     return requested, ""
 
 
-def lab_environment(emu: BoxEmulator, home: Path, port: int, token: str) -> dict[str, str]:
-    """JupyterLab's and its kernels' environment: the emulator, its demo app, the demo vault.
+def lab_environment(emu: BoxEmulator, scratch: Path, port: int, token: str) -> dict[str, str]:
+    """JupyterLab's, its kernels' and its terminals' environment: the emulator, its demo app,
+    the demo vault, this environment's ``box-widget`` first on PATH, and Jupyter's and
+    IPython's own files in the scratch folder (``demo_scratch``), never in the user's.
 
     The user's own ``BOX_*`` settings are left out, so demo tokens never mix with real ones.
     """
+    from jupyter_core.paths import jupyter_data_dir
+
+    users_data = jupyter_data_dir()  # still searched (the user's kernels), no longer written
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOX_")}
     env.update(emu.endpoints.to_env())
     env.update(
@@ -101,15 +110,24 @@ def lab_environment(emu: BoxEmulator, home: Path, port: int, token: str) -> dict
         BOX_CLIENT_SECRET=emu.app.client_secret,
         BOX_REDIRECT_URI=f"http://127.0.0.1:{port}/{CALLBACK_PATH}",
         BOX_ENTERPRISE_ID=emu.app.enterprise_id,  # for the unattended notebook's robot
-        BOX_WIDGET_HOME=str(home),
+        BOX_WIDGET_HOME=str(scratch / VAULT),
         BOX_WIDGET_KEYRING="0",
         JUPYTER_TOKEN=token,
+        JUPYTER_DATA_DIR=str(scratch / "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=str(scratch / "jupyter-runtime"),
+        IPYTHONDIR=str(scratch / "ipython"),
+        npm_config_cache=str(scratch / "npm"),
         PYTHONUNBUFFERED="1",
     )
+    env[REDIRECT_HINT_ENV] = REDIRECT_HINT  # the form's line under the Redirect URL
+    # `box-widget list` in Lab's terminal: this environment's command, the demo vault.
+    scripts = sysconfig.get_path("scripts")
+    env["PATH"] = os.pathsep.join(p for p in (scripts, env.get("PATH")) if p)
     # This environment's kernel spec first: a user-wide "python3" spec pointing at another
     # Python (without box-widget) would otherwise win.
     ours = str(Path(sys.prefix) / "share" / "jupyter")
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (ours, env.get("JUPYTER_PATH")) if p)
+    paths = (ours, env.get("JUPYTER_PATH"), users_data)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
 
@@ -119,7 +137,7 @@ def lab_settings(scratch: Path) -> Path:
     toast sits over the notebook a newcomer is reading."""
     from jupyterlab.commands import get_app_dir
 
-    settings = scratch / "lab-settings"
+    settings = scratch / "lab" / "settings"
     own = Path(get_app_dir()) / "settings"
     if own.is_dir():
         shutil.copytree(own, settings)
@@ -129,7 +147,10 @@ def lab_settings(scratch: Path) -> Path:
     return settings
 
 
-def lab_command(port: int, folder: Path, settings: Path) -> list[str]:
+def lab_command(port: int, folder: Path, scratch: Path) -> list[str]:
+    """JupyterLab's command line: loopback, this port, its settings, user settings and
+    workspaces in ``scratch``."""
+    lab = scratch / "lab"
     command = [
         sys.executable,
         "-m",
@@ -140,11 +161,19 @@ def lab_command(port: int, folder: Path, settings: Path) -> list[str]:
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={folder}",
         "--log-level=WARN",
-        f"--LabApp.app_settings_dir={settings}",
+        f"--LabApp.app_settings_dir={lab_settings(scratch)}",
+        f"--LabApp.user_settings_dir={lab / 'user-settings'}",
+        f"--LabApp.workspaces_dir={lab / 'workspaces'}",
         # Loopback only: no news feed, no update check reaching for the network.
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
+    shell = os.environ.get("SHELL") or shutil.which("sh")
+    if os.name != "nt" and shell:
+        # Lab's terminals: the user's shell, not as a login shell, which Lab would start
+        # (Lab has no terminal here) and whose profile resets PATH, hiding this environment's
+        # box-widget.
+        command.append(f"--ServerApp.terminado_settings={json.dumps({'shell_command': [shell]})}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # e.g. in a container; JupyterLab refuses root otherwise
     return command

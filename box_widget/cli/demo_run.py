@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import webbrowser
@@ -29,19 +28,20 @@ import requests
 
 from ..emulator import BoxEmulator
 from ..errors import BoxWidgetError, ConfigurationError
+from ..protocol import CALLBACK_PATH
 from .demo import DemoOptions
 from .demo_lab import (
-    CALLBACK_PATH,
     FIRST_NOTEBOOK,
     STOP_TIMEOUT,
+    VAULT,
     choose_port,
     copy_notebooks,
     lab_command,
     lab_environment,
-    lab_settings,
     start_watchdog,
     stop_lab,
 )
+from .demo_scratch import LOG_FILE, log_tail, make_scratch
 
 STATUS_PATH = "box-widget/api/status"
 START_TIMEOUT = 90.0  # seconds for JupyterLab to answer (a cold start on a slow laptop)
@@ -63,7 +63,7 @@ class Demo:
         self.emulator: BoxEmulator | None = None
         self.lab: subprocess.Popen[bytes] | None = None
         self.watchdog: subprocess.Popen[bytes] | None = None  # ends Lab if this process dies
-        self.scratch: Path | None = None  # the demo vault and Lab's settings; deleted on exit
+        self.scratch: Path | None = None  # all the demo's files (demo_scratch); deleted on exit
         self.home: Path | None = None
         self.token = secrets.token_hex(24)
         self.port = 0
@@ -104,8 +104,8 @@ class Demo:
 
     def _start(self) -> None:
         self.copied = copy_notebooks(self.folder)
-        self.scratch = Path(tempfile.mkdtemp(prefix="box-widget-demo-"))
-        self.home = self.scratch / "vault"
+        self.scratch = make_scratch()
+        self.home = self.scratch / VAULT
         callbacks = [
             f"http://{host}:{self.port}/{CALLBACK_PATH}" for host in ("127.0.0.1", "localhost")
         ]
@@ -118,17 +118,21 @@ class Demo:
                 f"{exc.strerror}. Pass --emulator-port 0 for any free port."
             )
             raise ConfigurationError(msg) from None
-        env = lab_environment(self.emulator, self.home, self.port, self.token)
-        command = lab_command(self.port, self.folder, lab_settings(self.scratch))
-        self.lab = subprocess.Popen(  # noqa: S603 - this Python, arguments built here
-            command,
-            env=env,
-            cwd=self.folder,
-            stdin=subprocess.DEVNULL,
-            stdout=sys.stderr.fileno(),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        env = lab_environment(self.emulator, self.scratch, self.port, self.token)
+        command = lab_command(self.port, self.folder, self.scratch)
+        # Lab's and its kernels' messages go to a log, not the terminal: the person sees the
+        # address and how to stop, not warnings they cannot act on (the printed block says
+        # where the log is; a Lab that stops shows its last lines).
+        with (self.scratch / LOG_FILE).open("wb") as log:
+            self.lab = subprocess.Popen(  # noqa: S603 - this Python, arguments built here
+                command,
+                env=env,
+                cwd=self.folder,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.watchdog = start_watchdog(self.lab.pid, self.scratch)
         self._wait_for_lab()
 
@@ -146,8 +150,8 @@ class Demo:
         while not self.stopping.is_set():
             if self.lab.poll() is not None:
                 msg = (
-                    f"JupyterLab stopped as it started (exit code {self.lab.returncode}); "
-                    "its messages are above."
+                    f"JupyterLab stopped as it started (exit code {self.lab.returncode}). "
+                    f"The end of its log:\n{self._log_tail()}"
                 )
                 raise BoxWidgetError(msg)
             with contextlib.suppress(requests.RequestException):
@@ -176,6 +180,7 @@ class Demo:
         if self.stopping.is_set():
             return
         assert self.emulator is not None
+        assert self.scratch is not None
         emu = self.emulator
         users = " or ".join(f"{u.name} ({u.login})" for u in emu.users)
         kept = "" if self.copied else " (your copies from an earlier run, as you left them)"
@@ -191,6 +196,8 @@ class Demo:
             f"  Sign in as: {users},",
             "              on the emulator's consent page.",
             f"  Tokens:     a demo vault in {self.home}, deleted when the demo stops.",
+            f"  Log:        JupyterLab's messages go to {self.scratch / LOG_FILE}",
+            "              (deleted with the vault; shown here if JupyterLab stops).",
             "",
             "Press Ctrl-C to stop JupyterLab, its kernels and the emulator.",
             "",
@@ -205,12 +212,15 @@ class Demo:
             if self.lab.poll() is not None:
                 print(
                     f"box-widget: JupyterLab exited (code {self.lab.returncode}); stopping "
-                    "the emulator.",
+                    f"the emulator. The end of its log:\n{self._log_tail()}",
                     file=sys.stderr,
                     flush=True,
                 )
                 return 1
         return 0
+
+    def _log_tail(self) -> str:
+        return log_tail(self.scratch) if self.scratch is not None else ""
 
     # --- stopping --------------------------------------------------------------------------------
     def _stop(self) -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from .._version import __version__
 
 DEFAULT_EMULATOR_PORT = 8765
+
+
+def redirect_uri(registered: list[str]) -> str:
+    """The redirect URI to print for ``login``: the first registered on 127.0.0.1, else the
+    first (the emulator takes a loopback one on any port)."""
+    return next((uri for uri in registered if uri.startswith("http://127.0.0.1:")), registered[0])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,15 +40,22 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     app = emulator.app
+    settings = {
+        **emulator.endpoints.to_env(),
+        "BOX_CLIENT_ID": app.client_id,
+        "BOX_CLIENT_SECRET": app.client_secret,
+        "BOX_REDIRECT_URI": redirect_uri(app.redirect_uris),
+        "BOX_ENTERPRISE_ID": app.enterprise_id,
+    }
     lines = [
         f"Box emulator {__version__} listening on {emulator.url} (Ctrl-C to stop)",
         "",
-        "Endpoints (export these to point box-widget at the emulator):",
-        *(f"  {name}={value}" for name, value in emulator.endpoints.to_env().items()),
+        "To point box-widget at the emulator, paste these lines into a shell (then, for",
+        "example: box-widget login work):",
+        "",
+        *(f"  export {name}={shlex.quote(value)}" for name, value in settings.items()),
         "",
         f"Demo app {app.name!r}:",
-        f"  BOX_CLIENT_ID={app.client_id}",
-        f"  BOX_CLIENT_SECRET={app.client_secret}",
         f"  redirect URIs: {', '.join(app.redirect_uris)} (loopback: any port)",
         f"  client credentials: box_subject_type=enterprise box_subject_id={app.enterprise_id}",
         "",

@@ -217,12 +217,13 @@ class DemoProcess:
     def vault(self) -> Path:
         return Path(self.wait_for(VAULT_LINE)[1])
 
-    def api(self, method: str, path: str) -> requests.Response:
+    def api(self, method: str, path: str, json: object = None) -> requests.Response:
         return requests.request(
             method,
             f"http://127.0.0.1:{self.port}/{path}",
             timeout=15,
             headers={"Authorization": f"token {self.token}"},
+            json=json,
         )
 
     def descendants(self) -> list[psutil.Process]:
@@ -256,17 +257,21 @@ def command_line(process: psutil.Process) -> str:
 
 
 def start_demo(
-    cwd: Path, *flags: str, prefix: Path | None = None, ignore: tuple[int, ...] = ()
+    cwd: Path,
+    *flags: str,
+    prefix: Path | None = None,
+    ignore: tuple[int, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> DemoProcess:
     """Run the README's demo command in ``cwd`` (with ``flags``; from ``prefix``, default
     ``demo_prefix()``) until it prints its address; ``ignore``: signals the demo starts with
-    ignored (as under ``nohup``)."""
+    ignored (as under ``nohup``); ``env``: variables to set on top of ``demo_env``'s."""
     log = cwd / "demo-stderr.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
             demo_command(*flags, prefix=prefix),
             cwd=cwd,
-            env=demo_env(cwd),
+            env={**demo_env(cwd), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,
