@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from .report import number
+from .report import number, round_ratios
 from .results import Figure, Row, Section
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -75,11 +75,7 @@ def _sentences(sections: list[Section]) -> list[str]:
             "overhead",
             lambda r: r.measure == "`GET users/me`, wall time per request, vs official SDK",
         )
-        raw = next(s.raw for s in sections if s.key == "overhead")
-        rounds = [
-            o / p
-            for o, p in zip(raw["wall_us"]["box-widget"], raw["wall_us"]["requests"], strict=True)
-        ]
+        rounds = round_ratios(next(s for s in sections if s.key == "overhead"))
         return (
             f"wall time per request {plain.ratio:.2f}× plain `requests` (goal within 5 %: "
             f"{_mark(plain)}; round by round the ratio ran from {min(rounds):.2f} to "

@@ -86,6 +86,13 @@ def machine_lines(machine: dict[str, Any]) -> list[str]:
     ]
 
 
+def round_ratios(section: Section) -> list[float]:
+    """The overhead section's wall-time ratio box-widget / requests, round by round."""
+    wall = (section.raw or {}).get("wall_us") or {}
+    ours, plain = wall.get("box-widget") or [], wall.get("requests") or []
+    return [o / p for o, p in zip(ours, plain, strict=True)]
+
+
 def render(machine: dict[str, Any], sections: list[Section], command: str) -> str:
     """The whole RESULTS.md."""
     lines = [
@@ -112,5 +119,10 @@ def render(machine: dict[str, Any], sections: list[Section], command: str) -> st
         if section.method:
             lines += [section.method, ""]
         lines += [f"- {note}" for note in section.notes]
+        if section.key == "overhead" and (rounds := round_ratios(section)):
+            lines.append(
+                f"- Round by round, the wall-time ratio against plain `requests` ran from "
+                f"{min(rounds):.2f} to {max(rounds):.2f}×."
+            )
         lines += ["", f"_took {section.seconds:.0f} s_", ""]
     return "\n".join(lines).rstrip() + "\n"
