@@ -14,13 +14,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from support.emulator_flow import CALLBACK, new_connection
 
 from box_widget import BoxConnection, form_watch
 from box_widget.emulator import BoxEmulator
 from box_widget.errors import AuthorizationError
 from box_widget.widget import ConnectionForm
 
-CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
 REGISTER = "OAuth 2.0 Redirect URIs"
 
 
@@ -93,14 +93,7 @@ def test_no_answer_within_the_bound_says_the_same(
 
 
 def test_headless_redirect_uri_mismatch_names_the_url(emulator: BoxEmulator, home: Path) -> None:
-    conn = BoxConnection(
-        "work",
-        client_id=emulator.app.client_id,
-        client_secret=emulator.app.client_secret,
-        redirect_uri=CALLBACK,
-        endpoints=emulator.endpoints,
-        home=home,
-    )
+    conn = new_connection(emulator, home)
     state = parse_qs(urlsplit(conn.authorization_url()).query)["state"][0]
     error = {"error": "redirect_uri_mismatch", "error_description": "The redirect URI is wrong"}
     with pytest.raises(AuthorizationError) as info:
@@ -110,14 +103,7 @@ def test_headless_redirect_uri_mismatch_names_the_url(emulator: BoxEmulator, hom
 
 
 def test_headless_box_error_page_pasted_names_the_url(emulator: BoxEmulator, home: Path) -> None:
-    conn = BoxConnection(
-        "work",
-        client_id=emulator.app.client_id,
-        client_secret=emulator.app.client_secret,
-        redirect_uri=CALLBACK,
-        endpoints=emulator.endpoints,
-        home=home,
-    )
+    conn = new_connection(emulator, home)
     # Box's error page for a refused redirect URI is the authorize address itself: no code.
     with pytest.raises(AuthorizationError) as info:
         conn.complete(conn.authorization_url())

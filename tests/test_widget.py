@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from support.emulator_flow import CALLBACK, new_connection
 
 from box_widget import BoxConnection, widget
 from box_widget.authorize import (
@@ -20,9 +21,6 @@ from box_widget.authorize import (
 from box_widget.emulator import BoxEmulator
 from box_widget.errors import AuthorityUnreachable, ConfigurationError
 from box_widget.widget import ConnectionForm
-
-CALLBACK = "http://127.0.0.1:8888/box-widget/oauth2/callback"
-
 
 #: ``home`` (conftest.py) is the vault folder; no keyring or credentials from the environment.
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -108,14 +106,7 @@ def test_a_failed_outcome_is_shown_in_plain_words(emulator: BoxEmulator, home: P
 
 
 def test_headless_complete_and_errors(emulator: BoxEmulator, home: Path) -> None:
-    conn = BoxConnection(
-        "work",
-        client_id=emulator.app.client_id,
-        client_secret=emulator.app.client_secret,
-        redirect_uri=CALLBACK,
-        endpoints=emulator.endpoints,
-        home=home,
-    )
+    conn = new_connection(emulator, home)
     form: ConnectionForm = conn.form
     form.mode = "headless"
     assert form.authorize_url

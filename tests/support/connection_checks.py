@@ -24,6 +24,7 @@ from box_widget.emulator.content import User
 from box_widget.vault import Vault
 from support import emulator_flow
 from support.emulator_flow import CALLBACK, new_connection
+from support.secret_scan import emulator_secrets
 
 REDIRECT_URI = CALLBACK
 
@@ -95,16 +96,8 @@ def api_calls(emu: BoxEmulator) -> int:
     return int(emu.counters()["api_calls"])
 
 
-def issued_secrets(emu: BoxEmulator) -> set[str]:
-    """Every secret the emulator knows: app secrets, codes, access and refresh tokens."""
-    oauth = emu.state.oauth
-    with oauth.lock:
-        return (
-            {app.client_secret for app in oauth.apps.values()}
-            | set(oauth.codes)
-            | set(oauth.access_tokens)
-            | set(oauth.refresh_tokens)
-        )
+#: Every secret the emulator knows (app secrets, codes, access and refresh tokens).
+issued_secrets = emulator_secrets
 
 
 def assert_clean(emu: BoxEmulator, *texts: str, extra: tuple[str, ...] = ()) -> None:
