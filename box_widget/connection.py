@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from typing import Any
 
 from . import audit, oauth, token_source
@@ -97,6 +98,15 @@ class BoxConnection:
                 BoxEndpoints.from_dict(saved["endpoints"]) if saved else BoxEndpoints.from_env()
             )
         self.endpoints = endpoints
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled: the name, the vault's folder, the Client ID, the Redirect URI and the
+        endpoints if given; never the Client Secret, a token or the vault's key. The copy
+        reads the vault (and ``BOX_CLIENT_SECRET``) where it is unpickled."""
+        given = self.endpoints if self.endpoints_from == "given" else None
+        home, settings = str(self.vault.home), {"client_id": self.client_id}
+        settings["redirect_uri"] = self.redirect_uri
+        return (partial(BoxConnection, self.name, endpoints=given, home=home, **settings), ())
 
     def use_server_endpoints(self, endpoints: dict[str, str]) -> None:
         """Box's URLs as the Jupyter server is configured (``c.BoxWidgetApp.*_url``), for a

@@ -207,6 +207,13 @@ class LostRefresh(ReauthorizationRequired):
         self.mark = mark
 
 
+class GrantRefused(ReauthorizationRequired):
+    """A worker grant was refused by its token authority: revoked, expired, unknown, or for
+    another connection. The worker stops; the notebook makes a new grant when it runs again."""
+
+    action: Action | None = None
+
+
 class BoxUnavailable(BoxWidgetError):
     """Box could not be reached, or its server failed; nothing stored was changed."""
 

@@ -57,6 +57,14 @@ nothing else (no refresh token, no secret). ``DELETE <name>`` answers ``{"revoke
 made with an app the server no longer holds (another client id, other Box addresses, no
 secret) is refused (``not_server_app``, ``server_app_changed``): its secret goes nowhere.
 
+Worker grants (``docs/dask.md``): ``POST CONNECTIONS_PATH/<name>/grants`` (a kernel, Jupyter
+login, ``write``) takes ``{"scope": "read_write"|"read", "expires_in": SECONDS}`` and answers
+``{"id", "secret", "connection", "scope", "expires_at", "token_url"}`` (the secret this once);
+``GET GRANTS_PATH`` lists ``{"grants": [...]}`` (no secrets); ``DELETE GRANTS_PATH/<id>`` revokes
+(``{"revoked": bool}``); ``POST GRANT_TOKEN_PATH`` with ``Authorization: Bearer <secret>`` and no
+Jupyter login takes the token API's body and gives its answer, for the grant's connection only;
+a revoked, expired or unknown grant is refused (``grant_refused``, HTTP 403).
+
 Whoever starts the kernel may set the variable ``REDIRECT_HINT_ENV`` to the line the form shows
 under the Redirect URL (``box-widget demo``: its emulator has that URL registered already);
 unset, the form says to register exactly that URL.
@@ -69,6 +77,9 @@ import json
 CALLBACK_PATH = "box-widget/oauth2/callback"
 STATUS_PATH = "box-widget/api/status"
 CONNECTIONS_PATH = "box-widget/api/connections"
+GRANTS_PATH = "box-widget/api/grants"
+#: Workers ``POST`` here with ``Authorization: Bearer <grant secret>`` (no Jupyter login).
+GRANT_TOKEN_PATH = f"{GRANTS_PATH}/token"
 #: The token API's answer when it fails: ``error`` is one of these kinds.
 ERROR_KINDS = (
     "not_found",
@@ -80,6 +91,7 @@ ERROR_KINDS = (
     "box_unavailable",
     "vault",
     "configuration",
+    "grant_refused",
     "error",
 )
 
@@ -92,6 +104,11 @@ def token_path(name: str) -> str:
 def connection_path(name: str) -> str:
     """``DELETE`` here: revoke connection ``name`` and delete it (see the token API)."""
     return f"{CONNECTIONS_PATH}/{name}"
+
+
+def grants_path(name: str) -> str:
+    """``POST`` here (a kernel, with its Jupyter login): a new worker grant for ``name``."""
+    return f"{CONNECTIONS_PATH}/{name}/grants"
 
 
 REDIRECT_HINT_ENV = "BOX_WIDGET_REDIRECT_HINT"

@@ -7,8 +7,6 @@ server refreshes it with its secret as configured now. This process holds access
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
 import requests
@@ -17,10 +15,7 @@ from .errors import AuthorityUnreachable, BoxWidgetError
 from .local_server import LocalServer, find_server
 from .protocol import connection_path, token_path
 from .records import Token
-from .token_api import error_from, fingerprint, token_from_answer
-from .tokens import expiring
-
-log = logging.getLogger(__name__)
+from .remote_source import AskingTokenSource
 
 #: What to do when the server cannot be found or reached, after what happened.
 HOW_TO = (
@@ -30,56 +25,37 @@ HOW_TO = (
 )
 
 
-class ServerTokenSource:
+class ServerTokenSource(AskingTokenSource):
     """A token source (see ``token_source``) that asks the Jupyter server for access tokens.
 
     ``token``: an access token to start with (its expiry known; e.g. the vault's), so that the
     first request need not ask; ``server``: found from this process (``find_server``) when not
     given. One request at a time per source: threads waiting for a new token share it.
+    Pickled, it carries the connection's name only (no token, not the server's login token).
     """
+
+    authority = "the Jupyter server"
 
     def __init__(
         self, name: str, *, token: Token | None = None, server: LocalServer | None = None
     ) -> None:
-        self.name = name
+        super().__init__(name, token=token)
         self._server = server
-        self._lock = threading.Lock()
-        self._token: Token | None = None
-        if token is not None:
-            self._token = Token(
-                access_token=token["access_token"],
-                expires_in=token["expires_in"],
-                expires_at=token["expires_at"],
-            )
 
     def __repr__(self) -> str:
         return f"ServerTokenSource(connection={self.name!r})"
 
-    def fresh(self) -> Token:
-        """The token to send now: a new one from the server if it is about to expire."""
-        token = self._token
-        if token is not None and not expiring(token):
-            return token
-        return self.refresh()
-
-    def refresh(self, failed: str | None = None) -> Token:
-        """A token that is not expiring and not ``failed`` (an access token Box refused); only
-        its fingerprint is sent to the server."""
-        with self._lock:
-            token = self._token
-            if token is not None and token["access_token"] != failed and not expiring(token):
-                return token  # another thread got a new one meanwhile
-            body = {"failed": fingerprint(failed)} if failed else {}
-            answer = self._ask("POST", token_path(self.name), body)
-            self._token = token_from_answer(answer)
-            log.debug("connection %r: access token from the Jupyter server", self.name)
-            return self._token
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ServerTokenSource, (self.name,))
 
     def revoke(self) -> bool:
         """Have the server revoke this connection at Box and delete it; whether there was one."""
         with self._lock:
-            self._token = None
+            self._forget()
             return bool(self._ask("DELETE", connection_path(self.name)).get("revoked"))
+
+    def _ask_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._ask("POST", token_path(self.name), body)
 
     def _ask(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
@@ -98,17 +74,9 @@ class ServerTokenSource:
             raise AuthorityUnreachable(
                 msg, tried=(server.url,), connection=self.name, action="retry"
             ) from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if response.status_code == 200 and isinstance(answer, dict):
-            return answer
-        if isinstance(answer, dict) and "error" in answer and "message" in answer:
-            raise error_from(answer, self.name)
-        raise self._not_understood(server, response.status_code)
+        return self._read(response, server.url)
 
-    def _not_understood(self, server: LocalServer, status: int) -> BoxWidgetError:
+    def _not_understood(self, where: str, status: int) -> BoxWidgetError:
         if status in (301, 302, 303, 307, 308, 401, 403):
             why = (
                 "refused this process's login token, or your Jupyter account lacks the "
@@ -118,5 +86,5 @@ class ServerTokenSource:
             why = "has no box-widget token API (its box_widget extension is off, or older)"
         else:
             why = f"answered HTTP {status}"
-        msg = f"The Jupyter server at {server.url} {why}. {HOW_TO}"
-        return AuthorityUnreachable(msg, tried=(server.url,), connection=self.name)
+        msg = f"The Jupyter server at {where} {why}. {HOW_TO}"
+        return AuthorityUnreachable(msg, tried=(where,), connection=self.name)

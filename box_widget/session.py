@@ -121,6 +121,10 @@ class BoxSession(OAuth2Session):
     def __repr__(self) -> str:
         return f"<BoxSession connection={self.source.name!r} api_url={self.api_url!r}>"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled: its token source (which carries no token) and Box's URLs; no token."""
+        return (BoxSession, (self.source, self.endpoints))
+
     def url(self, url: str) -> str:
         """An absolute URL: relative ones resolve against the API base."""
         return url if urlsplit(url).scheme else urljoin(self.api_url, url.lstrip("/"))

@@ -20,6 +20,7 @@ from .errors import (
     BoxUnavailable,
     BoxWidgetError,
     ConfigurationError,
+    GrantRefused,
     ReauthorizationRequired,
     VaultError,
 )
@@ -36,10 +37,12 @@ KINDS: dict[str, tuple[type[BoxWidgetError], int]] = {
     "box_unavailable": (BoxUnavailable, 502),
     "vault": (VaultError, 503),
     "configuration": (ConfigurationError, 400),
+    "grant_refused": (GrantRefused, 403),
     "error": (BoxWidgetError, 502),
 }
 #: Most specific first: the kind of an error raised in the server.
 _BY_CLASS: tuple[tuple[type[BoxWidgetError], str], ...] = (
+    (GrantRefused, "grant_refused"),
     (ReauthorizationRequired, "reauthorization_required"),
     (AuthorizationError, "authorization"),
     (AnswerLost, "answer_lost"),

@@ -39,6 +39,22 @@ class TokenSource(Protocol):
         ...
 
 
+def reopened(vault: Vault, name: str) -> TokenSource:
+    """The token source of connection ``name`` of ``vault``, as an unpickled one reopens it
+    (a ``ReauthorizationRequired`` saying where it looked if that vault has no such token)."""
+    from .errors import ReauthorizationRequired
+
+    record = vault.load(name)
+    if record is None or not record.get("token"):
+        msg = (
+            f"Connection {name!r} is not in the vault at {vault.home} on this machine, so this "
+            "process cannot use it. Give it the vault (the same folder and key), or use the "
+            "file system (box://) from a notebook under Jupyter, whose workers get a grant."
+        )
+        raise ReauthorizationRequired(msg, connection=name)
+    return for_record(vault, name, record)
+
+
 def for_record(vault: Vault, name: str, record: ConnectionRecord) -> TokenSource:
     """The token source of a saved connection: the Jupyter server for one made with the
     server's app (seeded with the vault's access token: no request while it lasts), else the

@@ -98,6 +98,13 @@ class VaultTokenSource:
     def __repr__(self) -> str:
         return f"VaultTokenSource(connection={self.name!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled: the vault's folder and the connection's name (no token, no secret); the
+        copy reads the vault where it is unpickled (the same machine and folder)."""
+        from .token_source import reopened
+
+        return (reopened, (self.vault, self.name))
+
     @property
     def token(self) -> Token:
         """The token in use (the caller must not show it anywhere)."""

@@ -98,6 +98,10 @@ class Vault:
     def __repr__(self) -> str:
         return f"Vault(home={str(self.home)!r}, key_source={self.key_source!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled: the folder only (never the key); reopened making nothing new."""
+        return (reopen, (str(self.home),))
+
     def status(self) -> dict[str, Any]:
         """Where the vault is and how it is protected (no secrets)."""
         return {"home": str(self.home), "encrypted": True, "key_source": self.key_source}
@@ -270,3 +274,8 @@ class Vault:
             atomic_write(path, self._cipher().encrypt(json.dumps(record).encode()))
         except OSError as exc:
             raise VaultWriteError(path, exc.strerror or type(exc).__name__) from None
+
+
+def reopen(home: str) -> Vault:
+    """The vault in ``home`` as an unpickled one opens: using its key, making nothing new."""
+    return Vault(home, create=False)

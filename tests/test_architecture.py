@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "box_widget"
 #: Storage: files, keys, locks and the audit trail; it knows no protocol and no Box.
-STORAGE = {"vault", "keys", "files", "audit", "records"}
+STORAGE = {"vault", "keys", "files", "audit", "records", "grants"}
 #: What storage may import of the package.
 STORAGE_MAY_IMPORT = STORAGE | {"errors"}
 

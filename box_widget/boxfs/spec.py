@@ -19,6 +19,7 @@ as the connection core does, and Box's errors come back as ``FileNotFoundError``
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, BinaryIO
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
@@ -26,10 +27,11 @@ from fsspec.spec import AbstractFileSystem
 
 from ..connection import BoxConnection
 from ..session import BoxSession
-from . import transfers, upload
+from . import transfers, upload, workers
 from .errors import translated
 from .file import BoxFile
 from .paths import ID_PREFIX, PathResolver, cache_for, info_of, join, split
+from .workers import WorkerConnection
 
 
 class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
@@ -59,30 +61,55 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def __init__(
         self,
-        connection: str | BoxConnection = "default",
+        connection: str | BoxConnection | WorkerConnection = "default",
         *,
         home: str | os.PathLike[str] | None = None,
+        grant: dict[str, Any] | None = None,
         progress: bool | None = None,
         chunked_threshold: int = upload.CHUNKED_THRESHOLD,
         upload_workers: int = upload.WORKERS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.grant_options = workers.grant_options(grant)
         self.connection = (
             connection
-            if isinstance(connection, BoxConnection)
+            if isinstance(connection, BoxConnection | WorkerConnection)
             else BoxConnection(connection, home=home)
         )
         self.progress = progress
         self.chunked_threshold = max(chunked_threshold, 1)
         self.upload_workers = upload_workers
-        self.paths = PathResolver(
-            self.session, cache_for(str(self.connection.vault.home), self.connection.name)
-        )
+        self._paths: PathResolver | None = None
+        self._carried: workers.Carried | None = None
+        self._carry_lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (for workers): a worker grant minted once per file system, or the vault's
+        folder; never a token, the Client Secret or a key (see ``workers``)."""
+        options = (self.progress, self.chunked_threshold, self.upload_workers)
+        conn = self.connection
+        if isinstance(conn, WorkerConnection):
+            return (_rebuilt, (conn.carried, options))
+        with self._carry_lock:
+            if self._carried is None:
+                endpoints = self.session.endpoints.to_dict()
+                home = str(conn.vault.home)
+                self._carried = workers.carry(conn.name, home, endpoints, self.grant_options)
+        return (_rebuilt, (self._carried, options))
 
     @property
     def session(self) -> BoxSession:
         return self.connection.session
+
+    @property
+    def paths(self) -> PathResolver:
+        """Paths to Box items, with the listing cache shared per connection."""
+        if self._paths is None:
+            conn = self.connection
+            key = conn.cache_key if isinstance(conn, WorkerConnection) else str(conn.vault.home)
+            self._paths = PathResolver(self.session, cache_for(key, conn.name))
+        return self._paths
 
     @property
     def upload_url(self) -> str:
@@ -260,3 +287,14 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         transfers.copy(self, self._strip_protocol(path1), self._strip_protocol(path2))
+
+
+def _rebuilt(carried: workers.Carried, options: tuple[Any, ...]) -> BoxFileSystem:
+    """A pickled file system, on a worker (see ``BoxFileSystem.__reduce__``)."""
+    progress, chunked_threshold, upload_workers = options
+    return BoxFileSystem(
+        WorkerConnection(carried),
+        progress=progress,
+        chunked_threshold=chunked_threshold,
+        upload_workers=upload_workers,
+    )

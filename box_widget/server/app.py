@@ -7,15 +7,16 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Unicode, default
+from traitlets import Float, Unicode, default
 
-from .. import audit
+from .. import audit, grants
 from .._version import __version__
 from ..endpoints import ENV_VARS, BoxEndpoints
 from ..errors import ConfigurationError
-from ..protocol import CALLBACK_PATH, CONNECTIONS_PATH, STATUS_PATH
+from ..protocol import CALLBACK_PATH, CONNECTIONS_PATH, GRANTS_PATH, STATUS_PATH
 from ..records import PendingSignIn
 from ..vault import Vault, default_home
+from . import grant_handlers
 from .handlers import CallbackHandler, StatusHandler
 from .log_mask import mask_secret_config
 from .token_handlers import ConnectionHandler, TokenHandler
@@ -60,6 +61,23 @@ class BoxWidgetApp(ExtensionApp):
     api_url = Unicode(help="Box's API base URL.").tag(config=True)
     upload_url = Unicode(help="Box's upload API base URL.").tag(config=True)
 
+    worker_url = Unicode(
+        help="This server's base URL as Dask (and other) workers reach it, put in the worker "
+        "grants kernels mint (e.g. https://notebook-host:8888/); default: "
+        "$BOX_WIDGET_WORKER_URL, else the address the kernel reached (loopback: workers on "
+        "this machine only)."
+    ).tag(config=True)
+    grant_lifetime = Float(
+        grants.GRANT_LIFETIME, help="Seconds a worker grant lives unless its kernel asks less."
+    ).tag(config=True)
+    grant_max_lifetime = Float(
+        grants.MAX_GRANT_LIFETIME, help="The longest lifetime a kernel may ask for a grant."
+    ).tag(config=True)
+
+    @default("worker_url")
+    def _default_worker_url(self) -> str:
+        return os.environ.get("BOX_WIDGET_WORKER_URL", "")
+
     @default("home")
     def _default_home(self) -> str:
         return str(default_home())
@@ -92,6 +110,7 @@ class BoxWidgetApp(ExtensionApp):
                 (rf"/{CALLBACK_PATH}", CallbackHandler),
                 (rf"/{STATUS_PATH}", StatusHandler),
                 (rf"/{CONNECTIONS_PATH}/([^/]+)/token", TokenHandler),
+                *grant_handlers.routes(CONNECTIONS_PATH, GRANTS_PATH),
                 (rf"/{CONNECTIONS_PATH}/([^/]+)", ConnectionHandler),
             ]
         )

@@ -76,6 +76,36 @@ class TokenAPIHandler(BoxHandlerMixin, APIHandler):
         self.set_status(KINDS[kind][1])
         self.finish(json.dumps(error_answer(kind, exc)))
 
+    def _saved(self, name: str) -> ConnectionRecord:
+        """The server's vault's record of connection ``name``, or a ``not_found`` refusal."""
+        vault = self.box.vault
+        record = vault.load(check_name(name))
+        if record is None or not record.get("token"):
+            msg = f"The Jupyter server's vault ({vault.home}) has no connection {name!r}."
+            raise refused(msg, name, kind="not_found")
+        return record
+
+    def _refreshed(
+        self, name: str, record: ConnectionRecord, client: TokenClient, failed: Any
+    ) -> Token:
+        """A fresh token through the vault's single-flight refresh; ``failed``: the refused
+        token's fingerprint, if any (a token refreshed since then by anyone is not the refused
+        one, and is adopted: ``refresh`` re-reads under the lock)."""
+        source = VaultTokenSource(self.box.vault, name, record, client)
+        stored = record["token"]["access_token"]
+        was_refused = isinstance(failed, str) and failed == fingerprint(stored)
+        return source.refresh(failed=stored if was_refused else None)
+
+    def _body(self) -> dict[str, Any]:
+        """The request's JSON object body (``{}`` if empty), else a 400."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "the body must be a JSON object")
+        return body
+
 
 class TokenHandler(TokenAPIHandler):
     """``POST box-widget/api/connections/<name>/token``: a fresh access token (see ``protocol``)."""
@@ -83,27 +113,12 @@ class TokenHandler(TokenAPIHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise web.HTTPError(400, "the body must be a JSON object")
-        failed = body.get("failed")
+        failed = self._body().get("failed")
         await self._answer(lambda: self._fresh(name, failed), token_answer)
 
     def _fresh(self, name: str, failed: Any) -> Token:
-        vault = self.box.vault
-        record = vault.load(check_name(name))
-        if record is None or not record.get("token"):
-            msg = f"The Jupyter server's vault ({vault.home}) has no connection {name!r}."
-            raise refused(msg, name, kind="not_found")
-        source = VaultTokenSource(vault, name, record, self._client(name, record))
-        stored = record["token"]["access_token"]
-        # The kernel sends the refused token's fingerprint; a token refreshed since then by
-        # anyone is not the refused one, and is adopted (``refresh`` re-reads under the lock).
-        was_refused = isinstance(failed, str) and failed == fingerprint(stored)
-        return source.refresh(failed=stored if was_refused else None)
+        record = self._saved(name)
+        return self._refreshed(name, record, self._client(name, record), failed)
 
 
 class ConnectionHandler(TokenAPIHandler):
