@@ -38,9 +38,7 @@ def secrets_in_play(box: Box) -> set[str]:
 
 
 @pytest.mark.parametrize("how", sorted(DUMPS))
-def test_pickled_objects_carry_no_secret_and_still_work_with_the_vault(
-    box: Box, how: str
-) -> None:
+def test_pickled_objects_carry_no_secret_and_still_work_with_the_vault(box: Box, how: str) -> None:
     box.fs.pipe("Data/a.csv", b"x,y\n1,2\n")
     session = box.conn.session
     session.get("users/me")  # tokens in memory everywhere
