@@ -107,6 +107,7 @@ def mint(
     *,
     scope: str = "read_write",
     expires_in: float | None = None,
+    downscope: bool | None = None,
     server: LocalServer | None = None,
 ) -> WorkerGrant:
     """A new worker grant for connection ``name`` from this process's Jupyter server; an
@@ -115,6 +116,8 @@ def mint(
     body: dict[str, Any] = {"scope": scope}
     if expires_in is not None:
         body["expires_in"] = expires_in
+    if downscope is not None:
+        body["downscope"] = downscope
     try:
         response = server.request("POST", grants_path(name), body)
     except requests.RequestException as exc:

@@ -31,6 +31,12 @@ MAX_GRANT_LIFETIME = 7 * 24 * 3600
 #: What a grant lets its workers do: read and write, or read only (see docs/dask.md).
 Scope = Literal["read_write", "read"]
 SCOPES: tuple[Scope, ...] = ("read_write", "read")
+#: The Box scopes a downscoped grant's tokens are restricted to (Box's token exchange accepts
+#: the standard OAuth scopes: docs/box-platform.md, 13).
+BOX_SCOPES: dict[str, tuple[str, ...]] = {
+    "read": ("root_readonly",),
+    "read_write": ("root_readwrite",),
+}
 PREFIX = "bwg"
 #: Grant files are kept this long past their expiry (for ``box-widget grants``), then dropped.
 KEEP_EXPIRED = 7 * 24 * 3600
@@ -48,6 +54,8 @@ class GrantRecord(TypedDict):
     revoked_at: float | None
     host: str
     pid: int
+    #: Workers get Box downscoped tokens (``BOX_SCOPES[scope]``), not the connection's own.
+    downscope: bool
 
 
 def _digest(secret: str) -> str:
@@ -67,7 +75,12 @@ def id_of(secret: str) -> str | None:
 
 
 def create(
-    vault: Vault, connection: str, *, scope: Scope = "read_write", expires_in: float | None = None
+    vault: Vault,
+    connection: str,
+    *,
+    scope: Scope = "read_write",
+    expires_in: float | None = None,
+    downscope: bool = False,
 ) -> tuple[GrantRecord, str]:
     """A new grant for ``connection``, saved; the record and its secret (shown once)."""
     grant_id = "g" + secrets.token_hex(8)
@@ -83,6 +96,7 @@ def create(
         revoked_at=None,
         host=socket.gethostname(),
         pid=os.getpid(),
+        downscope=downscope,
     )
     private_folder(vault.home / "grants")
     vault._write(_path(vault, grant_id), cast("Any", record))
@@ -133,6 +147,7 @@ def public(record: GrantRecord, now: float | None = None) -> dict[str, Any]:
         "id": record["id"],
         "connection": record["connection"],
         "scope": record["scope"],
+        "downscope": record.get("downscope", False),
         "created_at": record["created_at"],
         "expires_at": record["expires_at"],
         "revoked_at": record["revoked_at"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -178,6 +178,17 @@ class TokenClient:
             box_subject_id=subject_id,
         )
         return self._token(body, "getting a client-credentials token")
+
+    def downscope(self, access_token: str, scopes: Sequence[str]) -> dict[str, Any]:
+        """Box's token exchange: ``access_token`` restricted to ``scopes`` (no refresh token;
+        the token is the credential, so the client's secret is not sent)."""
+        data = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": access_token,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "scope": " ".join(scopes),
+        }
+        return self._token(urlencode(data), "downscoping an access token")
 
     def revoke(self, token: str) -> None:
         """Revoke a token (Box revokes its pair too)."""

@@ -258,3 +258,29 @@ def _cli_env(setup: Setup) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_")}
     env["BOX_WIDGET_HOME"] = str(setup.server.home)
     return env
+
+
+def write_one(fs: BoxFileSystem) -> None:
+    fs.pipe("Readings/2026/new.csv", b"city,temp\nOslo,1\n")
+
+
+def test_a_read_grant_gives_workers_a_token_that_reads_but_cannot_upload(setup: Setup) -> None:
+    seed(setup.emu, 2)
+    reader = BoxFileSystem("work", grant={"scope": "read"})
+    assert read_one_on(setup, reader).startswith(b"city,temp")
+    with pytest.raises(PermissionError) as refused:
+        setup.client.submit(write_one, reader, pure=False).result()
+    assert "insufficient_scope" in str(refused.value)  # Box's 403, from the emulator
+    writer = BoxFileSystem("work", grant={"scope": "read_write", "downscope": True})
+    setup.client.submit(write_one, writer, pure=False).result()
+    assert read_one_on(setup, reader, "Readings/2026/new.csv") == b"city,temp\nOslo,1\n"
+    # One exchange per grant and parent token (the 20-second parent may have been refreshed).
+    refreshes = setup.emu.counters()["refreshes"]
+    assert 2 <= setup.emu.counters()["grants"]["token_exchange"] <= 2 * (refreshes + 1)
+    # The grants' downscoped tokens are not the connection's own: the vault's token differs.
+    listed = {g["id"]: g for g in setup.server.api("GET", "box-widget/api/grants").json()["grants"]}
+    assert [listed[g.id]["downscope"] for g in setup.grants] == [True, True]
+
+
+def read_one_on(setup: Setup, fs: BoxFileSystem, path: str = "Readings/2026/f000.csv") -> bytes:
+    return bytes(setup.client.submit(lambda f: f.cat(path), fs, pure=False).result())

@@ -570,6 +570,7 @@ def test_refresh_rotates_the_pair(emu: BoxEmulator) -> None:
         "authorization_code": 1,
         "refresh_token": 2,
         "client_credentials": 0,
+        "token_exchange": 0,
     }
     assert emu.counters()["refreshes"] == 2
     assert emu.counters()["failed_refreshes"] == 1
@@ -830,7 +831,12 @@ def test_revoke_another_clients_token_leaves_it_alone(emu: BoxEmulator) -> None:
 def test_counters(emu: BoxEmulator) -> None:
     client = demo_client(emu)
     assert emu.counters() == {
-        "grants": {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0},
+        "grants": {
+            "authorization_code": 0,
+            "refresh_token": 0,
+            "client_credentials": 0,
+            "token_exchange": 0,
+        },
         "refreshes": 0,
         "failed_refreshes": 0,
         "reused_refreshes": 0,
@@ -848,7 +854,12 @@ def test_counters(emu: BoxEmulator) -> None:
     assert me(emu, new["access_token"]).status_code == 200
     assert revoke(emu, client, new["refresh_token"]).status_code == 200
     expected = {
-        "grants": {"authorization_code": 1, "refresh_token": 1, "client_credentials": 1},
+        "grants": {
+            "authorization_code": 1,
+            "refresh_token": 1,
+            "client_credentials": 1,
+            "token_exchange": 0,
+        },
         "refreshes": 1,
         "failed_refreshes": 1,
         "reused_refreshes": 0,

@@ -44,10 +44,10 @@ class Carried:
 
 def grant_options(options: Any) -> dict[str, Any]:
     """``storage_options["grant"]`` checked: ``{"scope": "read_write"|"read", "expires_in":
-    seconds}`` (both optional), or a ``ConfigurationError`` in words."""
+    seconds, "downscope": bool}`` (all optional), or a ``ConfigurationError`` in words."""
     if options is None or options is True:
         return {}
-    if not isinstance(options, dict) or set(options) - {"scope", "expires_in"}:
+    if not isinstance(options, dict) or set(options) - {"scope", "expires_in", "downscope"}:
         msg = 'grant= takes a dict like {"scope": "read", "expires_in": 3600}'
         raise ConfigurationError(msg)
     if options.get("scope", "read_write") not in SCOPES:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .base import BaseHandler
 from .content import File, Folder, User
+from .downscope import allowed
 from .errors import BoxError, Unauthorized, invalid_parameter
 from .oauth_store import AccessToken
 
@@ -38,12 +39,20 @@ class ApiHandler(BaseHandler):
         if token is None:
             self.state.counters.rejected_tokens += 1
             raise Unauthorized()
+        method, path = self.request.method or "GET", self.request.path
+        if token.restricted_to is not None and not allowed(method, path, token.restricted_to):
+            raise BoxError(
+                403,
+                "insufficient_scope",
+                "The request requires higher privileges than provided by the access token.",
+            )
         return token
 
     def user(self, *, write: bool = False) -> User:
         """The user behind the access token; ``write`` also checks the token may write."""
         token = self.token()
-        if write and "root_readwrite" not in token.scopes:
+        # A downscoped token's writes were checked route by route (``downscope.allowed``).
+        if write and "root_readwrite" not in token.scopes and token.restricted_to is None:
             raise BoxError(
                 403,
                 "insufficient_scope",

@@ -125,6 +125,7 @@ class Counters:
                 "authorization_code": self.grants["authorization_code"],
                 "refresh_token": self.grants["refresh_token"],
                 "client_credentials": self.grants["client_credentials"],
+                "token_exchange": self.grants["token_exchange"],
             },
             "refreshes": self.refreshes,
             "failed_refreshes": self.failed_refreshes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .base import OAuthHandler, PageHandler
+from .downscope import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE
 from .errors import OAuthError, PageError
 from .oauth_store import GRANT_NOT_ALLOWED, INVALID_CCG, SCOPES, App, Consent
 from .pages import consent_page
@@ -107,6 +108,16 @@ class TokenHandler(OAuthHandler):
         if grant_type not in GRANT_TYPES:
             raise OAuthError("invalid_request", "Invalid grant_type parameter or parameter missing")
         oauth = self.state.oauth
+        if grant_type == TOKEN_EXCHANGE:  # the subject token is the credential (no client)
+            if args.get("resource") or args.get("box_shared_link"):
+                raise OAuthError(
+                    "invalid_request", "The emulator does not restrict tokens to a resource"
+                )
+            if args.get("subject_token_type") != ACCESS_TOKEN_TYPE:
+                raise OAuthError("invalid_request", "Invalid subject_token_type")
+            body = oauth.exchange(args.get("subject_token"), args.get("scope"))
+            self.write_json(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+            return
         try:
             app = oauth.authenticate(args.get("client_id"), args.get("client_secret"))
         except OAuthError:

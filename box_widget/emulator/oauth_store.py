@@ -88,6 +88,9 @@ class AccessToken:
     refresh_token: str | None = None
     predecessor: str | None = None
     revoked: bool = False
+    #: A downscoped token: the scopes it is restricted to, and its parent access token.
+    restricted_to: tuple[str, ...] | None = None
+    parent: str | None = None
 
 
 @dataclass
@@ -238,6 +241,42 @@ class OAuthStore:
             self.counters.grants["client_credentials"] += 1
             return self._issue(app, user_id, app.scopes, with_refresh=False)
 
+    def exchange(self, subject_token: str | None, scope: str | None) -> dict[str, Any]:
+        """Box's token exchange: ``subject_token`` downscoped to ``scope`` (space-separated);
+        no refresh token; it lives no longer than its parent, and dies with it."""
+        from .downscope import DOWNSCOPES, STANDARD, held_by
+
+        with self.lock:
+            parent = self.validate_access(subject_token or "")
+            if parent is None or parent.restricted_to is not None:
+                raise OAuthError("invalid_grant", "The subject token is invalid or expired")
+            scopes = tuple(dict.fromkeys((scope or "").split()))
+            if not scopes or any(s not in DOWNSCOPES | STANDARD for s in scopes):
+                raise OAuthError("invalid_scope", "The requested scope is invalid")
+            if any(s not in held_by(parent.scopes) for s in scopes):
+                raise OAuthError(
+                    "invalid_grant", "The subject token does not have the requested scopes", 401
+                )
+            self.counters.grants["token_exchange"] += 1
+            access = AccessToken(
+                random_token(),
+                parent.client_id,
+                parent.user_id,
+                tuple(s for s in scopes if s in STANDARD),
+                parent.expires_at,
+                restricted_to=scopes,
+                parent=parent.value,
+            )
+            self.access_tokens[access.value] = access
+            return {
+                "access_token": access.value,
+                "expires_in": max(0, int(parent.expires_at - self.clock.now())),
+                "token_type": "bearer",
+                # Box's ResourceScope enum has no standard scope: those are not listed here.
+                "restricted_to": [{"scope": s} for s in scopes if s not in STANDARD],
+                "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            }
+
     def revoke(self, app: App, value: str) -> None:
         """Revoke an access or refresh token together with its pair; unknown tokens are ignored."""
         with self.lock:
@@ -273,6 +312,10 @@ class OAuthStore:
             token = self.access_tokens.get(value)
             if token is None or token.revoked or self.clock.now() >= token.expires_at:
                 return None
+            if token.parent is not None:  # downscoped: its parent's revocation ends it
+                parent = self.access_tokens.get(token.parent)
+                if parent is None or parent.revoked:
+                    return None
             if token.predecessor:
                 old = self.access_tokens.get(token.predecessor)
                 if old is not None:

@@ -17,6 +17,7 @@ from ..protocol import CALLBACK_PATH, CONNECTIONS_PATH, GRANTS_PATH, STATUS_PATH
 from ..records import PendingSignIn
 from ..vault import Vault, default_home
 from . import grant_handlers
+from .downscoped import DownscopedTokens
 from .handlers import CallbackHandler, StatusHandler
 from .log_mask import mask_secret_config
 from .token_handlers import ConnectionHandler, TokenHandler
@@ -99,6 +100,7 @@ class BoxWidgetApp(ExtensionApp):
     def initialize_settings(self) -> None:
         """Open the vault once; handlers share it."""
         self.vault = Vault(self.home)
+        self.downscoped = DownscopedTokens()
         self.log.info(
             "box-widget %s: vault %s (key: %s)", __version__, self.vault.home, self.vault.key_source
         )

@@ -44,24 +44,32 @@ class MintHandler(TokenAPIHandler):
             raise web.HTTPError(
                 400, f"expires_in must be between 1 and {self.box.grant_max_lifetime:g} seconds"
             )
+        downscope = body.get("downscope", scope == "read")
+        if not isinstance(downscope, bool):
+            raise web.HTTPError(400, "downscope must be true or false")
         base = (
             self.box.worker_url or f"{self.request.protocol}://{self.request.host}{self.base_url}"
         )
         token_url = base.rstrip("/") + "/" + GRANT_TOKEN_PATH
         await self._answer(
-            lambda: self._mint(name, scope, float(expires_in)),
+            lambda: self._mint(name, scope, float(expires_in), downscope),
             lambda made: {**made, "token_url": token_url},
         )
 
-    def _mint(self, name: str, scope: grants.Scope, expires_in: float) -> dict[str, Any]:
+    def _mint(
+        self, name: str, scope: grants.Scope, expires_in: float, downscope: bool
+    ) -> dict[str, Any]:
         self._saved(check_name(name))  # a connection the server's vault holds, or not_found
-        record, secret = grants.create(self.box.vault, name, scope=scope, expires_in=expires_in)
+        record, secret = grants.create(
+            self.box.vault, name, scope=scope, expires_in=expires_in, downscope=downscope
+        )
         audit.record(
             self.box.vault.home,
             name,
             "grant-created",
             grant=record["id"],
             scope=scope,
+            downscope=downscope,
             expires_at=record["expires_at"],
         )
         return {
@@ -69,6 +77,7 @@ class MintHandler(TokenAPIHandler):
             "secret": secret,
             "connection": name,
             "scope": scope,
+            "downscope": downscope,
             "expires_at": record["expires_at"],
         }
 
@@ -97,6 +106,7 @@ class GrantHandler(TokenAPIHandler):
     def _revoke(self, grant_id: str) -> bool:
         record = grants.load(self.box.vault, grant_id)
         done = grants.revoke(self.box.vault, grant_id)
+        self.box.downscoped.forget(grant_id)
         if record is not None and done:
             audit.record(self.box.vault.home, record["connection"], "grant-revoked", grant=grant_id)
         return done
@@ -141,7 +151,12 @@ class GrantTokenHandler(TokenAPIHandler):
         name = grant["connection"]
         record = self._saved(name)
         client = self._client(name, record) if uses_server_app(record) else own_client(record)
-        token = self._refreshed(name, record, client, failed)
+        if not grant.get("downscope"):
+            token = self._refreshed(name, record, client, failed)
+        else:  # the worker's refused token was the downscoped one, not the parent
+            parent = self._refreshed(name, record, client, None)
+            scopes = grants.BOX_SCOPES[grant["scope"]]
+            token = self.box.downscoped.token(grant["id"], parent, client, scopes, failed)
         audit.record(vault.home, name, "grant-token", grant=grant["id"])
         return token
 
