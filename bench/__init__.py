@@ -41,6 +41,8 @@ class Options:
     size_upload: int = 200_000_000
     transfer_runs: int = 3  # ... rounds
     floods: int = 10  # 500 callbacks at once, while the status API is polled
+    small_files: int = 500  # many small files: one process, threads, a Dask cluster
+    cluster_runs: int = 2  # ... rounds
     quick: bool = False
 
     #: The issue's minimum counts: a run with fewer is partial (it does not replace RESULTS.md).
@@ -71,5 +73,7 @@ class Options:
             size_upload=25_000_000,
             transfer_runs=1,
             floods=2,
+            small_files=60,
+            cluster_runs=1,
             quick=True,
         )

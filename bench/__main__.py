@@ -88,6 +88,12 @@ BENCHMARKS = [
         "bench.flood",
         lambda m, o: m.measure(floods=o.floods),
     ),
+    Benchmark(
+        "cluster",
+        "8. Many small files: threads and a Dask cluster",
+        "bench.cluster",
+        lambda m, o: m.measure(files=o.small_files, runs=o.cluster_runs),
+    ),
 ]
 
 

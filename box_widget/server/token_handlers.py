@@ -93,8 +93,9 @@ class TokenAPIHandler(BoxHandlerMixin, APIHandler):
         one, and is adopted: ``refresh`` re-reads under the lock)."""
         source = VaultTokenSource(self.box.vault, name, record, client)
         stored = record["token"]["access_token"]
-        was_refused = isinstance(failed, str) and failed == fingerprint(stored)
-        return source.refresh(failed=stored if was_refused else None)
+        if not (isinstance(failed, str) and failed == fingerprint(stored)):
+            return source.fresh()  # the saved token, unless expiring (then under the lock)
+        return source.refresh(failed=stored)
 
     def _body(self) -> dict[str, Any]:
         """The request's JSON object body (``{}`` if empty), else a 400."""
