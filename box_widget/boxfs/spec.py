@@ -10,10 +10,10 @@
     fs = fsspec.filesystem("box", connection="work")
     fs.ls("Reports"), fs.info("id:12345"), fs.put("local.csv", "Reports/")
 
-Paths are names from the root folder, or start at an item id (``id:12345/sub/name``). Every
-call goes through the connection's session: tokens refresh themselves, 429 and 5xx are retried
-as the connection core does, and Box's errors come back as ``FileNotFoundError``,
-``FileExistsError`` or ``PermissionError`` carrying Box's code and request id.
+Paths are names from the root folder, or start at an item id (``id:12345/sub/name``). Calls go
+through the connection's session (tokens refresh themselves, 429 and 5xx are retried); Box's
+errors come back as ``FileNotFoundError``, ``FileExistsError`` or ``PermissionError`` with Box's
+code and request id. Pickled for workers, it carries a worker grant (``workers``).
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         A connection name (loaded from the vault) or a ``BoxConnection``; default ``"default"``.
     home
         The vault folder, when ``connection`` is a name (see ``BoxConnection``).
+    grant
+        The worker grant minted when pickled (docs/dask.md): ``{"scope", "expires_in",
+        "downscope"}``.
     progress
-        Show tqdm bars for transfers of 16 MiB or more: True, False, or None to follow
-        ``BOX_WIDGET_PROGRESS`` (bars are on unless it is ``0``).
+        tqdm bars for transfers of 16 MiB or more: True, False, None (``BOX_WIDGET_PROGRESS``).
     chunked_threshold
         Uploads of at least this many bytes use an upload session (Box's minimum, 20 MB).
     upload_workers
@@ -54,9 +56,8 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     protocol = "box"
     root_marker = ""
-    #: Instances are not reused by fsspec: the same connection name means different accounts
-    #: in different vaults (``BOX_WIDGET_HOME``), which fsspec's instance key cannot see. The
-    #: listing cache is shared per connection all the same (``paths.cache_for``).
+    #: Not reused by fsspec: one connection name means other accounts in other vaults
+    #: (``BOX_WIDGET_HOME``); the listing cache is shared per connection (``paths.cache_for``).
     cachable = False
 
     def __init__(
@@ -85,16 +86,15 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._carry_lock = threading.Lock()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled (for workers): a worker grant minted once per file system, or the vault's
-        folder; never a token, the Client Secret or a key (see ``workers``)."""
+        """Pickled: a worker grant minted once per file system, or the vault's folder; never a
+        token, the Client Secret or a key (see ``workers``)."""
         options = (self.progress, self.chunked_threshold, self.upload_workers)
         conn = self.connection
         if isinstance(conn, WorkerConnection):
             return (_rebuilt, (conn.carried, options))
         with self._carry_lock:
             if self._carried is None:
-                endpoints = self.session.endpoints.to_dict()
-                home = str(conn.vault.home)
+                endpoints, home = self.session.endpoints.to_dict(), str(conn.vault.home)
                 self._carried = workers.carry(conn.name, home, endpoints, self.grant_options)
         return (_rebuilt, (self._carried, options))
 
