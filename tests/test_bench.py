@@ -87,6 +87,7 @@ def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
         "imports",
         "transfers",
         "flood",
+        "cluster",
     }
     for key in RUN:
         section = sections[key]
