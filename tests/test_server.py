@@ -39,6 +39,8 @@ from box_widget import vault as vault_module
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.oauth_store import App
 from box_widget.oauth import authorization_url, new_state
+from box_widget.protocol import GRANT_TOKEN_PATH, GRANTS_PATH
+from box_widget.server.grant_handlers import GrantTokenHandler
 from box_widget.vault import Vault
 
 CALLBACK = "box-widget/oauth2/callback"
@@ -694,10 +696,19 @@ def test_every_verb_is_authenticated_and_authorized(
         url_path_join(jp_base_url, CALLBACK),
         url_path_join(jp_base_url, STATUS),
         url_path_join(jp_base_url, CONNECTIONS, "([^/]+)", "token"),
+        url_path_join(jp_base_url, CONNECTIONS, "([^/]+)", "grants"),
+        url_path_join(jp_base_url, GRANT_TOKEN_PATH),
+        url_path_join(jp_base_url, GRANTS_PATH),
+        url_path_join(jp_base_url, GRANTS_PATH, "([^/]+)"),
         url_path_join(jp_base_url, CONNECTIONS, "([^/]+)"),
     }
     for pattern, handler in routes:
         for verb, method in implemented_verbs(handler).items():
+            if handler is GrantTokenHandler and verb == "POST":
+                # The one route without a Jupyter login: workers hold a grant, checked by the
+                # handler itself (test_grant_token_route_refuses_anything_but_a_live_grant).
+                assert hasattr(method, "__allow_unauthenticated"), (pattern, verb)
+                continue
             if hasattr(method, "__allow_unauthenticated"):  # Jupyter's own OPTIONS (CORS)
                 assert method.__module__.startswith("jupyter_server."), (pattern, verb)
                 continue
@@ -715,7 +726,7 @@ async def test_no_verb_answers_without_a_login(
     """Even where the server lets undecorated handlers through, every box_widget verb asks
     for a login (with a valid-looking XSRF pair, so only authentication can stop it)."""
     routes = box_widget_routes(jp_serverapp.web_app)
-    assert len(routes) == 4
+    assert len(routes) == 8
     checked = 0
     for pattern, handler in routes:
         path = pattern.rstrip("$").replace("([^/]+)", NAME)
@@ -734,9 +745,36 @@ async def test_no_verb_answers_without_a_login(
             )
             api = CALLBACK not in path
             expected = 302 if verb in {"GET", "HEAD"} and not api else 403
+            if handler is GrantTokenHandler:  # no login needed, and no grant: refused
+                assert json.loads(response.body)["error"] == "grant_refused"
             assert response.code == expected, (verb, path, response.code)
             checked += 1
     assert checked >= 4
+
+
+@pytest.mark.parametrize("allow_unauthenticated", [False])
+async def test_grant_token_route_refuses_anything_but_a_live_grant(
+    jp_serverapp: Any, http_server_client: Any, jp_base_url: str
+) -> None:
+    """Workers reach the grant token route without a Jupyter login; it refuses, in words and
+    with Box's kind ``grant_refused``, a missing, malformed or unknown grant, and never a
+    Jupyter token in its place."""
+    path = url_path_join(jp_base_url, GRANT_TOKEN_PATH)
+    bearer = "Bearer bwg.gdeadbeef00000000.notasecretatall"
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": bearer},
+        {"Authorization": f"token {jp_serverapp.identity_provider.token}"},
+    ):
+        response = await http_server_client.fetch(
+            path, method="POST", body=b"{}", raise_error=False, headers=headers
+        )
+        assert response.code == 403, (headers, response.code)
+        answer = json.loads(response.body)
+        assert answer["error"] == "grant_refused", answer
+        assert "grant" in answer["message"]
+        assert "notasecret" not in answer["message"]
 
 
 # --- 11. the exchange runs off the event loop ---------------------------------------------------

@@ -167,5 +167,5 @@ def routes(connections: str, grants_path: str) -> list[tuple[str, Any]]:
         (rf"/{connections}/([^/]+)/grants", MintHandler),
         (rf"/{GRANT_TOKEN_PATH}", GrantTokenHandler),
         (rf"/{grants_path}", GrantListHandler),
-        (rf"/{grants_path}/([A-Za-z0-9]+)", GrantHandler),
+        (rf"/{grants_path}/([^/]+)", GrantHandler),
     ]
