@@ -120,3 +120,23 @@ async def test_the_server_mints_lists_serves_and_revokes_grants(
     events = [e["event"] for e in audit.read(box_env, "work")]
     assert events[-4:] == ["grant-created", "grant-token", "grant-revoked", "grant-refused"]
     assert scan({made["secret"]}, paths=[box_env]) == {}
+
+
+def test_a_worker_that_cannot_reach_its_authority_is_told_where_and_how_to_fix_it() -> None:
+    from box_widget.cli.demo_lab import free_port
+    from box_widget.errors import AuthorityUnreachable
+    from box_widget.grant_source import GrantTokenSource, WorkerGrant
+
+    url = f"http://127.0.0.1:{free_port()}/{GRANT_TOKEN_PATH}"  # nothing listens there
+    secret = "bwg.g0123456789abcdef.theworkerssecret"
+    grant = WorkerGrant("g0123456789abcdef", "work", url, time.time() + 60, "read", secret)
+    assert secret not in repr(grant) + repr(GrantTokenSource(grant))
+    with pytest.raises(AuthorityUnreachable) as caught:
+        GrantTokenSource(grant).fresh()
+    words = str(caught.value)
+    assert url in words
+    assert "worker grant g0123456789abcdef" in words
+    assert "c.BoxWidgetApp.worker_url" in words
+    assert "BOX_WIDGET_WORKER_URL" in words
+    assert secret not in words
+    assert caught.value.tried == (url,)
