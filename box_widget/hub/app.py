@@ -28,6 +28,7 @@ from ..endpoints import BoxEndpoints
 from ..files import atomic_write, private_file
 from ..server.log_mask import mask_secret_config
 
+log = logging.getLogger(__name__)
 #: Configuration keys never written to the log (traitlets logs the config at debug level).
 SECRET_KEYS = ("client_secret",)
 mask_secret_config(SECRET_KEYS)
@@ -149,7 +150,7 @@ class BoxWidgetHub(Application):
         app, box = make_app(self)
         where = urlsplit(self.service_url)
         server = app.listen(where.port or 80, where.hostname or "127.0.0.1", xheaders=True)
-        self.log.info("box-widget hub service %s listening at %s", __version__, self.service_url)
+        log.info("box-widget hub service %s listening at %s", __version__, self.service_url)
         stopping = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
@@ -158,7 +159,7 @@ class BoxWidgetHub(Application):
         keeping.cancel()
         server.stop()
         await server.close_all_connections()
-        self.log.info("box-widget hub service stopped")
+        log.info("box-widget hub service stopped")
 
     async def keep_alive_forever(self, box: Any) -> None:
         from .keepalive import keep_alive
@@ -170,7 +171,7 @@ class BoxWidgetHub(Application):
             try:
                 await loop.run_in_executor(None, keep_alive, box, max_age)
             except Exception as exc:  # the next round tries again
-                self.log.error("keep-alive round failed: %s", type(exc).__name__)
+                log.error("keep-alive round failed: %s", type(exc).__name__)
 
     def endpoints(self) -> BoxEndpoints:
         return BoxEndpoints.from_env()
