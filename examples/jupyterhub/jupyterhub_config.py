@@ -23,7 +23,9 @@ Load it from your own config and add your authenticator and spawner::
     load_subconfig("/path/to/examples/jupyterhub/jupyterhub_config.py")
 """
 
+import logging
 import os
+import re
 import sys
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - JupyterHub's config loader
@@ -66,6 +68,22 @@ c.JupyterHub.services = [
         "display": False,
     }
 ]
+
+
+class HideBoxCodeInErrorPages(logging.Filter):
+    """While the service is down (restarting), the proxy sends Box's redirect to the hub's error
+    page, whose log line names the address asked for, url-encoded inside ``?url=``: JupyterHub
+    hides ``code`` and ``state`` parameters, not these. Hide them too."""
+
+    HIDDEN = re.compile(r"((?:code|state)%3D)(?:%(?!26)[0-9A-Fa-f]{2}|[^%&\s])*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "%3D" in record.msg:
+            record.msg = self.HIDDEN.sub(r"\1[secret]", record.msg)
+        return True
+
+
+logging.getLogger("tornado.access").addFilter(HideBoxCodeInErrorPages())
 
 # --- scopes and roles ----------------------------------------------------------------------------
 c.JupyterHub.custom_scopes = {

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,15 +163,17 @@ class Hub:
             assert time.monotonic() < deadline, f"no service:\n{self.log()[-4000:]}"
             time.sleep(0.2)
 
-    def restart_service(self) -> None:
+    def restart_service(self, while_down: Callable[[], None] | None = None) -> None:
         """Stop the service (SIGTERM); the hub notices and starts it again (it polls every
-        30 s); wait until the new one answers."""
+        30 s); wait until the new one answers. ``while_down``: called once it has stopped."""
         old = self.service_process()
         old.terminate()
         deadline = time.monotonic() + STOP_TIMEOUT
         while _running(old):  # until it exits (a zombie until the hub's poll reaps it)
             assert time.monotonic() < deadline, "the service did not stop on SIGTERM"
             time.sleep(0.1)
+        if while_down is not None:
+            while_down()
         self.wait_for_service(not_pid=old.pid)
 
     def stop(self) -> list[str]:
