@@ -129,7 +129,7 @@ class BoxConnection:
             f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
             f"client_secret={'***' if self._client_secret else None}, "
             f"connected={summary.connected}, user={summary.login!r}, "
-            f"vault={self.vault.key_source!r})"
+            f"vault={self.vault_status['key_source']!r})"
         )
 
     @classmethod

@@ -9,7 +9,6 @@ Client Secret, no refresh token, no code, and no vault file is read or made.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from .connection import BoxConnection
@@ -35,17 +34,9 @@ class HubConnection(BoxConnection):
 
     kept_by_hub = True
 
-    def __init__(
-        self,
-        name: str = "default",
-        *,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        redirect_uri: str | None = None,
-        endpoints: BoxEndpoints | None = None,
-        home: str | os.PathLike[str] | None = None,
-    ) -> None:
+    def __init__(self, name: str = "default", **settings: Any) -> None:
         self.name = check_name(name)
+        client_secret = settings.get("client_secret")
         self.hub = HubService()
         self._session: BoxSession | None = None
         self._form: Any = None
@@ -70,14 +61,6 @@ class HubConnection(BoxConnection):
             f"{self.hub.url}, not in a vault on this server."
         )
         raise ConfigurationError(msg, connection=self.name)
-
-    def __repr__(self) -> str:
-        summary = self.summary()
-        return (
-            f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
-            f"client_secret=None, connected={summary.connected}, user={summary.login!r}, "
-            f"vault={KEY_SOURCE!r})"
-        )
 
     @classmethod
     def from_client_credentials(cls, name: str, **_settings: Any) -> BoxConnection:
