@@ -54,6 +54,7 @@ c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = {password!r}
 c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
+c.Spawner.args = {spawner_args!r}
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": {admin_token!r}}})
 c.JupyterHub.load_roles.append(
     {{
@@ -225,6 +226,9 @@ def start_hub(folder: Path, box_env: dict[str, str], **extra_env: str) -> Iterat
             pid_file=str(folder / "jupyterhub.pid"),
             password=PASSWORD,
             admin_token=admin_token,
+            # Users' servers run as this process's user; as root (a CI container), Jupyter
+            # refuses to start without --allow-root.
+            spawner_args=["--allow-root"] if os.geteuid() == 0 else [],
         ),
         encoding="utf-8",
     )
