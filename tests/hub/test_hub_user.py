@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from support.hub import Hub
@@ -100,10 +101,16 @@ def test_a_kernel_connects_and_uses_box_through_the_service(hub: Hub, emu: BoxEm
             assert emu.state.oauth.validate_access(gone["used"]) is None
 
 
-def terminal(token: str, service_url: str, *args: str) -> str:
-    """``box-widget ARGS`` as in the user's terminal (the server's environment)."""
+def terminal_env(token: str, service_url: str) -> dict[str, str]:
+    """The environment of the user's terminal, as far as box-widget reads it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOX_", "JUPYTERHUB_"))}
     env.update(BOX_WIDGET_HUB_URL=service_url, JUPYTERHUB_API_TOKEN=token)
+    return env
+
+
+def terminal(token: str, service_url: str, *args: str) -> str:
+    """``box-widget ARGS`` as in the user's terminal (the server's environment)."""
+    env = terminal_env(token, service_url)
     done = subprocess.run(
         [sys.executable, "-m", "box_widget.cli", *args],
         env=env,
@@ -115,3 +122,81 @@ def terminal(token: str, service_url: str, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+FORM = """
+import json
+from box_widget import BoxConnection
+form = BoxConnection("lab").form
+# What the browser's form does: the status API's mode and redirect URL, then Generate.
+form.mode = "server"
+form.redirect_uri = %r
+url = form.authorize_url
+form._on_message(form, {"type": "generate", "opened": True}, [])
+print(json.dumps({"key_source": form.key_source, "secret_on_server": form.secret_on_server,
+                  "client_id": form.client_id, "state": form.state, "url": url}))
+"""
+FORM_CONNECTED = """
+import json, time
+deadline = time.monotonic() + 30  # the watch asks the service every 0.5 s
+while form.state != "connected" and time.monotonic() < deadline:
+    time.sleep(0.2)
+form._on_message(form, {"type": "test"}, [])
+print(json.dumps({"state": form.state, "login": form.user_login, "message": form.message,
+                  "hint": form.token_hint, "expires_at": form.expires_at,
+                  "ready": form.ready}))
+"""
+PASTE = """
+import json
+conn = BoxConnection("paste")
+print(json.dumps({"url": conn.authorization_url()}))
+"""
+PASTED = """
+user = conn.complete(%r)
+print(json.dumps({"user": user, "connected": conn.connected}))
+"""
+
+
+@pytest.mark.timeout(600)
+def test_the_form_headless_paste_and_terminal_login_go_to_the_service(
+    hub: Hub, emu: BoxEmulator
+) -> None:
+    with user_server(hub, "lee") as server, server.kernel() as kernel:
+        shown = kernel.run(FORM % (hub.callback_url,))
+        assert shown["key_source"] == "hub" and shown["secret_on_server"] is True
+        assert shown["client_id"] == emu.app.client_id and shown["state"] == "waiting"
+        assert f"redirect_uri={quote(hub.callback_url, safe='')}" in shown["url"]
+        # Box's window: the grant, then Box's redirect in the user's browser (hub login).
+        page = open_callback(hub.login(server.user), grant(emu, shown["url"]))
+        assert page.status_code == 200, page.text
+        connected = kernel.run(FORM_CONNECTED)
+        assert connected["state"] == "connected", connected
+        assert connected["login"] == "ada@example.com" and connected["hint"] == ""
+        assert connected["message"].startswith("Test Connection: OK, Box user Ada Lovelace")
+        assert connected["ready"] is True  # a fresh sign-in is prepared for the next Generate
+
+        # The headless path: the address Box redirected to, pasted into the kernel.
+        url = kernel.run(PASTE)["url"]
+        pasted = kernel.run(PASTED % (grant(emu, url),))
+        assert pasted["connected"] is True and pasted["user"]["login"] == "ada@example.com"
+
+        # The terminal: login (paste), list, revoke.
+        login = subprocess.Popen(
+            [sys.executable, "-m", "box_widget.cli", "login", "shell"],
+            env=terminal_env(server.token, hub.service_url),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert login.stdout is not None and login.stdin is not None
+        lines = [login.stdout.readline() for _ in range(3)]
+        authorize = lines[2].strip()
+        assert authorize.startswith(emu.endpoints.authorize_url), lines
+        out, err = login.communicate(grant(emu, authorize) + "\n", timeout=120)
+        assert login.returncode == 0, err
+        assert "Connected 'shell' to Box as Ada Lovelace" in out
+        listed = terminal(server.token, hub.service_url, "list")
+        assert [line.split()[0] for line in listed.splitlines()[2:]] == ["lab", "paste", "shell"]
+        assert "Revoked" in terminal(server.token, hub.service_url, "revoke", "shell")
+        assert "shell" not in terminal(server.token, hub.service_url, "list")

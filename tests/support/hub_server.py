@@ -86,9 +86,9 @@ def user_server(hub: Hub, prefix: str) -> Iterator[UserServer]:
     user = f"{prefix}{secrets.token_hex(3)}"
     token = hub.token(user)
     home = Path("/tmp") / user  # noqa: S108 - SimpleLocalProcessSpawner's home_dir_template
-    answer = hub.hub_api("POST", f"users/{user}/server")
-    assert answer.status_code in (201, 202), answer.text
     try:
+        answer = hub.hub_api("POST", f"users/{user}/server")
+        assert answer.status_code in (201, 202), answer.text
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             info = hub.hub_api("GET", f"users/{user}").json()
