@@ -54,7 +54,6 @@ c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = {password!r}
 c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
-c.Spawner.args = {spawner_args!r}
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": {admin_token!r}}})
 c.JupyterHub.load_roles.append(
     {{
@@ -204,9 +203,12 @@ def hub_env(emu_env: dict[str, str], service_home: Path, **extra: str) -> dict[s
 
 
 @contextlib.contextmanager
-def start_hub(folder: Path, box_env: dict[str, str], **extra_env: str) -> Iterator[Hub]:
+def start_hub(
+    folder: Path, box_env: dict[str, str], *, extra_config: str = "", **extra_env: str
+) -> Iterator[Hub]:
     """Run a hub in ``folder`` (its config, database, log, the service's vault) until the
-    block ends; ``box_env``: BOX_CLIENT_ID/SECRET and BOX_*_URL."""
+    block ends; ``box_env``: BOX_CLIENT_ID/SECRET and BOX_*_URL; ``extra_config``: config lines
+    after the test config's (e.g. ``support.hub_unix``'s spawner for real Unix users)."""
     if shutil.which("configurable-http-proxy") is None:
         msg = "configurable-http-proxy is not on PATH (npm install -g configurable-http-proxy@5)"
         raise RuntimeError(msg)
@@ -226,10 +228,8 @@ def start_hub(folder: Path, box_env: dict[str, str], **extra_env: str) -> Iterat
             pid_file=str(folder / "jupyterhub.pid"),
             password=PASSWORD,
             admin_token=admin_token,
-            # Users' servers run as this process's user; as root (a CI container), Jupyter
-            # refuses to start without --allow-root.
-            spawner_args=["--allow-root"] if os.geteuid() == 0 else [],
-        ),
+        )
+        + extra_config,
         encoding="utf-8",
     )
     service_home = folder / "service"
