@@ -35,7 +35,8 @@ def test_an_admin_lists_and_revokes_any_users_connection(hub: Hub, emu: BoxEmula
     mine = {(r["hub_user"], r["name"]) for r in rows}
     assert {("jules", "lab"), ("kim", "thesis")} <= mine
     assert all(
-        set(r) == {"hub_user", "name", "connected", "kind", "user", "expires_at"} for r in rows
+        set(r) == {"hub_user", "name", "connected", "kind", "user", "expires_at", "connected_at"}
+        for r in rows
     )
     revocations = emu.counters()["revocations"]
     answer = api(hub, admin, "DELETE", "api/admin/connections/jules/lab")
