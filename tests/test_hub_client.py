@@ -18,7 +18,7 @@ import pytest
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from box_widget import BoxConnection, ReauthorizationRequired
+from box_widget import BoxConnection, ConfigurationError, ReauthorizationRequired
 from box_widget.errors import AuthorityUnreachable, BoxUnavailable
 from box_widget.hub_client import HubService, HubTokenSource, service
 from box_widget.hub_connection import HubConnection
@@ -282,3 +282,18 @@ def test_the_server_finds_the_service_through_the_hubs_services_api(
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", HUB_TOKEN)
     assert settle_hub_url("") == url
     assert BoxConnection("work").kept_by_hub  # what a kernel of that server sees
+
+
+def test_client_credentials_are_refused_in_hub_mode_in_plain_words(
+    hub_mode: tuple[str, Seen], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigurationError, match="Unset BOX_WIDGET_HUB_URL") as refused:
+        BoxConnection.from_client_credentials(
+            "robot",
+            client_id="own-app",
+            client_secret="own-secret-" + "s" * 20,
+            subject_type="enterprise",
+            subject_id="1",
+        )
+    assert "own-secret" not in str(refused.value)
+    assert not (tmp_path / "vault").exists()
