@@ -16,7 +16,6 @@ from typing import Any
 
 import requests
 
-from ..authority import TIMEOUT
 from ..errors import BoxWidgetError
 from ..hub_client import HUB_TOKEN_ENV, HUB_URL_ENV, HubService, hub_url, service
 
@@ -24,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: The service's name in ``c.JupyterHub.services`` (as the example configuration has it).
 SERVICE_NAME = "box-widget"
+#: Seconds to connect to the hub's API and to wait for its answer, once, at the server's start.
+DISCOVERY_TIMEOUT = (5.0, 10.0)
 
 
 def discover(api_url: str, token: str, name: str = SERVICE_NAME) -> str | None:
@@ -36,7 +37,7 @@ def discover(api_url: str, token: str, name: str = SERVICE_NAME) -> str | None:
             answer = http.get(
                 api_url.rstrip("/") + f"/services/{name}",
                 headers={"Authorization": f"token {token}"},
-                timeout=TIMEOUT,
+                timeout=DISCOVERY_TIMEOUT,
                 allow_redirects=False,
             )
         info = answer.json() if answer.status_code == 200 else None
