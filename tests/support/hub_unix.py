@@ -17,6 +17,7 @@ root on your machine):
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -33,10 +34,14 @@ IMPORTS = "import box_widget, jupyterhub, jupyterlab, ipykernel"
 PREPARE = "run the steps of .ci/run's 'hub' section as root"
 #: A file .ci/run puts in each test user's home: the fixtures empty only homes marked so.
 MARKER = ".box-widget-test-user"
-#: JupyterLab's "news" toast off (it can cover the form), as the browser harness does.
-NEWS_SETTINGS = (
-    ".jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
-)
+#: Each user's JupyterLab settings, as the browser harness sets them: the "news" toast off (it
+#: can cover the form), widget state saved into notebooks (what a user may share), and the
+#: notebook's own kernel started without asking.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+    "@jupyter-widgets/jupyterlab-manager/plugin": {"saveState": True},
+    "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True},
+}
 
 
 def singleuser_venv() -> Path | None:
@@ -137,7 +142,7 @@ c.Spawner.args = ["--LabApp.expose_app_in_browser=True"]
 
 
 def fresh_home(user: str) -> Path:
-    """Empty a (marked) test user's home but for its marker, and turn JupyterLab's news off."""
+    """Empty a (marked) test user's home but for its marker; JupyterLab's settings for tests."""
     home = home_of(user)
     if not (home / MARKER).is_file():
         msg = f"{home} has no {MARKER}: not emptying it"
@@ -149,9 +154,10 @@ def fresh_home(user: str) -> Path:
             shutil.rmtree(entry)
         else:
             entry.unlink()
-    settings = home / NEWS_SETTINGS
-    settings.parent.mkdir(parents=True)
-    settings.write_text('{"fetchNews": "false"}')
+    for name, values in LAB_SETTINGS.items():
+        settings = home / ".jupyter/lab/user-settings" / f"{name}.jupyterlab-settings"
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps(values))
     owner = pwd.getpwnam(user)
     for path in [home / ".jupyter", *(home / ".jupyter").rglob("*")]:
         os.chown(path, owner.pw_uid, owner.pw_gid)
@@ -177,22 +183,11 @@ def process_environ(pid: int) -> bytes:
     return Path(f"/proc/{pid}/environ").read_bytes()
 
 
-def children_of(pid: int) -> list[int]:
-    """Every descendant of a process (kernels of a Jupyter server), from ``/proc``."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-    found: list[int] = []
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        kids = [child for child, ppid in parents.items() if ppid == parent]
-        found.extend(kids)
-        frontier.extend(kids)
-    return found
+def write_for(user: str, relative: str, text: str) -> Path:
+    """A file in ``user``'s home, owned by ``user`` (mode 0600), as if they had saved it."""
+    path = home_of(user) / relative
+    path.write_text(text, encoding="utf-8")
+    owner = pwd.getpwnam(user)
+    os.chown(path, owner.pw_uid, owner.pw_gid)
+    path.chmod(0o600)
+    return path

@@ -53,7 +53,6 @@ def base_config(folder: Path, *, port: int, hub_port: int, api_port: int) -> tup
     admin_token = secrets.token_hex(24)
     text = f"""
 # --- tests/support/real_hub.py: ports, files, login and the tests' admin token ---
-c = get_config()  # noqa: F821
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = {port}
 c.JupyterHub.hub_ip = "127.0.0.1"
@@ -78,10 +77,12 @@ c.JupyterHub.load_roles.append(
 
 @dataclass
 class RealHub:
-    """A running JupyterHub; ``extra`` config lines come after the test hub's own."""
+    """A running JupyterHub. Its config: ``before`` (e.g. a deployment's config, loaded with
+    ``load_subconfig``), then the test hub's own lines, then ``extra``."""
 
     folder: Path
     extra: str = ""
+    before: str = ""
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     hub_port: int = field(default_factory=free_port)
@@ -114,7 +115,9 @@ class RealHub:
         own, self.password, self.admin_token = base_config(
             self.folder, port=self.port, hub_port=self.hub_port, api_port=self.api_port
         )
-        self.config_file.write_text(own + self.extra)
+        self.config_file.write_text(
+            "c = get_config()  # noqa: F821\n" + self.before + own + self.extra
+        )
         env = {
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": str(self.folder),
