@@ -78,6 +78,8 @@ class PendingSignIn(TypedDict):
     redirect_uri: str
     endpoints: dict[str, str]
     created_at: NotRequired[float]
+    #: The hub user who started it (the hub service's sign-ins only).
+    hub_user: NotRequired[str]
 
 
 def box_user(body: dict[str, Any]) -> BoxUser:
