@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import require  # tests/conftest.py (this folder is a package: no name clash)
 from support import hub_unix
-from support.real_hub import RealHub
+from support.hub_servers import UnixHub, unix_hub
 
 
 @pytest.fixture
@@ -35,14 +35,10 @@ def unix_users() -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def unix_hub(
-    unix_users: tuple[str, ...], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RealHub]:
-    """A real hub spawning each user's JupyterLab as that Unix user (no box-widget service)."""
+def hub(unix_users: tuple[str, ...], tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnixHub]:
+    """A real hub (the example config, its proxy, the service) spawning each user's JupyterLab
+    as that Unix user."""
     venv = hub_unix.singleuser_venv()
     assert venv is not None
-    hub = RealHub(tmp_path_factory.mktemp("hub"), extra=hub_unix.spawner_config(venv))
-    try:
-        yield hub.start()
-    finally:
-        hub.stop()
+    with unix_hub(tmp_path_factory.mktemp("hub"), venv) as running:
+        yield running

@@ -1,8 +1,8 @@
 """A real hub spawns alice's and bob's servers as their own Unix users, files kept apart.
 
-No box-widget service here: this proves the machine's part (LocalProcessSpawner, setuid, the
-single-user venv, the real proxy) on its own, so that a failure of the end-to-end test points at
-box-widget, not at the machine.
+This proves the machine's part (LocalProcessSpawner, setuid, the single-user venv, the real
+proxy) without a browser, so that a failure of the end-to-end test (tests/browser/test_hub.py)
+points at box-widget, not at the machine.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import os
 import time
 
 from support import hub_unix
-from support.real_hub import RealHub
+from support.hub_servers import UnixHub
 
 
-def test_each_server_runs_as_its_own_unix_user(unix_hub: RealHub) -> None:
+def test_each_server_runs_as_its_own_unix_user(hub: UnixHub) -> None:
     for user in hub_unix.USERS:
-        server = unix_hub.spawn(user)
+        server = hub.spawn(user)
         pid = int(server["state"]["pid"])
         assert hub_unix.process_uid(pid) == hub_unix.uid_of(user)
         # The server answers through the real proxy, at the user's prefix.
-        status = unix_hub.server_api(user, "GET", "api/status")
+        status = hub.server_api(user, "GET", "api/status")
         assert status.status_code == 200, status.text
         # Its environment is the user's own, with the venv first on PATH.
         environ = dict(
@@ -32,10 +32,10 @@ def test_each_server_runs_as_its_own_unix_user(unix_hub: RealHub) -> None:
         assert environ[b"HOME"] == str(hub_unix.home_of(user)).encode()
 
 
-def test_alice_files_are_hers_alone(unix_hub: RealHub) -> None:
+def test_alice_files_are_hers_alone(hub: UnixHub) -> None:
     for user in hub_unix.USERS:
-        unix_hub.spawn(user)
-    saved = unix_hub.server_api(
+        hub.spawn(user)
+    saved = hub.server_api(
         "alice",
         "PUT",
         "api/contents/private.txt",
@@ -52,13 +52,13 @@ def test_alice_files_are_hers_alone(unix_hub: RealHub) -> None:
         assert denied.returncode != 0
         assert "Permission denied" in denied.stderr
     # bob's server has no way to alice's file through its own contents API either.
-    assert unix_hub.server_api("bob", "GET", "api/contents/private.txt").status_code == 404
+    assert hub.server_api("bob", "GET", "api/contents/private.txt").status_code == 404
 
 
-def test_hub_stops_every_server(unix_hub: RealHub) -> None:
+def test_hub_stops_every_server(hub: UnixHub) -> None:
     """Stopping a server through the hub ends its process (the fixture relies on the same)."""
-    pid = int(unix_hub.spawn("bob")["state"]["pid"])
-    assert unix_hub.api("DELETE", "users/bob/server").status_code in {202, 204}
+    pid = int(hub.spawn("bob")["state"]["pid"])
+    assert hub.hub.hub_api("DELETE", "users/bob/server").status_code in {202, 204}
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -203,9 +203,12 @@ def hub_env(emu_env: dict[str, str], service_home: Path, **extra: str) -> dict[s
 
 
 @contextlib.contextmanager
-def start_hub(folder: Path, box_env: dict[str, str], **extra_env: str) -> Iterator[Hub]:
+def start_hub(
+    folder: Path, box_env: dict[str, str], *, extra_config: str = "", **extra_env: str
+) -> Iterator[Hub]:
     """Run a hub in ``folder`` (its config, database, log, the service's vault) until the
-    block ends; ``box_env``: BOX_CLIENT_ID/SECRET and BOX_*_URL."""
+    block ends; ``box_env``: BOX_CLIENT_ID/SECRET and BOX_*_URL; ``extra_config``: config lines
+    after the test config's (e.g. ``support.hub_unix``'s spawner for real Unix users)."""
     if shutil.which("configurable-http-proxy") is None:
         msg = "configurable-http-proxy is not on PATH (npm install -g configurable-http-proxy@5)"
         raise RuntimeError(msg)
@@ -225,7 +228,8 @@ def start_hub(folder: Path, box_env: dict[str, str], **extra_env: str) -> Iterat
             pid_file=str(folder / "jupyterhub.pid"),
             password=PASSWORD,
             admin_token=admin_token,
-        ),
+        )
+        + extra_config,
         encoding="utf-8",
     )
     service_home = folder / "service"
