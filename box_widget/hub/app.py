@@ -112,8 +112,9 @@ class BoxWidgetHub(Application):
         super().initialize(argv)
         if self.config_file:
             self.load_config_file(self.config_file)
+        # Its own lines at INFO (audit, sign-ins, requests without queries); others' warnings.
         logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         logging.getLogger("box_widget").setLevel(logging.INFO)
 

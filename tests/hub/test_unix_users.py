@@ -9,9 +9,26 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 
+import pytest
+from conftest import require  # tests/conftest.py
 from support import hub_unix
-from support.hub_servers import UnixHub
+from support.hub_servers import UnixHub, unix_hub
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnixHub]:
+    """A real hub (the example config, its proxy, the service) spawning each user's JupyterLab
+    as that Unix user (shadows the package's hub, which spawns no servers)."""
+    found = hub_unix.problems()
+    require(not found, "a hub with real Unix users cannot run here: " + "; ".join(found))
+    for user in hub_unix.USERS:
+        hub_unix.fresh_home(user)
+    venv = hub_unix.singleuser_venv()
+    assert venv is not None
+    with unix_hub(tmp_path_factory.mktemp("unix-hub"), venv) as running:
+        yield running
 
 
 def test_each_server_runs_as_its_own_unix_user(hub: UnixHub) -> None:
