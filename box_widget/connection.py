@@ -10,6 +10,7 @@ from . import audit, oauth, token_source
 from .authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
+from .hub_client import hub_url
 from .protocol import REDIRECT_HINT_ENV
 from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
 from .revoke import revoke_saved
@@ -29,7 +30,12 @@ SIGN_IN_SETTINGS = {
 
 
 def connections(home: str | os.PathLike[str] | None = None) -> list[str]:
-    """The names of the saved connections (reading only: an empty vault stays unmade)."""
+    """The names of the saved connections (reading only: an empty vault stays unmade); in
+    hub mode, those the hub's box-widget service keeps for you."""
+    if hub_url():
+        from .hub_client import HubService
+
+        return [summary.name for summary in HubService().summaries()]
     return Vault(home, create=False).names()
 
 
@@ -47,7 +53,20 @@ class BoxConnection:
         Box's URLs; by default the saved ones, else ``BoxEndpoints.from_env()``.
     home
         The vault folder; ``BOX_WIDGET_HOME``, else ``<jupyter data dir>/box_widget``.
+
+    In hub mode (``BOX_WIDGET_HUB_URL``: see ``hub_client``) it is a ``HubConnection``: the
+    hub's box-widget service keeps it, and nothing secret is held in this process.
     """
+
+    #: Whether the hub's box-widget service keeps this connection (``hub_connection``).
+    kept_by_hub = False
+
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> BoxConnection:
+        if cls is BoxConnection and hub_url():
+            from .hub_connection import HubConnection
+
+            cls = HubConnection
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -110,7 +129,7 @@ class BoxConnection:
             f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
             f"client_secret={'***' if self._client_secret else None}, "
             f"connected={summary.connected}, user={summary.login!r}, "
-            f"vault={self.vault.key_source!r})"
+            f"vault={self.vault_status['key_source']!r})"
         )
 
     @classmethod

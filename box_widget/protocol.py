@@ -42,11 +42,16 @@ Callback page → form, over the ``BroadcastChannel`` named ``CHANNEL`` (same or
 material): ``{"type": BROADCAST_TYPE, "channel", "name", "ok", "user": {"id", "name", "login"} or
 null, "error", "message"}``.
 
-Status API answer (``STATUS_PATH``, JSON): ``version``, ``vault`` (``home``, ``encrypted``,
-``key_source``), ``callback_path`` (with the base URL), ``client_id`` (the server's app, or null),
-``endpoints`` (Box's five URLs as the server is configured), ``client_secret_configured`` (bool),
-``connections``: a list of ``{"name", "connected", "kind", "user": {"name", "login"},
-"expires_at"}`` (or ``{"name", "connected": false, "error": "unreadable"}``).
+Status API answer (``STATUS_PATH``, JSON): ``version``, ``mode`` (``"single-user"``),
+``vault`` (``home``, ``encrypted``, ``key_source``), ``callback_path`` (with the base URL),
+``client_id`` (the server's app, or null), ``endpoints`` (Box's five URLs as the server is
+configured), ``client_secret_configured`` (bool), ``connections``: a list of ``{"name",
+"connected", "kind", "user": {"name", "login"}, "expires_at", "connected_at"}`` (or ``{"name",
+"connected": false, "error": "unreadable"}``). In hub mode (``server.hub_mode``), ``mode`` is
+``"hub"`` and the answer is the hub service's: its ``callback_path``, ``client_id``,
+``endpoints`` and this user's ``connections``, ``vault: {"key_source": "hub"}``,
+``client_secret_configured: true``, ``hub_service_url`` (and ``error``, in words, when the
+service did not answer).
 
 Token API (``CONNECTIONS_PATH``, JSON, ``Cache-Control: no-store``): ``POST <name>/token`` takes
 ``{}`` or ``{"failed": FINGERPRINT}`` (the SHA-256, in hex, of the access token Box refused: the

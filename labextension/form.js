@@ -138,10 +138,22 @@ function actionsPart() {
 
 // --- showing the model ---------------------------------------------------------------------------
 
+/** Whether the hub's box-widget service keeps this connection (and the app's secret). */
+function keptByHub(model) {
+  return model.get("key_source") === "hub";
+}
+
 /** Whether the Jupyter server holds this app's secret (an administrator's Box app). */
 function secretOnServer(model) {
-  return !model.get("secret_set") && Boolean(model.get("server_client_id")) &&
-    model.get("server_client_id") === model.get("client_id");
+  return keptByHub(model) || (!model.get("secret_set") &&
+    Boolean(model.get("server_client_id")) &&
+    model.get("server_client_id") === model.get("client_id"));
+}
+
+/** Whether a connection is saved (a token hint; on a hub, where the service shows none,
+ * connected), even after an error: the token is kept. */
+function saved(model) {
+  return Boolean(model.get("token_hint")) || (keptByHub(model) && model.get("expires_at") > 0);
 }
 
 /** The status line when the kernel has not said anything: what to do next. */
@@ -150,7 +162,9 @@ function nextStep(model, url) {
   if (!model.get("secret_set") && !secretOnServer(model)) {
     return "Enter the Client Secret, then press Enter.";
   }
-  if (!model.get("redirect_uri")) return "Enter the Redirect URL registered for your Box app.";
+  if (!model.get("redirect_uri") && !keptByHub(model)) {
+    return "Enter the Redirect URL registered for your Box app.";
+  }
   if (!url) return "Preparing…";
   return model.get("mode") === "headless" ? "Ready: open Box's sign-in page (the link above)."
     : "Ready: click Generate.";
@@ -160,8 +174,10 @@ function showCredentials(model, { clientId, secret }) {
   if (document.activeElement !== clientId) clientId.value = model.get("client_id");
   secret.placeholder = model.get("secret_set")
     ? "set (kept in the kernel, not in the notebook)"
-    : secretOnServer(model) ? "held by the Jupyter server (set by your administrator)"
-      : "paste, then press Enter";
+    : keptByHub(model) ? "held by your hub (its box-widget service)"
+      : secretOnServer(model) ? "held by the Jupyter server (set by your administrator)"
+        : "paste, then press Enter";
+  secret.readOnly = keptByHub(model);
 }
 
 function showRedirect(model, { redirect, hint }) {
@@ -172,9 +188,10 @@ function showRedirect(model, { redirect, hint }) {
 
 function showToken(model, url, { token, generate }, { authLink, box }) {
   const mode = model.get("mode");
-  token.textContent = model.get("token_hint")
-    ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
-    : "not connected";
+  token.textContent = !saved(model) ? "not connected"
+    : model.get("token_hint")
+      ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
+      : "held by your hub, " + timeLeft(model.get("expires_at"));
   generate.disabled = !url || mode === "unknown";
   generate.hidden = mode === "headless";  // there: the link and the paste field instead
   authLink.href = url || "#";
@@ -182,15 +199,14 @@ function showToken(model, url, { token, generate }, { authLink, box }) {
 }
 
 function showStatus(model, url, { test, disconnect, status, keySource }) {
-  const saved = Boolean(model.get("token_hint"));  // also after an error: the token is kept
-  test.disabled = !saved;
-  disconnect.disabled = !saved;
+  test.disabled = !saved(model);
+  disconnect.disabled = !saved(model);
   let line = model.get("message");
   if (!line && model.get("state") === "new") line = nextStep(model, url);
   status.textContent = line;
   const where = KEY_PLACES[model.get("key_source")] || "unknown";
-  keySource.textContent = model.get("key_source") === "hub"
-    ? "Tokens are held by your hub's box-widget service, not on this server."
+  keySource.textContent = keptByHub(model)
+    ? "Tokens are held by your hub (its box-widget service), not on this server."
     : "Tokens are stored encrypted; the key is in " + where + ".";
 }
 
@@ -390,7 +406,7 @@ function render({ model, el }) {
   detectServer(model);
 
   model.on("change", sync);
-  const timer = setInterval(() => { if (model.get("token_hint")) sync(); }, 1000);
+  const timer = setInterval(() => { if (saved(model)) sync(); }, 1000);
   sync();
   return () => {
     window.removeEventListener("keydown", claimKeys, true);
