@@ -115,6 +115,7 @@ def connect_and_test(form: Form, box_user: User, shots: Shots, label: str) -> No
     expect(form.hook("status")).to_contain_text("Test Connection: OK")
     expect(form.hook("status")).to_contain_text(box_user.name)
     form.expect_state("connected")
+    shots.take(form.root, f"{label}-tested")
 
 
 def save_notebook(page: Page) -> None:
@@ -164,11 +165,14 @@ def test_alice_and_bob_each_connect_their_own_box_user(
 
         home = hub_unix.home_of("alice")
         saved = home / NOTEBOOK
-        assert FORM_CELL[0] in saved.read_text()
+        cells = json.loads(saved.read_text())["cells"]
+        assert "".join(cells[0]["source"]) == FORM_CELL[0]  # alice's notebook, saved
         # The user's side holds no vault: tokens stay with the service.
         assert not list(home.rglob("box_widget")), "a vault folder in alice's home"
         secrets = emulator_secrets(emu)
+        # What to look for: the app's secret, both sign-ins' codes and refresh tokens.
         assert emu.app.client_secret in secrets
+        assert len(emu.state.oauth.codes) == len(emu.state.oauth.refresh_tokens) == 2
         hits = scan(
             secrets,
             texts={
