@@ -38,7 +38,9 @@ class AdminConnectionHandler(HubAdminHandler, BoxAPIHandler):
         if hub_user not in self.box.vaults.users():  # make no folder for a stranger
             self.answer({"revoked": False})
             return
-        await self.run(lambda: self.box.revoke(hub_user, name), lambda r: {"revoked": r})
+        await self.run(
+            lambda: self.box.revoke(hub_user, name, admin=admin), lambda r: {"revoked": r}
+        )
 
     def fail(self, kind: str, exc: BoxWidgetError) -> None:
         self.answer(error_answer(kind, exc), KINDS[kind][1])

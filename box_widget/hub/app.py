@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,9 +110,11 @@ class BoxWidgetHub(Application):
         return prefix if prefix.endswith("/") else prefix + "/"
 
     def initialize(self, argv: Any = None) -> None:
-        super().initialize(argv)
-        if self.config_file:
+        self.parse_command_line(argv)
+        if self.config_file:  # the file first, then the command line over it
+            from_command_line = deepcopy(self.config)
             self.load_config_file(self.config_file)
+            self.update_config(from_command_line)
         # Its own lines at INFO (audit, sign-ins, requests without queries); others' warnings.
         logging.basicConfig(
             level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

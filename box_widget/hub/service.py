@@ -158,11 +158,12 @@ class HubBox:
         return True
 
     # --- disconnecting ------------------------------------------------------------------------
-    def revoke(self, hub_user: str, name: str) -> bool:
-        """Revoke ``hub_user``'s connection at Box and delete it; whether there was one."""
+    def revoke(self, hub_user: str, name: str, **details: str) -> bool:
+        """Revoke ``hub_user``'s connection at Box and delete it; whether there was one
+        (``details``: for the audit event, e.g. ``admin``)."""
         vault = self.vaults.for_user(hub_user)
         check_name(name)
-        return revoke_saved(vault, name, self._client_or_why)
+        return revoke_saved(vault, name, self._client_or_why, **details)
 
     def _client_or_why(self, record: ConnectionRecord) -> oauth.TokenClient | str:
         why = self.differs(record.get("client_id"), record.get("endpoints"))

@@ -99,7 +99,6 @@ c.JupyterHub.load_roles = [
 ]
 
 # --- users' servers ------------------------------------------------------------------------------
-# box-widget in each user's server and kernel finds the service here (hub mode).
-c.Spawner.environment = {
-    "BOX_WIDGET_HUB_URL": f"{public_url}/services/{SERVICE}/",
-}
+# box-widget in each user's server and kernel finds the service here (hub mode); added to
+# whatever environment your own config gives users' servers.
+c.Spawner.environment.update({"BOX_WIDGET_HUB_URL": f"{public_url}/services/{SERVICE}/"})

@@ -46,10 +46,10 @@ def test_an_admin_lists_and_revokes_any_users_connection(hub: Hub, emu: BoxEmula
     assert api(hub, admin, "DELETE", "api/admin/connections/nobody/lab").json() == {
         "revoked": False
     }
-    events = [
-        e for e in api(hub, hub.token("jules"), "GET", "api/connections/lab/audit").json()["events"]
-    ]
+    audit = api(hub, hub.token("jules"), "GET", "api/connections/lab/audit")
+    events = audit.json()["events"]
     assert events[-1]["event"] == "revoke" and events[-1]["hub_user"] == "jules"
+    assert events[-1]["admin"] == ADMIN_USER and events[-1]["at_box"] is True
 
 
 def test_without_the_admin_scope_the_admin_routes_are_forbidden(hub: Hub, emu: BoxEmulator) -> None:

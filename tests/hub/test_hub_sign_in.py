@@ -31,8 +31,12 @@ def test_a_user_token_signs_in_and_gets_access_tokens_only(hub: Hub, emu: BoxEmu
     page = open_callback(browser, location)
     assert page.status_code == 200, page.text
     assert "Connected to Box as Ada Lovelace" in page.text
-    # The hub's OAuth login ran in between and carried Box's code through.
-    assert any("/hub/api/oauth2/authorize" in r.headers.get("Location", "") for r in page.history)
+    # The hub's OAuth login ran in between and carried Box's code through, without ever
+    # sending Box's code or state to the hub (the service kept them).
+    hops = [r.headers.get("Location", "") for r in page.history]
+    assert any("/hub/api/oauth2/authorize" in hop for hop in hops)
+    to_hub = [hop for hop in hops if "/hub/" in hop]
+    assert not find({code_of(location), state_of(location)}, " ".join(to_hub))
 
     status = api(hub, token, "GET", "api/status").json()
     assert status["mode"] == "hub" and status["hub_user"] == "alice"
@@ -144,3 +148,27 @@ def test_no_token_or_a_token_without_the_scope_is_refused(hub: Hub) -> None:
     answer = api(hub, narrow, "GET", "api/status")
     assert answer.status_code == 403
     assert answer.json()["error"] == "forbidden"
+
+
+def test_a_declined_consent_says_so_and_uses_the_sign_in_up(hub: Hub, emu: BoxEmulator) -> None:
+    token = hub.token("olga")
+    location = emu.authorize(start(hub, token, "declined"), grant=False)
+    assert "error=access_denied" in location
+    browser = hub.login("olga")
+    page = open_callback(browser, location)
+    assert page.status_code == 400
+    assert "You declined access to Box." in page.text
+    assert vault_of(hub, "olga").names() == []
+    assert not vault_of(hub, "olga").has_pending(state_of(location))
+    events = api(hub, token, "GET", "api/connections/declined/audit").json()["events"]
+    assert [(e["event"], e["error"], e["hub_user"]) for e in events] == [
+        ("connect-failed", "access_denied", "olga")
+    ]
+
+
+def test_the_service_logs_no_query_string(hub: Hub, emu: BoxEmulator) -> None:
+    connect(hub, emu, "pia", "quiet")
+    lines = [line for line in hub.log().splitlines() if "box_widget.hub.access" in line]
+    assert any("oauth2/callback" in line for line in lines)
+    assert any("oauth_callback" in line for line in lines)
+    assert not [line for line in lines if "?" in line]
