@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
 import time
@@ -215,3 +216,30 @@ def test_an_unreachable_service_says_which_url_was_tried(monkeypatch: pytest.Mon
     monkeypatch.delenv("JUPYTERHUB_API_TOKEN")
     with pytest.raises(AuthorityUnreachable, match="JUPYTERHUB_API_TOKEN is not set"):
         service()
+
+
+def test_the_status_api_in_hub_mode_says_when_the_service_cannot_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from box_widget.server.hub_mode import hub_status
+
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/services/box-widget/"
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", HUB_TOKEN)
+    answer = hub_status(url, "1.0")
+    assert answer["mode"] == "hub" and answer["vault"] == {"key_source": "hub"}
+    assert answer["connections"] == [] and answer["client_id"] is None
+    assert f"The hub's box-widget service at {url} did not answer" in answer["error"]
+
+
+def test_the_server_finds_the_service_and_its_kernels_inherit_it(
+    fake_service: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from box_widget.server.hub_mode import settle_hub_url
+
+    url, _seen = fake_service
+    monkeypatch.setenv("BOX_WIDGET_HUB_URL", "")  # (so that monkeypatch puts it back)
+    assert settle_hub_url("") is None  # nothing configured, no hub: single-user
+    assert settle_hub_url(url.rstrip("/")) == url  # c.BoxWidgetApp.hub_service_url
+    assert os.environ["BOX_WIDGET_HUB_URL"] == url  # what kernels and terminals inherit

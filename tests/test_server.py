@@ -576,6 +576,7 @@ async def test_status_reports_the_extension_and_connections_without_tokens(
     status, body = await box.status()
     data = json.loads(body)
     assert data["version"] == __version__
+    assert data["mode"] == "single-user"  # no hub service configured or found
     assert data["vault"]["key_source"] == "file"
     assert data["vault"]["encrypted"] is True
     assert data["callback_path"] == jp_base_url + CALLBACK == "/a%40b/box-widget/oauth2/callback"
