@@ -10,7 +10,7 @@ from . import audit, oauth, token_source
 from .authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
-from .hub_client import hub_url
+from .hub_client import HubService, hub_url
 from .protocol import REDIRECT_HINT_ENV
 from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
 from .revoke import revoke_saved
@@ -33,8 +33,6 @@ def connections(home: str | os.PathLike[str] | None = None) -> list[str]:
     """The names of the saved connections (reading only: an empty vault stays unmade); in
     hub mode, those the hub's box-widget service keeps for you."""
     if hub_url():
-        from .hub_client import HubService
-
         return [summary.name for summary in HubService().summaries()]
     return Vault(home, create=False).names()
 
@@ -149,6 +147,10 @@ class BoxConnection:
         if subject_type not in {"enterprise", "user"}:
             msg = "subject_type must be 'enterprise' (the service account) or 'user'"
             raise ConfigurationError(msg)
+        if hub_url():  # the hub's service keeps browser sign-ins only: say so
+            from .hub_connection import HubConnection
+
+            return HubConnection.from_client_credentials(name)
         conn = cls(
             name, client_id=client_id, client_secret=client_secret, endpoints=endpoints, home=home
         )

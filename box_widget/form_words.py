@@ -20,6 +20,11 @@ ADVICE = {
 DISCONNECTED = (
     "Disconnected: the tokens are revoked at Box and deleted here. Generate to connect again."
 )
+#: The same, on a hub (its box-widget service kept the tokens).
+DISCONNECTED_HUB = (
+    "Disconnected: your hub's box-widget service revoked the tokens at Box and deleted them. "
+    "Generate to connect again."
+)
 #: The traits that show a connection, when there is none.
 NOT_CONNECTED: dict[str, Any] = {
     "user_name": "",

@@ -19,7 +19,7 @@ from . import form_watch, protocol, redact
 from .assets import asset
 from .authorize import redirect_refused
 from .errors import BoxWidgetError
-from .form_words import ADVICE, DISCONNECTED, NOT_CONNECTED, UNREACHABLE
+from .form_words import ADVICE, DISCONNECTED, DISCONNECTED_HUB, NOT_CONNECTED, UNREACHABLE
 
 if TYPE_CHECKING:
     from .connection import BoxConnection
@@ -133,7 +133,8 @@ class ConnectionForm(anywidget.AnyWidget):
 
     def _disconnect(self) -> None:
         self._conn.revoke()
-        self._set(state="disconnected", message=DISCONNECTED, **NOT_CONNECTED)
+        said = DISCONNECTED_HUB if self._conn.kept_by_hub else DISCONNECTED
+        self._set(state="disconnected", message=said, **NOT_CONNECTED)
         self._prepare()
 
     def _complete(self, content: dict[str, Any]) -> None:

@@ -8,6 +8,8 @@ const KEY_PLACES = { env: "the BOX_WIDGET_KEY variable", keyring: "the OS keyrin
   file: "a key file next to the vault" };
 const REGISTER_HINT = "Register exactly this URL in the Box Developer Console (your app, " +
   "Configuration, OAuth 2.0 Redirect URIs).";
+const HUB_HINT = "Your hub's one Redirect URL, registered with its Box app by the hub's " +
+  "administrators: nothing to do here.";
 
 /** The Jupyter page's settings (base URL, token), from the page itself. */
 function pageConfig() {
@@ -183,7 +185,7 @@ function showCredentials(model, { clientId, secret }) {
 function showRedirect(model, { redirect, hint }) {
   if (document.activeElement !== redirect) redirect.value = model.get("redirect_uri") || "";
   redirect.readOnly = model.get("mode") !== "headless";
-  hint.textContent = model.get("redirect_hint") || REGISTER_HINT;
+  hint.textContent = model.get("redirect_hint") || (keptByHub(model) ? HUB_HINT : REGISTER_HINT);
 }
 
 function showToken(model, url, { token, generate }, { authLink, box }) {

@@ -18,7 +18,7 @@ import pytest
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from box_widget import BoxConnection, ReauthorizationRequired
+from box_widget import BoxConnection, ConfigurationError, ReauthorizationRequired
 from box_widget.errors import AuthorityUnreachable, BoxUnavailable
 from box_widget.hub_client import HubService, HubTokenSource, service
 from box_widget.hub_connection import HubConnection
@@ -50,6 +50,23 @@ class Seen:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str, Any]] = []
         self.tokens: list[str] = []
+
+
+class Services(web.RequestHandler):
+    """The hub's ``GET services/<name>`` (JupyterHub's REST API), for a token that may read it."""
+
+    def get(self, name: str) -> None:
+        if (
+            self.request.headers.get("Authorization") != f"token {HUB_TOKEN}"
+            or name != "box-widget"
+        ):
+            self.set_status(404)
+            self.finish({"status": 404, "message": "Not found"})
+            return
+        port = self.request.host.rsplit(":", 1)[1]
+        self.finish(
+            {"name": name, "url": f"http://127.0.0.1:{port}", "prefix": f"/services/{name}/"}
+        )
 
 
 class Api(web.RequestHandler):
@@ -121,7 +138,12 @@ def fake_service() -> Iterator[tuple[str, Seen]]:
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        app = web.Application([(r"/services/box-widget/(.*)", Api, {"seen": seen})])
+        app = web.Application(
+            [
+                (r"/services/box-widget/(.*)", Api, {"seen": seen}),
+                (r"/hub/api/services/([^/]+)", Services),
+            ]
+        )
         server = HTTPServer(app)
         server.add_sockets([sock])
         holder["server"] = server
@@ -243,3 +265,35 @@ def test_the_server_finds_the_service_and_its_kernels_inherit_it(
     assert settle_hub_url("") is None  # nothing configured, no hub: single-user
     assert settle_hub_url(url.rstrip("/")) == url  # c.BoxWidgetApp.hub_service_url
     assert os.environ["BOX_WIDGET_HUB_URL"] == url  # what kernels and terminals inherit
+
+
+def test_the_server_finds_the_service_through_the_hubs_services_api(
+    fake_service: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from box_widget.server.hub_mode import discover, settle_hub_url
+
+    url, _seen = fake_service
+    api_url = url.replace("/services/box-widget/", "/hub/api")
+    assert discover(api_url, HUB_TOKEN) == url
+    assert discover(api_url, "a token that may not read services") is None
+    assert discover(api_url, HUB_TOKEN, name="other") is None
+    monkeypatch.setenv("BOX_WIDGET_HUB_URL", "")  # (so that monkeypatch puts it back)
+    monkeypatch.setenv("JUPYTERHUB_API_URL", api_url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", HUB_TOKEN)
+    assert settle_hub_url("") == url
+    assert BoxConnection("work").kept_by_hub  # what a kernel of that server sees
+
+
+def test_client_credentials_are_refused_in_hub_mode_in_plain_words(
+    hub_mode: tuple[str, Seen], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigurationError, match="Unset BOX_WIDGET_HUB_URL") as refused:
+        BoxConnection.from_client_credentials(
+            "robot",
+            client_id="own-app",
+            client_secret="own-secret-" + "s" * 20,
+            subject_type="enterprise",
+            subject_id="1",
+        )
+    assert "own-secret" not in str(refused.value)
+    assert not (tmp_path / "vault").exists()

@@ -97,7 +97,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="run box-widget's JupyterHub service (JupyterHub starts it)",
         description="Run box-widget's JupyterHub managed service: it alone holds the Box "
         "app's secret and every hub user's connections. Options are BoxWidgetHub's "
-        "traitlets (--BoxWidgetHub.keepalive_days=30, --config=FILE).",
+        "traitlets (--BoxWidgetHub.keepalive_days=30, --config=FILE; --help-all lists them).",
+        # Every option goes to the service's traitlets, --help included.
+        prefix_chars="+",
+        add_help=False,
     )
     service.add_argument("options", nargs=argparse.REMAINDER, help="traitlets options")
     service.set_defaults(run=serve)

@@ -14,12 +14,13 @@ import logging
 import os
 import secrets
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from traitlets import Float, Unicode, default
+from traitlets import Float, Integer, Unicode, default
 from traitlets.config import Application
 
 from .._version import __version__
@@ -27,6 +28,7 @@ from ..endpoints import BoxEndpoints
 from ..files import atomic_write, private_file
 from ..server.log_mask import mask_secret_config
 
+log = logging.getLogger(__name__)
 #: Configuration keys never written to the log (traitlets logs the config at debug level).
 SECRET_KEYS = ("client_secret",)
 mask_secret_config(SECRET_KEYS)
@@ -63,6 +65,9 @@ class BoxWidgetHub(Application):
     keepalive_interval = Float(
         help="Seconds between keep-alive rounds (default: $BOX_WIDGET_KEEPALIVE_INTERVAL, "
         "else 3600)."
+    ).tag(config=True)
+    threads = Integer(
+        64, help="Threads for the vault and Box (requests waiting for a refresh wait in one)."
     ).tag(config=True)
     service_url = Unicode(help="Where to listen (default: $JUPYTERHUB_SERVICE_URL).").tag(
         config=True
@@ -138,12 +143,15 @@ class BoxWidgetHub(Application):
         """Listen at ``service_url`` until SIGTERM or SIGINT; keep connections alive."""
         from .routes import make_app  # jupyterhub and tornado: only when serving
 
+        # Threads waiting for a connection's lock (its refresh in flight) must not hold up
+        # other users' pulls: more threads than asyncio's default (CPUs + 4).
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(self.threads, "box-widget-hub"))
         app, box = make_app(self)
         where = urlsplit(self.service_url)
         server = app.listen(where.port or 80, where.hostname or "127.0.0.1", xheaders=True)
-        self.log.info("box-widget hub service %s listening at %s", __version__, self.service_url)
+        log.info("box-widget hub service %s listening at %s", __version__, self.service_url)
         stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
         keeping = asyncio.create_task(self.keep_alive_forever(box))
@@ -151,7 +159,7 @@ class BoxWidgetHub(Application):
         keeping.cancel()
         server.stop()
         await server.close_all_connections()
-        self.log.info("box-widget hub service stopped")
+        log.info("box-widget hub service stopped")
 
     async def keep_alive_forever(self, box: Any) -> None:
         from .keepalive import keep_alive
@@ -163,7 +171,7 @@ class BoxWidgetHub(Application):
             try:
                 await loop.run_in_executor(None, keep_alive, box, max_age)
             except Exception as exc:  # the next round tries again
-                self.log.error("keep-alive round failed: %s", type(exc).__name__)
+                log.error("keep-alive round failed: %s", type(exc).__name__)
 
     def endpoints(self) -> BoxEndpoints:
         return BoxEndpoints.from_env()

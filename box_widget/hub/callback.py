@@ -17,7 +17,7 @@ from typing import Any
 
 from tornado import web
 
-from ..authorize import params_from_redirect
+from ..authorize import params_from_redirect, refuse_unknown_state
 from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError, VaultWriteError
 from ..server.pages import callback_page
 from .auth import HubBrowserHandler
@@ -42,10 +42,10 @@ class CallbackHandler(HubBrowserHandler):
                 400, ok=False, name=None, error="invalid_request", title=TITLE, detail=exc.what
             )
             return
-        state = params.get("state", "")
-        vault = self.box.vaults.for_user(hub_user)
-        if not state or not vault.has_pending(state):
-            self.unknown(hub_user, state)
+        try:  # a forged, used or old state ends here: one file's existence, no lock
+            refuse_unknown_state(self.box.vaults.for_user(hub_user), params)
+        except AuthorizationError:
+            self.unknown(hub_user, params.get("state", ""))
             return
         try:
             name, user = await asyncio.get_running_loop().run_in_executor(

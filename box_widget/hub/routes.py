@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: The connection name in a route (``vault.check_name`` checks it again).
 NAME = r"([^/]+)"
+#: How long the Hub's answer about a token is kept (JupyterHub's default: 300 s).
+CACHE_SECONDS = 60
 
 
 def make_app(config: BoxWidgetHub) -> tuple[web.Application, HubBox]:
@@ -33,9 +35,10 @@ def make_app(config: BoxWidgetHub) -> tuple[web.Application, HubBox]:
     )
     prefix = config.service_prefix
     # Separate instances (not JupyterHub's singletons): tokens only for the API, the
-    # service's cookie for browsers.
-    api_auth = HubAuth(base_url=prefix)
-    browser_auth = HubOAuth(base_url=prefix, cache_max_age=60)
+    # service's cookie for browsers. The Hub's answer about a token is kept a minute (a
+    # token revoked at the hub stops working here within that minute).
+    api_auth = HubAuth(base_url=prefix, cache_max_age=CACHE_SECONDS)
+    browser_auth = HubOAuth(base_url=prefix, cache_max_age=CACHE_SECONDS)
     common: dict[str, Any] = {
         "box": box,
         "redirect_uri": config.redirect_uri,

@@ -23,6 +23,9 @@ from box_widget.emulator import BoxEmulator
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 #: Seconds between the service's keep-alive rounds in these tests (45 days stays the age).
 KEEPALIVE_INTERVAL = "1"
+#: Users' servers (tests/hub/test_hub_user.py) run as this process's user; as root (a CI
+#: container), Jupyter refuses to start without --allow-root.
+USERS_SERVERS = 'c.Spawner.args = ["--allow-root"]\n' if os.geteuid() == 0 else ""
 
 
 @pytest.fixture(scope="package")
@@ -55,6 +58,7 @@ def hub(emu: BoxEmulator, hub_port: int, tmp_path_factory: pytest.TempPathFactor
     with start_hub(
         folder,
         box_env,
+        extra_config=USERS_SERVERS,
         PUBLIC_PORT=str(hub_port),
         BOX_WIDGET_KEEPALIVE_INTERVAL=KEEPALIVE_INTERVAL,
     ) as running:

@@ -146,6 +146,11 @@ print(json.dumps({"state": form.state, "login": form.user_login, "message": form
                   "hint": form.token_hint, "expires_at": form.expires_at,
                   "ready": form.ready}))
 """
+FORM_DISCONNECT = """
+import json
+form._on_message(form, {"type": "disconnect"}, [])
+print(json.dumps({"state": form.state, "message": form.message}))
+"""
 PASTE = """
 import json
 conn = BoxConnection("paste")
@@ -200,3 +205,10 @@ def test_the_form_headless_paste_and_terminal_login_go_to_the_service(
         assert [line.split()[0] for line in listed.splitlines()[2:]] == ["lab", "paste", "shell"]
         assert "Revoked" in terminal(server.token, hub.service_url, "revoke", "shell")
         assert "shell" not in terminal(server.token, hub.service_url, "list")
+
+        # The form's Disconnect: the service revokes at Box.
+        revocations = emu.counters()["revocations"]
+        gone = kernel.run(FORM_DISCONNECT)
+        assert gone["state"] == "disconnected" and "service revoked" in gone["message"]
+        assert emu.counters()["revocations"] > revocations
+        assert "lab" not in terminal(server.token, hub.service_url, "list")
