@@ -168,7 +168,10 @@ class Hub:
         30 s); wait until the new one answers."""
         old = self.service_process()
         old.terminate()
-        old.wait(STOP_TIMEOUT)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _running(old):  # until it exits (a zombie until the hub's poll reaps it)
+            assert time.monotonic() < deadline, "the service did not stop on SIGTERM"
+            time.sleep(0.1)
         self.wait_for_service(not_pid=old.pid)
 
     def stop(self) -> list[str]:
@@ -189,6 +192,14 @@ class Hub:
                 leaked.append(" ".join(proc.cmdline()) or str(proc.pid))
                 proc.kill()
         return leaked
+
+
+def _running(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs (an exited one waiting to be reaped does not)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def hub_env(emu_env: dict[str, str], service_home: Path, **extra: str) -> dict[str, str]:
