@@ -344,7 +344,8 @@ function listenForCallback(model, signIn, { openLink }) {
 async function detectServer(model) {
   const server = await serverExtension();
   if (server) {
-    model.set("redirect_uri", location.origin + server.callback_path);
+    // (In hub mode, a service that did not answer gives no callback path: the kernel says why.)
+    if (server.callback_path) model.set("redirect_uri", location.origin + server.callback_path);
     model.set("server_endpoints", server.endpoints || {});
     // An administrator's Box app (c.BoxWidgetApp.client_id/client_secret): its secret
     // stays on the server, which fills it in at the callback.

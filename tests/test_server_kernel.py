@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import requests
-from jupyter_client.blocking import BlockingKernelClient
+from support.kernel_client import execute, kernel_client
 
 from box_widget import BoxConnection, audit
 from box_widget.cli.demo_lab import free_port
@@ -151,29 +151,8 @@ def wait_until_ready(server: Server) -> None:
 def run_in_kernel(server: Server, code: str) -> str:
     """Start a kernel through the server's REST API, run ``code`` in it; its standard output."""
     kernel = server.api("POST", "api/kernels", json={"name": "python3"}).json()
-    client = BlockingKernelClient(
-        connection_file=str(server.runtime / f"kernel-{kernel['id']}.json")
-    )
-    client.load_connection_file()
-    # No heartbeat: a client the kernel manager did not make judges the kernel by heartbeats
-    # with a 1 s limit, which a kernel still importing on a loaded machine can miss ("died");
-    # the kernel_info reply (waited for up to 60 s) says it is ready.
-    client.start_channels(hb=False)
-    out: list[str] = []
-
-    def keep(msg: dict[str, Any]) -> None:
-        if msg["msg_type"] == "stream":
-            out.append(msg["content"]["text"])
-        elif msg["msg_type"] == "error":
-            out.append("\n".join(msg["content"]["traceback"]))
-
-    try:
-        client.wait_for_ready(timeout=60)
-        reply = client.execute_interactive(code, output_hook=keep, timeout=120)
-    finally:
-        client.stop_channels()
-    assert reply["content"]["status"] == "ok", "".join(out)
-    return "".join(out)
+    with kernel_client(server.runtime / f"kernel-{kernel['id']}.json") as client:
+        return execute(client, code)
 
 
 def test_a_kernel_refreshes_through_its_server_and_never_holds_the_secret(

@@ -17,6 +17,7 @@ import requests
 from jupyter_client.blocking import BlockingKernelClient
 
 from support.hub import Hub
+from support.kernel_client import execute, kernel_client
 
 START_TIMEOUT = 120.0
 
@@ -49,14 +50,10 @@ class UserServer:
         kernel_id = answer.json()["id"]
         found = list(self.home.rglob(f"kernel-{kernel_id}.json"))
         assert found, f"no connection file for kernel {kernel_id} under {self.home}"
-        client = BlockingKernelClient(connection_file=str(found[0]))
-        client.load_connection_file()
-        client.start_channels(hb=False)  # see tests/test_server_kernel.py: no heartbeat
         try:
-            client.wait_for_ready(timeout=90)
-            yield Kernel(client)
+            with kernel_client(found[0]) as client:
+                yield Kernel(client)
         finally:
-            client.stop_channels()
             self.api("DELETE", f"api/kernels/{kernel_id}")
 
 
@@ -65,18 +62,8 @@ class Kernel:
     client: BlockingKernelClient
 
     def run(self, code: str) -> Any:
-        """Run ``code``; the JSON its last printed line holds (errors: the traceback)."""
-        out: list[str] = []
-
-        def keep(msg: dict[str, Any]) -> None:
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                out.append("\n".join(msg["content"]["traceback"]))
-
-        reply = self.client.execute_interactive(code, output_hook=keep, timeout=120)
-        assert reply["content"]["status"] == "ok", "".join(out)
-        return json.loads("".join(out).strip().splitlines()[-1])
+        """Run ``code``; the JSON its last printed line holds."""
+        return json.loads(execute(self.client, code).strip().splitlines()[-1])
 
 
 @contextlib.contextmanager
