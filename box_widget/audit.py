@@ -32,6 +32,13 @@ LOCK_TIMEOUT = 5.0
 #: An error code longer than this is cut (Box's are short; a forged redirect's may not be).
 ERROR_LENGTH = 64
 _HOST = socket.gethostname()
+#: Fields added to every event of a vault folder (the hub service: each vault's hub user).
+_labels: dict[Path, dict[str, str]] = {}
+
+
+def label(home: Path, **fields: str) -> None:
+    """Add ``fields`` to every event recorded for vault folder ``home`` from now on."""
+    _labels[home] = dict(fields)
 
 
 def audit_path(home: Path) -> Path:
@@ -43,6 +50,7 @@ def record(home: Path, name: str, event: str, **details: Any) -> None:
     """Append one event; a failure to write it is logged, never raised (auditing must not break
     the operation it describes)."""
     path = audit_path(home)
+    details = {**_labels.get(home, {}), **details}
     try:
         with FileLock(
             private_folder(home / "locks") / "~audit.lock", timeout=LOCK_TIMEOUT, mode=FILE_MODE

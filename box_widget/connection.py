@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import partial
 from typing import Any
 
 from . import audit, oauth, token_source
 from .authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
+from .hub_client import HubService, hub_url
+from .portable import PortableConnection
 from .protocol import REDIRECT_HINT_ENV
 from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
 from .revoke import revoke_saved
@@ -30,11 +31,14 @@ SIGN_IN_SETTINGS = {
 
 
 def connections(home: str | os.PathLike[str] | None = None) -> list[str]:
-    """The names of the saved connections (reading only: an empty vault stays unmade)."""
+    """The names of the saved connections (reading only: an empty vault stays unmade); in
+    hub mode, those the hub's box-widget service keeps for you."""
+    if hub_url():
+        return [summary.name for summary in HubService().summaries()]
     return Vault(home, create=False).names()
 
 
-class BoxConnection:
+class BoxConnection(PortableConnection):
     """A named connection to one Box account.
 
     Parameters
@@ -48,7 +52,20 @@ class BoxConnection:
         Box's URLs; by default the saved ones, else ``BoxEndpoints.from_env()``.
     home
         The vault folder; ``BOX_WIDGET_HOME``, else ``<jupyter data dir>/box_widget``.
+
+    In hub mode (``BOX_WIDGET_HUB_URL``: see ``hub_client``) it is a ``HubConnection``: the
+    hub's box-widget service keeps it, and nothing secret is held in this process.
     """
+
+    #: Whether the hub's box-widget service keeps this connection (``hub_connection``).
+    kept_by_hub = False
+
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> BoxConnection:
+        if cls is BoxConnection and hub_url():
+            from .hub_connection import HubConnection
+
+            cls = HubConnection
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -99,15 +116,6 @@ class BoxConnection:
             )
         self.endpoints = endpoints
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled: the name, the vault's folder, the Client ID, the Redirect URI and the
-        endpoints if given; never the Client Secret, a token or the vault's key. The copy
-        reads the vault (and ``BOX_CLIENT_SECRET``) where it is unpickled."""
-        given = self.endpoints if self.endpoints_from == "given" else None
-        home, settings = str(self.vault.home), {"client_id": self.client_id}
-        settings["redirect_uri"] = self.redirect_uri
-        return (partial(BoxConnection, self.name, endpoints=given, home=home, **settings), ())
-
     def use_server_endpoints(self, endpoints: dict[str, str]) -> None:
         """Box's URLs as the Jupyter server is configured (``c.BoxWidgetApp.*_url``), for a
         connection whose own come from the environment only."""
@@ -120,7 +128,7 @@ class BoxConnection:
             f"BoxConnection(name={self.name!r}, client_id={self.client_id!r}, "
             f"client_secret={'***' if self._client_secret else None}, "
             f"connected={summary.connected}, user={summary.login!r}, "
-            f"vault={self.vault.key_source!r})"
+            f"vault={self.vault_status['key_source']!r})"
         )
 
     @classmethod
@@ -135,11 +143,14 @@ class BoxConnection:
         endpoints: BoxEndpoints | None = None,
         home: str | os.PathLike[str] | None = None,
     ) -> BoxConnection:
-        """A connection for unattended runs (Client Credentials Grant: no browser, no refresh
-        token; a new token is requested whenever one expires)."""
+        """Unattended runs (Client Credentials Grant): no browser; a new token at each expiry."""
         if subject_type not in {"enterprise", "user"}:
             msg = "subject_type must be 'enterprise' (the service account) or 'user'"
             raise ConfigurationError(msg)
+        if hub_url():  # the hub's service keeps browser sign-ins only: say so
+            from .hub_connection import HubConnection
+
+            return HubConnection.from_client_credentials(name)
         conn = cls(
             name, client_id=client_id, client_secret=client_secret, endpoints=endpoints, home=home
         )

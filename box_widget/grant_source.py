@@ -2,11 +2,13 @@
 worker's ``GrantTokenSource``).
 
 The kernel asks its Jupyter server (``local_server``) to mint a grant for a connection
-(``protocol.grants_path``); the answer holds the grant's secret (shown this once) and the URL of
-the token route as workers reach it (``c.BoxWidgetApp.worker_url`` / ``BOX_WIDGET_WORKER_URL``,
-else the address the kernel reached). A worker sends ``Authorization: Bearer <secret>`` there
-and gets access tokens for that one connection, nothing else. The authority could equally be the
-hub service: a grant names its token URL, whoever serves it.
+(``protocol.grants_path``); the answer holds the grant's secret (shown this once) and the
+authority's base URL as workers reach it (``c.BoxWidgetApp.worker_url`` /
+``BOX_WIDGET_WORKER_URL``, else the address the kernel reached) with the prefix of its grant
+routes. A worker asks ``<url><prefix>/<connection>/token`` with ``Authorization: Bearer <grant
+secret>`` (``authority.AuthorityTokenSource``, as kernels ask their server and the hub's
+service) and gets access tokens for that one connection, nothing else. Any authority that
+serves those routes may mint grants: the hub's service too.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
-from .errors import AuthorityUnreachable, BoxWidgetError
-from .local_server import TIMEOUT, LocalServer, find_server
+from .authority import Authority, AuthorityTokenSource
+from .errors import ConfigurationError
+from .local_server import find_server
 from .protocol import grants_path
-from .remote_source import AskingTokenSource, answer_of
 from .transport import require_secure
 
 #: How to make a worker reach its authority, said where one could not be.
@@ -33,38 +33,53 @@ HOW_TO = (
 
 @dataclass(frozen=True)
 class WorkerGrant:
-    """What a worker carries: one connection, the authority's token route, the grant's secret
-    (never shown: not in the repr), when it expires, and its scope."""
+    """What a worker carries: one connection, its authority (base URL and the prefix of its
+    grant routes), the grant's secret (never shown: not in the repr), when it expires, and its
+    scope."""
 
     id: str
     connection: str
-    token_url: str
+    url: str
+    prefix: str
     expires_at: float
     scope: str
     secret: str = field(repr=False)
 
     @classmethod
     def from_answer(cls, answer: dict[str, Any]) -> WorkerGrant:
-        """The grant the authority's mint answer describes."""
+        """The grant an authority's mint answer describes."""
         return cls(
             id=str(answer["id"]),
             connection=str(answer["connection"]),
-            token_url=str(answer["token_url"]),
+            url=require_secure(str(answer["authority_url"])),
+            prefix=str(answer["prefix"]),
             expires_at=float(answer["expires_at"]),
             scope=str(answer["scope"]),
             secret=str(answer["secret"]),
         )
 
+    @property
+    def authority(self) -> Authority:
+        """Its authority, asked with the grant as bearer."""
+        return Authority(
+            url=self.url,
+            token=self.secret,
+            scheme="Bearer",
+            label=f"The token authority at {self.url} (worker grant {self.id})",
+            how_to=HOW_TO,
+            refused="refused this worker grant",
+            missing="has no box-widget grant route (its box_widget extension is off, or older)",
+        )
 
-class GrantTokenSource(AskingTokenSource):
+
+class GrantTokenSource(AuthorityTokenSource):
     """A token source (see ``token_source``) for a worker: access tokens for the grant's one
     connection, from the authority that minted it, with the grant as bearer."""
 
-    authority = "the worker grant's authority"
-
     def __init__(self, grant: WorkerGrant) -> None:
-        super().__init__(grant.connection)
+        super().__init__(grant.connection, authority=grant.authority)
         self.grant = grant
+        self.prefix = grant.prefix
 
     def __repr__(self) -> str:
         return f"GrantTokenSource(connection={self.name!r}, grant={self.grant.id!r})"
@@ -72,34 +87,13 @@ class GrantTokenSource(AskingTokenSource):
     def __reduce__(self) -> tuple[Any, ...]:
         return (GrantTokenSource, (self.grant,))
 
-    def _ask_token(self, body: dict[str, Any]) -> dict[str, Any]:
-        url = require_secure(self.grant.token_url)
-        http = requests.Session()
-        http.trust_env = False
-        headers = {"Authorization": f"Bearer {self.grant.secret}"}
-        try:
-            with http:
-                response = http.post(
-                    url, json=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
-                )
-        except requests.RequestException as exc:
-            msg = (
-                f"This worker could not reach the token authority at {url} named by worker "
-                f"grant {self.grant.id} ({type(exc).__name__}). {HOW_TO}"
-            )
-            raise AuthorityUnreachable(
-                msg, tried=(url,), connection=self.name, action="retry"
-            ) from None
-        return self._read(response, url)
-
-    def _not_understood(self, where: str, status: int) -> BoxWidgetError:
-        why = (
-            "has no box-widget grant route (its box_widget extension is off, or older)"
-            if status == 404
-            else f"answered HTTP {status}"
+    def revoke(self) -> bool:
+        """A worker cannot revoke its connection: refused, in words."""
+        msg = (
+            f"A worker's grant ({self.grant.id}) cannot revoke connection {self.name!r}: "
+            "revoke it from the notebook, or revoke the grant (box-widget grants revoke)."
         )
-        msg = f"The token authority at {where} (worker grant {self.grant.id}) {why}. {HOW_TO}"
-        return AuthorityUnreachable(msg, tried=(where,), connection=self.name)
+        raise ConfigurationError(msg, connection=self.name)
 
 
 def mint(
@@ -108,27 +102,15 @@ def mint(
     scope: str = "read_write",
     expires_in: float | None = None,
     downscope: bool | None = None,
-    server: LocalServer | None = None,
+    server: Authority | None = None,
 ) -> WorkerGrant:
     """A new worker grant for connection ``name`` from this process's Jupyter server; an
-    ``AuthorityUnreachable`` (no server found, or it did not answer) or the refusal in words."""
+    ``AuthorityUnreachable`` (no server found, or it did not answer) or the refusal in words.
+    An authority address workers would reach over plain http off this machine is refused."""
     server = server or find_server()
     body: dict[str, Any] = {"scope": scope}
     if expires_in is not None:
         body["expires_in"] = expires_in
     if downscope is not None:
         body["downscope"] = downscope
-    try:
-        response = server.request("POST", grants_path(name), body)
-    except requests.RequestException as exc:
-        msg = f"The Jupyter server at {server.url} did not answer ({type(exc).__name__})."
-        raise AuthorityUnreachable(msg, tried=(server.url,), connection=name) from None
-    answer = answer_of(response, name)
-    if answer is None:
-        msg = (
-            f"The Jupyter server at {server.url} answered HTTP {response.status_code} when "
-            "asked for a worker grant (its box_widget extension is off or older, or this "
-            "process's Jupyter login was refused)."
-        )
-        raise AuthorityUnreachable(msg, tried=(server.url,), connection=name)
-    return WorkerGrant.from_answer(answer)
+    return WorkerGrant.from_answer(server.ask("POST", grants_path(name), body, connection=name))

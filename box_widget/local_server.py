@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from .authority import Authority
 from .errors import AuthorityUnreachable
 from .transport import require_secure
 
-#: Seconds to connect, and to wait for the answer (a refresh may wait for the vault's lock).
-TIMEOUT = (5.0, 90.0)
 WILDCARDS = {"", "0.0.0.0", "*"}  # noqa: S104 - names of addresses, not a bind
+#: What to do when the server cannot be found or reached, after what happened.
+HOW_TO = (
+    "This connection uses the Jupyter server's Box app, whose secret only that server holds: "
+    "run this in a notebook on that server, or connect with your own Client ID and Client "
+    "Secret."
+)
 
 
 def runtime_dir() -> Path:
@@ -34,29 +36,17 @@ def runtime_dir() -> Path:
     return Path(jupyter_runtime_dir())
 
 
-@dataclass(frozen=True)
-class LocalServer:
-    """A running Jupyter server: where to reach it, and its login token (never shown)."""
-
-    url: str
-    pid: int
-    token: str = field(repr=False)
-
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """``method`` ``path`` (relative to the base URL) with the login token; the answer.
-        No proxy (this is loopback), no redirect followed (the token goes nowhere else)."""
-        http = requests.Session()
-        http.trust_env = False
-        headers = {"Authorization": f"token {self.token}"} if self.token else {}
-        with http:
-            return http.request(
-                method,
-                self.url + path,
-                json=body,
-                headers=headers,
-                timeout=TIMEOUT,
-                allow_redirects=False,
-            )
+def local_server(url: str, pid: int, token: str) -> Authority:
+    """The Jupyter server at ``url`` (process ``pid``) as a token authority."""
+    return Authority(
+        url=url,
+        token=token,
+        label=f"The Jupyter server at {url} (process {pid})",
+        how_to=HOW_TO,
+        refused="refused this process's login token, or your Jupyter account lacks the "
+        "'write' permission on box_widget",
+        missing="has no box-widget token API (its box_widget extension is off, or older)",
+    )
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -67,7 +57,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
-def _server(info: dict[str, Any], path: Path) -> LocalServer:
+def _server(info: dict[str, Any], path: Path) -> Authority:
     """The server an info file describes, reached over loopback where it listens everywhere."""
     if info.get("sock"):
         msg = (
@@ -81,12 +71,10 @@ def _server(info: dict[str, Any], path: Path) -> LocalServer:
     scheme = "https" if info.get("secure") else "http"
     base = "/" + str(info.get("base_url") or "/").strip("/")
     url = f"{scheme}://{host}:{int(info['port'])}{base.rstrip('/')}/"
-    return LocalServer(
-        url=require_secure(url), pid=int(info["pid"]), token=str(info.get("token") or "")
-    )
+    return local_server(require_secure(url), int(info["pid"]), str(info.get("token") or ""))
 
 
-def find_server() -> LocalServer:
+def find_server() -> Authority:
     """The Jupyter server that started this process (or its terminal), or an
     ``AuthorityUnreachable`` saying where it was looked for."""
     folder = runtime_dir()

@@ -42,11 +42,16 @@ Callback page → form, over the ``BroadcastChannel`` named ``CHANNEL`` (same or
 material): ``{"type": BROADCAST_TYPE, "channel", "name", "ok", "user": {"id", "name", "login"} or
 null, "error", "message"}``.
 
-Status API answer (``STATUS_PATH``, JSON): ``version``, ``vault`` (``home``, ``encrypted``,
-``key_source``), ``callback_path`` (with the base URL), ``client_id`` (the server's app, or null),
-``endpoints`` (Box's five URLs as the server is configured), ``client_secret_configured`` (bool),
-``connections``: a list of ``{"name", "connected", "kind", "user": {"name", "login"},
-"expires_at"}`` (or ``{"name", "connected": false, "error": "unreadable"}``).
+Status API answer (``STATUS_PATH``, JSON): ``version``, ``mode`` (``"single-user"``),
+``vault`` (``home``, ``encrypted``, ``key_source``), ``callback_path`` (with the base URL),
+``client_id`` (the server's app, or null), ``endpoints`` (Box's five URLs as the server is
+configured), ``client_secret_configured`` (bool), ``connections``: a list of ``{"name",
+"connected", "kind", "user": {"name", "login"}, "expires_at", "connected_at"}`` (or ``{"name",
+"connected": false, "error": "unreadable"}``). In hub mode (``server.hub_mode``), ``mode`` is
+``"hub"`` and the answer is the hub service's: its ``callback_path``, ``client_id``,
+``endpoints`` and this user's ``connections``, ``vault: {"key_source": "hub"}``,
+``client_secret_configured: true``, ``hub_service_url`` (and ``error``, in words, when the
+service did not answer).
 
 Token API (``CONNECTIONS_PATH``, JSON, ``Cache-Control: no-store``): ``POST <name>/token`` takes
 ``{}`` or ``{"failed": FINGERPRINT}`` (the SHA-256, in hex, of the access token Box refused: the
@@ -59,10 +64,11 @@ secret) is refused (``not_server_app``, ``server_app_changed``): its secret goes
 
 Worker grants (``docs/dask.md``): ``POST CONNECTIONS_PATH/<name>/grants`` (a kernel, Jupyter
 login, ``write``) takes ``{"scope": "read_write"|"read", "expires_in": SECONDS}`` and answers
-``{"id", "secret", "connection", "scope", "expires_at", "token_url"}`` (the secret this once);
-``GET GRANTS_PATH`` lists ``{"grants": [...]}`` (no secrets); ``DELETE GRANTS_PATH/<id>`` revokes
-(``{"revoked": bool}``); ``POST GRANT_TOKEN_PATH`` with ``Authorization: Bearer <secret>`` and no
-Jupyter login takes the token API's body and gives its answer, for the grant's connection only;
+``{"id", "secret", "connection", "scope", "downscope", "expires_at", "authority_url", "prefix"}``
+(the secret this once); ``GET GRANTS_PATH`` lists ``{"grants": [...]}`` (no secrets);
+``DELETE GRANTS_PATH/<id>`` revokes (``{"revoked": bool}``); ``POST GRANTS_PATH/<name>/token``
+with ``Authorization: Bearer <secret>`` and no Jupyter login takes the token API's body and gives
+its answer, for the grant's connection only (another name: refused);
 a revoked, expired or unknown grant is refused (``grant_refused``, HTTP 403).
 
 Whoever starts the kernel may set the variable ``REDIRECT_HINT_ENV`` to the line the form shows
@@ -78,8 +84,6 @@ CALLBACK_PATH = "box-widget/oauth2/callback"
 STATUS_PATH = "box-widget/api/status"
 CONNECTIONS_PATH = "box-widget/api/connections"
 GRANTS_PATH = "box-widget/api/grants"
-#: Workers ``POST`` here with ``Authorization: Bearer <grant secret>`` (no Jupyter login).
-GRANT_TOKEN_PATH = f"{GRANTS_PATH}/token"
 #: The token API's answer when it fails: ``error`` is one of these kinds.
 ERROR_KINDS = (
     "not_found",
@@ -109,6 +113,12 @@ def connection_path(name: str) -> str:
 def grants_path(name: str) -> str:
     """``POST`` here (a kernel, with its Jupyter login): a new worker grant for ``name``."""
     return f"{CONNECTIONS_PATH}/{name}/grants"
+
+
+def grant_token_path(name: str) -> str:
+    """Workers ``POST`` here with ``Authorization: Bearer <grant secret>`` (no Jupyter login):
+    an access token for connection ``name``, the one their grant names."""
+    return f"{GRANTS_PATH}/{name}/token"
 
 
 REDIRECT_HINT_ENV = "BOX_WIDGET_REDIRECT_HINT"

@@ -78,6 +78,8 @@ class PendingSignIn(TypedDict):
     redirect_uri: str
     endpoints: dict[str, str]
     created_at: NotRequired[float]
+    #: The hub user who started it (the hub service's sign-ins only).
+    hub_user: NotRequired[str]
 
 
 def box_user(body: dict[str, Any]) -> BoxUser:
@@ -132,7 +134,8 @@ class ConnectionSummary:
         return self.user["login"] if self.user else None
 
     def to_status(self) -> dict[str, Any]:
-        """The status API's JSON for this connection (no token material at all)."""
+        """The status API's JSON for this connection (no token material at all); another
+        process reads it back with ``from_status``."""
         if self.error:
             return {"name": self.name, "connected": False, "error": self.error}
         return {
@@ -141,7 +144,34 @@ class ConnectionSummary:
             "kind": self.kind,
             "user": {"name": self.user_name, "login": self.login},
             "expires_at": self.expires_at,
+            "connected_at": self.connected_at,
         }
+
+    @classmethod
+    def from_status(cls, status: dict[str, Any]) -> ConnectionSummary:
+        """The summary another process (the hub's service) gave as ``to_status``: no token
+        hint, and ``refreshable`` while connected (that process refreshes)."""
+        if status.get("error"):
+            what = "its record cannot be read where it is kept; sign in again to replace it"
+            return cls(name=str(status["name"]), error=str(status["error"]), problem=what)
+        shown = status.get("user") or {}
+        user = (
+            BoxUser(id=shown.get("id"), name=shown.get("name"), login=shown.get("login"))
+            if shown.get("login") or shown.get("name")
+            else None
+        )
+        connected = bool(status.get("connected"))
+        expires_at = status.get("expires_at")
+        connected_at = status.get("connected_at")
+        return cls(
+            name=str(status["name"]),
+            connected=connected,
+            kind=status.get("kind"),
+            user=user,
+            expires_at=float(expires_at) if expires_at else None,
+            refreshable=connected,
+            connected_at=float(connected_at) if connected_at else None,
+        )
 
 
 def summarize(name: str, record: ConnectionRecord | None) -> ConnectionSummary:

@@ -26,8 +26,11 @@ def own_client(record: ConnectionRecord) -> TokenClient:
     return TokenClient(endpoints, record["client_id"], record["client_secret"] or "")
 
 
-def revoke_saved(vault: Vault, name: str, client_for: ClientFor = own_client) -> bool:
-    """Revoke connection ``name``'s tokens at Box and delete it; whether there was one.
+def revoke_saved(
+    vault: Vault, name: str, client_for: ClientFor = own_client, **details: str
+) -> bool:
+    """Revoke connection ``name``'s tokens at Box and delete it; whether there was one
+    (``details``: more for its audit event, e.g. the hub admin who revoked it).
 
     Under the connection's lock from reading the tokens to deleting them: a refresh by another
     thread or process cannot slip in between and leave a new pair live at Box. When Box cannot
@@ -40,7 +43,7 @@ def revoke_saved(vault: Vault, name: str, client_for: ClientFor = own_client) ->
         client = client_for(record)
         failures = [client] if isinstance(client, str) else client.revoke_pair(record["token"])
         vault.delete(name)
-    audit.record(vault.home, name, "revoke", at_box=not failures)
+    audit.record(vault.home, name, "revoke", at_box=not failures, **details)
     if failures:
         msg = (
             "Disconnected on this machine (the tokens are deleted from the vault), but "

@@ -10,9 +10,15 @@ session. Adding a place tokens come from is adding one class with these two meth
 ``ServerTokenSource``     ``server_source``: the Jupyter server, for a connection made with
                           the server's Box app (``app: "server"``: no secret here); it
                           refreshes through its vault, with its secret as configured now
+``HubTokenSource``        ``hub_client``: the hub's box-widget service, for every connection
+                          in hub mode (``hub_connection``); the service refreshes
 ========================  ===================================================================
 
-``for_record`` picks the source of a saved connection.
+The last two share ``authority.AuthorityTokenSource``: a token authority at a URL, asked with
+a token, for access tokens only.
+
+``for_record`` picks the source of a saved connection; in hub mode there is no saved
+connection here, and ``HubConnection.session`` uses the service's.
 """
 
 from __future__ import annotations

@@ -78,10 +78,17 @@ def check_name(name: str) -> str:
 class Vault:
     """Encrypted records in a private folder, with per-connection cross-process locks."""
 
-    def __init__(self, home: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        key: tuple[bytes, str] | None = None,
+    ) -> None:
         """Open the vault in ``home``. With ``create=False`` (the read-only commands), make
         nothing: no folder, no key; a vault without a key yet reads as empty (``key_source``
-        is ``"none"``) and cannot be written."""
+        is ``"none"``) and cannot be written. ``key``: the key and its source, given (the hub
+        service's one key for every hub user's vault), instead of looking for one."""
         self.home = Path(home).expanduser() if home is not None else default_home()
         if create or self.home.is_dir():
             private_folder(self.home)
@@ -90,10 +97,15 @@ class Vault:
                 private_folder(self.home / sub)
         # A vault that holds connections never gets a new key made for it: that would hide the
         # key that opens them (a deleted vault.key, an unset BOX_WIDGET_KEY).
-        holds = bool(self.names())
-        found = load_key(self.home, create=not holds) if create or holds else find_key(self.home)
-        key, self.key_source = found or (None, "none")
-        self._fernet = Fernet(key) if key is not None else None
+        holds = key is None and bool(self.names())
+        if key is not None:
+            found: tuple[bytes, str] | None = key
+        else:
+            found = (
+                load_key(self.home, create=not holds) if create or holds else find_key(self.home)
+            )
+        secret, self.key_source = found or (None, "none")
+        self._fernet = Fernet(secret) if secret is not None else None
 
     def __repr__(self) -> str:
         return f"Vault(home={str(self.home)!r}, key_source={self.key_source!r})"

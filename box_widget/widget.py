@@ -19,6 +19,7 @@ from . import form_watch, protocol, redact
 from .assets import asset
 from .authorize import redirect_refused
 from .errors import BoxWidgetError
+from .form_words import ADVICE, DISCONNECTED, DISCONNECTED_HUB, NOT_CONNECTED, UNREACHABLE
 
 if TYPE_CHECKING:
     from .connection import BoxConnection
@@ -27,30 +28,6 @@ if TYPE_CHECKING:
 #: for a click (its pending record lives 600 s): whenever Generate is clicked, the sign-in at
 #: Box still has at least 5 minutes.
 RENEW_SECONDS = 300.0
-#: What the status line says when Box did not answer (refused, timed out, or not JSON).
-UNREACHABLE = (
-    "Box could not be reached ({what}). Check this machine's network connection, then "
-    "try again (nothing saved was lost)."
-)
-#: What to do next, as the form says it (see ``errors``), by the form's mode.
-ADVICE = {
-    ("reconnect", "server"): "Click Generate again to connect.",
-    ("reconnect", "headless"): "Open Box's sign-in page again (the link above) to connect.",
-    ("retry", "server"): "Nothing saved was lost: try again.",
-    ("retry", "headless"): "Nothing saved was lost: try again.",
-}
-
-DISCONNECTED = (
-    "Disconnected: the tokens are revoked at Box and deleted here. Generate to connect again."
-)
-#: The traits that show a connection, when there is none.
-NOT_CONNECTED: dict[str, Any] = {
-    "user_name": "",
-    "user_login": "",
-    "token_hint": "",
-    "expires_at": 0.0,
-}
-
 redact.install()
 
 
@@ -113,7 +90,7 @@ class ConnectionForm(anywidget.AnyWidget):
             name=connection.name,
             client_id=connection.client_id or "",
             secret_set=connection.has_client_secret,
-            key_source=connection.vault.key_source,
+            key_source=connection.vault_status["key_source"],
             **kwargs,
         )
         self.on_msg(self._on_message)
@@ -156,7 +133,8 @@ class ConnectionForm(anywidget.AnyWidget):
 
     def _disconnect(self) -> None:
         self._conn.revoke()
-        self._set(state="disconnected", message=DISCONNECTED, **NOT_CONNECTED)
+        said = DISCONNECTED_HUB if self._conn.kept_by_hub else DISCONNECTED
+        self._set(state="disconnected", message=said, **NOT_CONNECTED)
         self._prepare()
 
     def _complete(self, content: dict[str, Any]) -> None:
@@ -201,7 +179,9 @@ class ConnectionForm(anywidget.AnyWidget):
             return
         self._prepared_for = inputs
         self.authorize_url = ""
-        if conn.client_id and (conn.has_client_secret or on_server) and conn.redirect_uri:
+        if conn.kept_by_hub or (
+            conn.client_id and (conn.has_client_secret or on_server) and conn.redirect_uri
+        ):
             try:
                 self.authorize_url = conn.authorization_url(secret_on_server=on_server)
             except BoxWidgetError as exc:
@@ -234,8 +214,9 @@ class ConnectionForm(anywidget.AnyWidget):
 
     @property
     def secret_on_server(self) -> bool:
-        """Whether the Jupyter server holds the secret of this form's app (and the kernel not)."""
-        return (
+        """Whether the Jupyter server (or the hub's service) holds the secret of this form's app
+        (and the kernel not)."""
+        return self._conn.kept_by_hub or (
             self.mode == "server"
             and not self._conn.has_client_secret
             and bool(self.server_client_id)
@@ -254,8 +235,8 @@ class ConnectionForm(anywidget.AnyWidget):
         if summary.problem:  # an unreadable record: say so; Generate replaces it
             self._set(state="error", message=summary.problem)
             return
-        if not summary.token_hint:
-            self._set(token_hint="", expires_at=0.0)
+        if not summary.token_hint and not (self._conn.kept_by_hub and summary.connected):
+            self._set(token_hint="", expires_at=0.0)  # (the hub's service shows no hint)
             return
         self._set(
             state="connected",

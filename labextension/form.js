@@ -8,6 +8,8 @@ const KEY_PLACES = { env: "the BOX_WIDGET_KEY variable", keyring: "the OS keyrin
   file: "a key file next to the vault" };
 const REGISTER_HINT = "Register exactly this URL in the Box Developer Console (your app, " +
   "Configuration, OAuth 2.0 Redirect URIs).";
+const HUB_HINT = "Your hub's one Redirect URL, registered with its Box app by the hub's " +
+  "administrators: nothing to do here.";
 
 /** The Jupyter page's settings (base URL, token), from the page itself. */
 function pageConfig() {
@@ -138,10 +140,22 @@ function actionsPart() {
 
 // --- showing the model ---------------------------------------------------------------------------
 
+/** Whether the hub's box-widget service keeps this connection (and the app's secret). */
+function keptByHub(model) {
+  return model.get("key_source") === "hub";
+}
+
 /** Whether the Jupyter server holds this app's secret (an administrator's Box app). */
 function secretOnServer(model) {
-  return !model.get("secret_set") && Boolean(model.get("server_client_id")) &&
-    model.get("server_client_id") === model.get("client_id");
+  return keptByHub(model) || (!model.get("secret_set") &&
+    Boolean(model.get("server_client_id")) &&
+    model.get("server_client_id") === model.get("client_id"));
+}
+
+/** Whether a connection is saved (a token hint; on a hub, where the service shows none,
+ * connected), even after an error: the token is kept. */
+function saved(model) {
+  return Boolean(model.get("token_hint")) || (keptByHub(model) && model.get("expires_at") > 0);
 }
 
 /** The status line when the kernel has not said anything: what to do next. */
@@ -150,7 +164,9 @@ function nextStep(model, url) {
   if (!model.get("secret_set") && !secretOnServer(model)) {
     return "Enter the Client Secret, then press Enter.";
   }
-  if (!model.get("redirect_uri")) return "Enter the Redirect URL registered for your Box app.";
+  if (!model.get("redirect_uri") && !keptByHub(model)) {
+    return "Enter the Redirect URL registered for your Box app.";
+  }
   if (!url) return "Preparing…";
   return model.get("mode") === "headless" ? "Ready: open Box's sign-in page (the link above)."
     : "Ready: click Generate.";
@@ -160,21 +176,24 @@ function showCredentials(model, { clientId, secret }) {
   if (document.activeElement !== clientId) clientId.value = model.get("client_id");
   secret.placeholder = model.get("secret_set")
     ? "set (kept in the kernel, not in the notebook)"
-    : secretOnServer(model) ? "held by the Jupyter server (set by your administrator)"
-      : "paste, then press Enter";
+    : keptByHub(model) ? "held by your hub (its box-widget service)"
+      : secretOnServer(model) ? "held by the Jupyter server (set by your administrator)"
+        : "paste, then press Enter";
+  secret.readOnly = keptByHub(model);
 }
 
 function showRedirect(model, { redirect, hint }) {
   if (document.activeElement !== redirect) redirect.value = model.get("redirect_uri") || "";
   redirect.readOnly = model.get("mode") !== "headless";
-  hint.textContent = model.get("redirect_hint") || REGISTER_HINT;
+  hint.textContent = model.get("redirect_hint") || (keptByHub(model) ? HUB_HINT : REGISTER_HINT);
 }
 
 function showToken(model, url, { token, generate }, { authLink, box }) {
   const mode = model.get("mode");
-  token.textContent = model.get("token_hint")
-    ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
-    : "not connected";
+  token.textContent = !saved(model) ? "not connected"
+    : model.get("token_hint")
+      ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
+      : "held by your hub, " + timeLeft(model.get("expires_at"));
   generate.disabled = !url || mode === "unknown";
   generate.hidden = mode === "headless";  // there: the link and the paste field instead
   authLink.href = url || "#";
@@ -182,15 +201,14 @@ function showToken(model, url, { token, generate }, { authLink, box }) {
 }
 
 function showStatus(model, url, { test, disconnect, status, keySource }) {
-  const saved = Boolean(model.get("token_hint"));  // also after an error: the token is kept
-  test.disabled = !saved;
-  disconnect.disabled = !saved;
+  test.disabled = !saved(model);
+  disconnect.disabled = !saved(model);
   let line = model.get("message");
   if (!line && model.get("state") === "new") line = nextStep(model, url);
   status.textContent = line;
   const where = KEY_PLACES[model.get("key_source")] || "unknown";
-  keySource.textContent = model.get("key_source") === "hub"
-    ? "Tokens are held by your hub's box-widget service, not on this server."
+  keySource.textContent = keptByHub(model)
+    ? "Tokens are held by your hub (its box-widget service), not on this server."
     : "Tokens are stored encrypted; the key is in " + where + ".";
 }
 
@@ -326,7 +344,8 @@ function listenForCallback(model, signIn, { openLink }) {
 async function detectServer(model) {
   const server = await serverExtension();
   if (server) {
-    model.set("redirect_uri", location.origin + server.callback_path);
+    // (In hub mode, a service that did not answer gives no callback path: the kernel says why.)
+    if (server.callback_path) model.set("redirect_uri", location.origin + server.callback_path);
     model.set("server_endpoints", server.endpoints || {});
     // An administrator's Box app (c.BoxWidgetApp.client_id/client_secret): its secret
     // stays on the server, which fills it in at the callback.
@@ -390,7 +409,7 @@ function render({ model, el }) {
   detectServer(model);
 
   model.on("change", sync);
-  const timer = setInterval(() => { if (model.get("token_hint")) sync(); }, 1000);
+  const timer = setInterval(() => { if (saved(model)) sync(); }, 1000);
   sync();
   return () => {
     window.removeEventListener("keydown", claimKeys, true);

@@ -93,3 +93,18 @@ def test_no_product_module_is_over_300_lines() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300
     }
     assert not long, long
+
+
+def test_only_the_hub_service_imports_jupyterhub() -> None:
+    for path in product_files():
+        relative = path.relative_to(PACKAGE).parts
+        if relative[0] == "hub":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not any(n.startswith("jupyterhub") for n in names), path

@@ -16,7 +16,7 @@ from traitlets.config import Config
 from box_widget import audit, grants
 from box_widget.emulator import BoxEmulator
 from box_widget.errors import GrantRefused
-from box_widget.protocol import GRANT_TOKEN_PATH, GRANTS_PATH, grants_path
+from box_widget.protocol import GRANTS_PATH, grant_token_path, grants_path
 from box_widget.vault import Vault
 
 WORKER_URL = "https://notebook.example.org:8888/"
@@ -80,9 +80,9 @@ async def test_the_server_mints_lists_serves_and_revokes_grants(
         )
         return response.code, json.loads(response.body)
 
-    async def token(secret: str) -> tuple[int, Any]:
+    async def token(secret: str, name: str = "work") -> tuple[int, Any]:
         response = await http_server_client.fetch(
-            jp_base_url + GRANT_TOKEN_PATH,
+            jp_base_url + grant_token_path(name),
             method="POST",
             body=b"{}",
             headers={"Authorization": f"Bearer {secret}"},
@@ -92,7 +92,8 @@ async def test_the_server_mints_lists_serves_and_revokes_grants(
 
     code, made = await api("POST", grants_path("work"), {"scope": "read", "expires_in": 600})
     assert code == 200, made
-    assert made["token_url"] == WORKER_URL + GRANT_TOKEN_PATH  # c.BoxWidgetApp.worker_url
+    assert made["authority_url"] == WORKER_URL  # c.BoxWidgetApp.worker_url
+    assert made["prefix"] == GRANTS_PATH
     assert (made["connection"], made["scope"], made["downscope"]) == ("work", "read", True)
     code, missing = await api("POST", grants_path("other"), {})
     assert (code, missing["error"]) == (404, "not_found")
@@ -101,6 +102,9 @@ async def test_the_server_mints_lists_serves_and_revokes_grants(
     code, _ = await api("POST", grants_path("work"), {"expires_in": 30 * 24 * 3600})
     assert code == 400
 
+    code, other = await token(made["secret"], "other")
+    assert (code, other["error"]) == (403, "grant_refused")
+    assert "is for connection 'work', not 'other'" in other["message"]
     code, answer = await token(made["secret"])
     assert code == 200, answer
     assert set(answer) == {"access_token", "expires_at", "expires_in"}
@@ -118,7 +122,13 @@ async def test_the_server_mints_lists_serves_and_revokes_grants(
     assert (code, refused["error"]) == (403, "grant_refused")
     assert "was revoked" in refused["message"]
     events = [e["event"] for e in audit.read(box_env, "work")]
-    assert events[-4:] == ["grant-created", "grant-token", "grant-revoked", "grant-refused"]
+    assert events[-5:] == [
+        "grant-created",
+        "grant-refused",
+        "grant-token",
+        "grant-revoked",
+        "grant-refused",
+    ]
     assert scan({made["secret"]}, paths=[box_env]) == {}
 
 
@@ -127,9 +137,10 @@ def test_a_worker_that_cannot_reach_its_authority_is_told_where_and_how_to_fix_i
     from box_widget.errors import AuthorityUnreachable
     from box_widget.grant_source import GrantTokenSource, WorkerGrant
 
-    url = f"http://127.0.0.1:{free_port()}/{GRANT_TOKEN_PATH}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
     secret = "bwg.g0123456789abcdef.theworkerssecret"
-    grant = WorkerGrant("g0123456789abcdef", "work", url, time.time() + 60, "read", secret)
+    expires = time.time() + 60
+    grant = WorkerGrant("g0123456789abcdef", "work", url, GRANTS_PATH, expires, "read", secret)
     assert secret not in repr(grant) + repr(GrantTokenSource(grant))
     with pytest.raises(AuthorityUnreachable) as caught:
         GrantTokenSource(grant).fresh()

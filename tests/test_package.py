@@ -13,8 +13,9 @@ from box_widget.endpoints import BOX_API_URL
 
 
 def test_import_stays_light() -> None:
-    """``import box_widget`` loads neither the server nor fsspec, tqdm or pandas (``box://``
-    loads fsspec when first used, through its entry point)."""
+    """``import box_widget`` loads neither the server, the hub service (JupyterHub) nor
+    fsspec, tqdm or pandas (``box://`` loads fsspec when first used, through its entry
+    point)."""
     code = "import sys, box_widget; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", f"import json; {code}"],
@@ -28,7 +29,16 @@ def test_import_stays_light() -> None:
         m
         for m in modules
         if m.split(".")[0]
-        in {"jupyter_server", "tornado", "ipywidgets", "fsspec", "tqdm", "pandas", "pyarrow"}
+        in {
+            "jupyter_server",
+            "jupyterhub",
+            "tornado",
+            "ipywidgets",
+            "fsspec",
+            "tqdm",
+            "pandas",
+            "pyarrow",
+        }
     ]
     assert heavy == []
 

@@ -39,7 +39,7 @@ from box_widget import vault as vault_module
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.oauth_store import App
 from box_widget.oauth import authorization_url, new_state
-from box_widget.protocol import GRANT_TOKEN_PATH, GRANTS_PATH
+from box_widget.protocol import GRANTS_PATH, grant_token_path
 from box_widget.server.grant_handlers import GrantTokenHandler
 from box_widget.vault import Vault
 
@@ -578,6 +578,7 @@ async def test_status_reports_the_extension_and_connections_without_tokens(
     status, body = await box.status()
     data = json.loads(body)
     assert data["version"] == __version__
+    assert data["mode"] == "single-user"  # no hub service configured or found
     assert data["vault"]["key_source"] == "file"
     assert data["vault"]["encrypted"] is True
     assert data["callback_path"] == jp_base_url + CALLBACK == "/a%40b/box-widget/oauth2/callback"
@@ -697,7 +698,7 @@ def test_every_verb_is_authenticated_and_authorized(
         url_path_join(jp_base_url, STATUS),
         url_path_join(jp_base_url, CONNECTIONS, "([^/]+)", "token"),
         url_path_join(jp_base_url, CONNECTIONS, "([^/]+)", "grants"),
-        url_path_join(jp_base_url, GRANT_TOKEN_PATH),
+        url_path_join(jp_base_url, GRANTS_PATH, "([^/]+)", "token"),
         url_path_join(jp_base_url, GRANTS_PATH),
         url_path_join(jp_base_url, GRANTS_PATH, "([^/]+)"),
         url_path_join(jp_base_url, CONNECTIONS, "([^/]+)"),
@@ -759,7 +760,7 @@ async def test_grant_token_route_refuses_anything_but_a_live_grant(
     """Workers reach the grant token route without a Jupyter login; it refuses, in words and
     with Box's kind ``grant_refused``, a missing, malformed or unknown grant, and never a
     Jupyter token in its place."""
-    path = url_path_join(jp_base_url, GRANT_TOKEN_PATH)
+    path = url_path_join(jp_base_url, grant_token_path(NAME))
     bearer = "Bearer bwg.gdeadbeef00000000.notasecretatall"
     for headers in (
         {},

@@ -94,7 +94,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return (_rebuilt, (conn.carried, options))
         with self._carry_lock:
             if self._carried is None:
-                endpoints, home = self.session.endpoints.to_dict(), str(conn.vault.home)
+                endpoints, home = self.session.endpoints.to_dict(), workers.home_of(conn)
                 self._carried = workers.carry(conn.name, home, endpoints, self.grant_options)
         return (_rebuilt, (self._carried, options))
 
@@ -107,7 +107,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Paths to Box items, with the listing cache shared per connection."""
         if self._paths is None:
             conn = self.connection
-            key = conn.cache_key if isinstance(conn, WorkerConnection) else str(conn.vault.home)
+            key = conn.cache_key if isinstance(conn, WorkerConnection) else workers.home_of(conn)
             self._paths = PathResolver(self.session, cache_for(key, conn.name))
         return self._paths
 

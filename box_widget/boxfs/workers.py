@@ -56,10 +56,21 @@ def grant_options(options: Any) -> dict[str, Any]:
     return dict(options)
 
 
+def home_of(conn: Any) -> str:
+    """A connection's vault folder; ``""`` for one kept by a hub's service (no vault here)."""
+    return "" if getattr(conn, "kept_by_hub", False) else str(conn.vault.home)
+
+
 def carry(name: str, home: str, endpoints: dict[str, str], options: dict[str, Any]) -> Carried:
     """What a file system of connection ``name`` carries when pickled: a new grant from this
     process's Jupyter server; else (none reachable, or it has no such connection) the vault's
     folder, unless a grant was asked for explicitly (``options``): then the error."""
+    if not home:  # kept by a hub's service: grants from it are a later step
+        why = "on a hub, grants from the hub's box-widget service are not available yet"
+        if options:
+            msg = f"No worker grant for connection {name!r}: {why}."
+            raise ConfigurationError(msg, connection=name)
+        return Carried(name, home, endpoints, None, why_no_grant=why)
     try:
         grant = mint(name, **options)
     except BoxWidgetError as exc:

@@ -19,7 +19,7 @@ from .._version import __version__
 
 #: The command modules of this package, in the order ``box-widget --help`` lists their
 #: commands (imported by ``build_parser``, so that ``import box_widget.cli`` stays light).
-COMMANDS = ("demo", "emulator", "connections", "audit", "grants")
+COMMANDS = ("demo", "emulator", "connections", "audit", "grants", "hub")
 
 EXIT_CODES = """exit codes:
   0    done (demo and emulator: stopped with Ctrl-C)

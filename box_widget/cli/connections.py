@@ -10,6 +10,7 @@ import time
 
 from ..connection import BoxConnection, connections
 from ..errors import AuthorizationError, ConfigurationError, VaultUnreadable
+from ..hub_client import HubService, hub_url
 from ..records import ConnectionSummary, summarize
 from ..vault import Vault
 
@@ -50,7 +51,12 @@ def missing_settings(exc: ConfigurationError, name: str) -> ConfigurationError:
 def login(args: argparse.Namespace) -> int:
     """Print the authorize address, read the address Box redirected to, finish the sign-in."""
     conn = _connection(args)
-    if conn.client_id and not conn.has_client_secret and sys.stdin.isatty():
+    if (
+        conn.client_id
+        and not conn.has_client_secret
+        and not conn.kept_by_hub
+        and sys.stdin.isatty()
+    ):
         conn.set_client_secret(getpass.getpass("Client Secret of the Box app (not shown): "))
     try:
         url = conn.authorization_url()
@@ -128,7 +134,9 @@ def table(rows: list[list[str]]) -> str:
 
 def list_connections(args: argparse.Namespace) -> int:
     """The saved connections: name, Box login, access-token expiry, kind; and where the vault
-    and its key are."""
+    and its key are (in hub mode: the hub's service)."""
+    if hub_url():
+        return _list_hub()
     vault = Vault(args.home, create=False)  # only reads: makes no folder and no key
     names = vault.names()
     print(
@@ -152,6 +160,22 @@ def list_connections(args: argparse.Namespace) -> int:
     for problem in unreadable:
         print(f"box-widget: {problem}", file=sys.stderr)
     return 1 if unreadable else 0
+
+
+def _list_hub() -> int:
+    """``list`` in hub mode: the connections the hub's service keeps for this hub user."""
+    hub = HubService()
+    summaries = hub.summaries()
+    print(f"Connections kept by your hub's box-widget service at {hub.url}")
+    if not summaries:
+        print("No saved connections.")
+        return 0
+    rows = [["NAME", "BOX LOGIN", "ACCESS TOKEN", "KIND"]]
+    for summary in summaries:
+        state = "unreadable" if summary.error else _expiry(summary)
+        rows.append([summary.name, summary.login or "-", state, summary.kind or "oauth"])
+    print(table(rows))
+    return 0
 
 
 def revoke(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from ..vault import Vault, default_home
 from . import grant_handlers
 from .downscoped import DownscopedTokens
 from .handlers import CallbackHandler, StatusHandler
+from .hub_mode import settle_hub_url
 from .log_mask import mask_secret_config
 from .token_handlers import ConnectionHandler, TokenHandler
 
@@ -61,6 +62,13 @@ class BoxWidgetApp(ExtensionApp):
     revoke_url = Unicode(help="Box's revoke endpoint.").tag(config=True)
     api_url = Unicode(help="Box's API base URL.").tag(config=True)
     upload_url = Unicode(help="Box's upload API base URL.").tag(config=True)
+    hub_service_url = Unicode(
+        help="On a JupyterHub: the box-widget hub service's base URL as this server reaches "
+        "it (e.g. http://127.0.0.1:8000/services/box-widget/); then the service keeps every "
+        "connection and this server and its kernels hold nothing secret (default: "
+        "$BOX_WIDGET_HUB_URL, else found through the hub's services API, else none: "
+        "single-user mode)."
+    ).tag(config=True)
 
     worker_url = Unicode(
         help="This server's base URL as Dask (and other) workers reach it, put in the worker "
@@ -98,7 +106,13 @@ class BoxWidgetApp(ExtensionApp):
         return replace(BoxEndpoints.from_env(), **overrides)
 
     def initialize_settings(self) -> None:
-        """Open the vault once; handlers share it."""
+        """Find the hub's service (hub mode), or open the vault once; handlers share it."""
+        #: The hub service's base URL in hub mode (kernels inherit it), else None.
+        self.hub_url = settle_hub_url(self.hub_service_url)
+        if self.hub_url:  # nothing is kept here: make no vault folder and no key
+            self.vault = Vault(self.home, create=False)
+            self.log.info("box-widget %s: hub mode, service %s", __version__, self.hub_url)
+            return
         self.vault = Vault(self.home)
         self.downscoped = DownscopedTokens()
         self.log.info(

@@ -18,7 +18,7 @@ from tornado import web
 
 from .. import audit, grants
 from ..errors import GrantRefused
-from ..protocol import GRANT_TOKEN_PATH
+from ..protocol import GRANTS_PATH
 from ..records import Token, uses_server_app
 from ..revoke import own_client
 from ..token_api import token_answer
@@ -50,10 +50,10 @@ class MintHandler(TokenAPIHandler):
         base = (
             self.box.worker_url or f"{self.request.protocol}://{self.request.host}{self.base_url}"
         )
-        token_url = base.rstrip("/") + "/" + GRANT_TOKEN_PATH
+        where = {"authority_url": base.rstrip("/") + "/", "prefix": GRANTS_PATH}
         await self._answer(
             lambda: self._mint(name, scope, float(expires_in), downscope),
-            lambda made: {**made, "token_url": token_url},
+            lambda made: {**made, **where},
         )
 
     def _mint(
@@ -113,7 +113,8 @@ class GrantHandler(TokenAPIHandler):
 
 
 class GrantTokenHandler(TokenAPIHandler):
-    """``POST box-widget/api/grants/token``: an access token for a worker holding a grant.
+    """``POST box-widget/api/grants/<name>/token``: an access token for connection ``name``,
+    for a worker holding a grant for it.
 
     No Jupyter login: the bearer is the grant, checked here. Not a cookie-authenticated
     request, so no XSRF check applies (a browser cannot send the header cross-origin without
@@ -124,7 +125,7 @@ class GrantTokenHandler(TokenAPIHandler):
         return None
 
     @allow_unauthenticated
-    async def post(self) -> None:
+    async def post(self, name: str) -> None:
         scheme, _, secret = self.request.headers.get("Authorization", "").partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret:
@@ -133,12 +134,18 @@ class GrantTokenHandler(TokenAPIHandler):
             self._fail("grant_refused", GrantRefused(what))
             return
         failed = self._body().get("failed")
-        await self._answer(lambda: self._fresh(secret, failed), token_answer)
+        await self._answer(lambda: self._fresh(name, secret, failed), token_answer)
 
-    def _fresh(self, secret: str, failed: Any) -> Token:
+    def _fresh(self, asked: str, secret: str, failed: Any) -> Token:
         vault = self.box.vault
         try:
             grant = grants.check(vault, secret)
+            if grant["connection"] != asked:
+                msg = (
+                    f"Worker grant {grant['id']} is for connection {grant['connection']!r}, "
+                    f"not {asked!r}: a grant fetches tokens for its own connection only."
+                )
+                raise GrantRefused(msg, connection=grant["connection"], error="other_connection")
         except GrantRefused as exc:
             audit.record(
                 vault.home,
@@ -165,7 +172,7 @@ def routes(connections: str, grants_path: str) -> list[tuple[str, Any]]:
     """The grant routes, under the token API's prefixes (relative to the base URL)."""
     return [
         (rf"/{connections}/([^/]+)/grants", MintHandler),
-        (rf"/{GRANT_TOKEN_PATH}", GrantTokenHandler),
+        (rf"/{grants_path}/([^/]+)/token", GrantTokenHandler),
         (rf"/{grants_path}", GrantListHandler),
         (rf"/{grants_path}/([^/]+)", GrantHandler),
     ]

@@ -24,6 +24,7 @@ from ..authorize import (
 from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError, VaultWriteError
 from ..protocol import CALLBACK_PATH
 from ..records import BoxUser
+from .hub_mode import hub_status
 from .pages import callback_page
 
 if TYPE_CHECKING:
@@ -162,13 +163,21 @@ class StatusHandler(BoxHandlerMixin, APIHandler):
 
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         app = self.box
+        if app.hub_url:  # the service answers (off the event loop: a request)
+            answer = await asyncio.get_running_loop().run_in_executor(
+                None, hub_status, app.hub_url, __version__
+            )
+            self.set_header("Cache-Control", "no-store")
+            self.finish(json.dumps(answer))
+            return
         vault = app.vault
         self.finish(
             json.dumps(
                 {
                     "version": __version__,
+                    "mode": "single-user",
                     "vault": vault.status(),
                     "callback_path": url_path_join(self.base_url, CALLBACK_PATH),
                     "client_id": app.client_id or None,

@@ -1,6 +1,6 @@
 """A real ``jupyter server`` with the box_widget extension, started as an administrator
-would (its own process, a configuration file), and a kernel it starts: for tests that need the
-server as the token authority (kernels, workers)."""
+would (its own process, a configuration file): for tests that need the server as the token
+authority of processes it did not start (Dask workers, bench/cluster.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-from jupyter_client.blocking import BlockingKernelClient
 
 TOKEN = "jupyter-login-token-for-this-test"
 START_TIMEOUT = 90.0
@@ -106,31 +105,3 @@ def wait_until_ready(server: Server) -> None:
             pass
         time.sleep(0.2)
     pytest.fail(f"the Jupyter server did not start within {START_TIMEOUT:.0f} s")
-
-
-def run_in_kernel(server: Server, code: str) -> str:
-    """Start a kernel through the server's REST API, run ``code`` in it; its standard output."""
-    kernel = server.api("POST", "api/kernels", json={"name": "python3"}).json()
-    client = BlockingKernelClient(
-        connection_file=str(server.runtime / f"kernel-{kernel['id']}.json")
-    )
-    client.load_connection_file()
-    # No heartbeat: a client the kernel manager did not make judges the kernel by heartbeats
-    # with a 1 s limit, which a kernel still importing on a loaded machine can miss ("died");
-    # the kernel_info reply (waited for up to 60 s) says it is ready.
-    client.start_channels(hb=False)
-    out: list[str] = []
-
-    def keep(msg: dict[str, Any]) -> None:
-        if msg["msg_type"] == "stream":
-            out.append(msg["content"]["text"])
-        elif msg["msg_type"] == "error":
-            out.append("\n".join(msg["content"]["traceback"]))
-
-    try:
-        client.wait_for_ready(timeout=60)
-        reply = client.execute_interactive(code, output_hook=keep, timeout=120)
-    finally:
-        client.stop_channels()
-    assert reply["content"]["status"] == "ok", "".join(out)
-    return "".join(out)

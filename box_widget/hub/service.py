@@ -1,0 +1,178 @@
+"""What the hub service does for a hub user, free of HTTP: sign in, complete, tokens, revoke.
+
+The service alone holds the Box app (Client ID and Secret). Connections are saved as the
+service's app (``app: "server"``, no secret in the record), pending sign-ins carry no secret,
+and every operation works in the vault of the hub user it is done for, so one hub user never
+touches another's connections. These functions block (the vault lock, decryption, Box): the
+handlers run them off the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+from .. import audit, oauth
+from ..authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
+from ..endpoints import BoxEndpoints
+from ..errors import (
+    AuthorizationError,
+    ConfigurationError,
+    ReauthorizationRequired,
+    TokenAPIRefused,
+)
+from ..records import BoxUser, ConnectionRecord, PendingSignIn, Token
+from ..revoke import revoke_saved
+from ..token_api import KINDS, fingerprint
+from ..tokens import VaultTokenSource, expiring
+from ..vault import PENDING_LIFETIME, Vault, check_name
+from .users import HubVaults
+
+
+def refused(what: str, name: str, *, kind: str) -> TokenAPIRefused:
+    """The API's refusal of a request; ``kind`` is one of ``token_api.KINDS``."""
+    return TokenAPIRefused(what, connection=name, kind=kind, action=KINDS[kind][0].action)
+
+
+@dataclass
+class HubBox:
+    """The Box app of the hub, and every hub user's vault."""
+
+    client_id: str
+    client_secret: str
+    endpoints: BoxEndpoints
+    vaults: HubVaults
+
+    def __repr__(self) -> str:
+        return f"HubBox(client_id={self.client_id!r}, client_secret='***')"
+
+    def client(self) -> oauth.TokenClient:
+        """The service's token client (the only holder of the secret)."""
+        return oauth.TokenClient(self.endpoints, self.client_id, self.client_secret)
+
+    def differs(self, client_id: Any, endpoints: Any) -> str | None:
+        """Why a saved connection or pending sign-in is not of this app, or None."""
+        if client_id != self.client_id:
+            return "uses another Client ID"
+        if not isinstance(endpoints, dict) or BoxEndpoints.from_dict(endpoints) != self.endpoints:
+            return "talks to other Box addresses"
+        return None
+
+    # --- signing in -------------------------------------------------------------------------
+    def start_sign_in(self, hub_user: str, name: str, redirect_uri: str) -> dict[str, Any]:
+        """Box's authorize URL with a new single-use state, pending in ``hub_user``'s vault."""
+        check_name(name)
+        if not self.client_id or not self.client_secret:
+            msg = "The hub's box-widget service has no Box Client ID or Secret configured."
+            raise ConfigurationError(msg, connection=name)
+        state = oauth.new_state()
+        url = oauth.authorization_url(self.endpoints, self.client_id, redirect_uri, state)
+        pending = PendingSignIn(
+            name=name,
+            client_id=self.client_id,
+            client_secret=None,
+            redirect_uri=redirect_uri,
+            endpoints=self.endpoints.to_dict(),
+            hub_user=hub_user,
+        )
+        self.vaults.for_user(hub_user).add_pending(state, pending)
+        return {"authorization_url": url, "expires_in": PENDING_LIFETIME}
+
+    def finish_sign_in(
+        self, hub_user: str, params: dict[str, str], *, name: str | None = None
+    ) -> tuple[str, BoxUser]:
+        """Claim ``hub_user``'s pending sign-in named by ``state`` and exchange Box's code now;
+        the connection's name and Box user. A state of another hub user is not in this
+        vault: refused as unknown, the other's left as it was."""
+        vault = self.vaults.for_user(hub_user)
+        pending = claim_pending_sign_in(vault, params, name=name)
+        if pending.get("hub_user", hub_user) != hub_user:  # a file copied between folders
+            msg = "This sign-in was started by another hub user; nothing was saved."
+            raise AuthorizationError(msg, error="invalid_state", connection=pending["name"])
+        why = self.differs(pending["client_id"], pending["endpoints"])
+        if why is not None:
+            msg = f"This sign-in was started before the hub's Box app changed (it {why})."
+            raise ConfigurationError(msg, connection=pending["name"])
+        user = sign_in_with_box_answer(vault, pending, params, server_secret=self.client_secret)
+        return pending["name"], user
+
+    def complete(self, hub_user: str, name: str, redirected_url: str) -> BoxUser:
+        """The headless path: the address Box sent the browser to, pasted."""
+        params = params_from_redirect(redirected_url)
+        return self.finish_sign_in(hub_user, params, name=check_name(name))[1]
+
+    # --- tokens -----------------------------------------------------------------------------
+    def _record(self, vault: Vault, name: str) -> ConnectionRecord:
+        record = vault.load(check_name(name))
+        if record is None:
+            msg = f"You have no Box connection {name!r} on this hub."
+            raise refused(msg, name, kind="not_found")
+        if not record.get("token"):
+            msg = f"Box connection {name!r} must be signed in again: Box refused its token."
+            raise refused(msg, name, kind="reauthorization_required")
+        why = self.differs(record.get("client_id"), record.get("endpoints"))
+        if why is not None:
+            msg = f"Connection {name!r} was made before the hub's Box app changed (it {why})."
+            raise refused(msg, name, kind="server_app_changed")
+        return record
+
+    def token(self, hub_user: str, name: str, failed: Any = None) -> Token:
+        """A fresh access token of ``hub_user``'s connection: refreshed once for every thread
+        when it is expiring or was refused (``failed``: its fingerprint)."""
+        vault = self.vaults.for_user(hub_user)
+        record = self._record(vault, name)
+        stored = record["token"]
+        was_refused = isinstance(failed, str) and failed == fingerprint(stored["access_token"])
+        if not was_refused and not expiring(stored):
+            return stored
+        return self._refresh(vault, name, record, stored["access_token"] if was_refused else None)
+
+    def _refresh(
+        self, vault: Vault, name: str, record: ConnectionRecord, failed: str | None
+    ) -> Token:
+        source = VaultTokenSource(vault, name, record, self.client())
+        try:
+            return source.refresh(failed=failed)
+        except ReauthorizationRequired:
+            self._needs_sign_in(vault, name, record)
+            raise
+
+    @staticmethod
+    def _needs_sign_in(vault: Vault, name: str, refused_record: ConnectionRecord) -> None:
+        """Box refused the refresh token: drop the dead tokens (the summary then says "not
+        connected": sign in again), unless the connection was signed in again meanwhile."""
+        with vault.lock(name):
+            current = vault.load(name)
+            if current is not None and current.get("connected_at") == refused_record.get(
+                "connected_at"
+            ):
+                kept = {k: v for k, v in current.items() if k not in ("token", "refreshing")}
+                vault.save(name, cast("ConnectionRecord", {**kept, "signed_out_at": time.time()}))
+
+    def keep_alive(self, hub_user: str, name: str) -> bool:
+        """Refresh a connection now (its refresh token grows old); whether it was refreshed."""
+        vault = self.vaults.for_user(hub_user)
+        record = self._record(vault, name)
+        self._refresh(vault, name, record, record["token"]["access_token"])
+        return True
+
+    # --- disconnecting ------------------------------------------------------------------------
+    def revoke(self, hub_user: str, name: str, **details: str) -> bool:
+        """Revoke ``hub_user``'s connection at Box and delete it; whether there was one
+        (``details``: for the audit event, e.g. ``admin``)."""
+        vault = self.vaults.for_user(hub_user)
+        check_name(name)
+        return revoke_saved(vault, name, self._client_or_why, **details)
+
+    def _client_or_why(self, record: ConnectionRecord) -> oauth.TokenClient | str:
+        why = self.differs(record.get("client_id"), record.get("endpoints"))
+        if why is not None:
+            return f"the connection was made before the hub's Box app changed (it {why})."
+        if not record.get("token"):
+            return "Box had refused its tokens already."
+        return self.client()
+
+    def audit_events(self, hub_user: str, name: str) -> list[dict[str, Any]]:
+        """``hub_user``'s audit events of connection ``name`` (never token material)."""
+        return audit.read(self.vaults.for_user(hub_user).home, check_name(name))
