@@ -12,7 +12,7 @@ from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
 from .hub_client import HubService, hub_url
 from .protocol import REDIRECT_HINT_ENV
-from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
+from .records import BoxUser, ConnectionRecord, ConnectionSummary, signed_out_words, uses_server_app
 from .revoke import revoke_saved
 from .server_source import ServerTokenSource
 from .session import BoxSession
@@ -269,8 +269,12 @@ class BoxConnection:
         """An authenticated ``requests`` session that refreshes itself and saves new tokens."""
         if self._session is None:
             record = self.vault.load(self.name)
-            if not record or not record.get("token"):
-                msg = f"Connection {self.name!r} is not connected yet."
+            if not record or "token" not in record:
+                msg = (
+                    signed_out_words(self.name)
+                    if record and record.get("signed_out_at")
+                    else f"Connection {self.name!r} is not connected yet."
+                )
                 raise ReauthorizationRequired(msg, connection=self.name)
             source = token_source.for_record(self.vault, self.name, record)
             self._session = BoxSession(source, BoxEndpoints.from_dict(record["endpoints"]))

@@ -21,7 +21,7 @@ from tornado import web
 from ..endpoints import BoxEndpoints
 from ..errors import BoxWidgetError, ConfigurationError, TokenAPIRefused
 from ..oauth import TokenClient
-from ..records import ConnectionRecord, Token, uses_server_app
+from ..records import ConnectionRecord, Token, signed_out_words, uses_server_app
 from ..revoke import revoke_saved
 from ..token_api import KINDS, error_answer, fingerprint, kind_of, token_answer
 from ..tokens import VaultTokenSource
@@ -95,6 +95,8 @@ class TokenHandler(TokenAPIHandler):
     def _fresh(self, name: str, failed: Any) -> Token:
         vault = self.box.vault
         record = vault.load(check_name(name))
+        if record is not None and "token" not in record and record.get("signed_out_at"):
+            raise refused(signed_out_words(name), name, kind="reauthorization_required")
         if record is None or not record.get("token"):
             msg = f"The Jupyter server's vault ({vault.home}) has no connection {name!r}."
             raise refused(msg, name, kind="not_found")
