@@ -88,6 +88,14 @@ BENCHMARKS = [
         "bench.flood",
         lambda m, o: m.measure(floods=o.floods),
     ),
+    Benchmark(
+        "hub",
+        "8. Token pulls from the JupyterHub service",
+        "bench.hub",
+        lambda m, o: m.measure(
+            kernels=o.hub_kernels, seconds=o.hub_seconds, connections=o.hub_connections
+        ),
+    ),
 ]
 
 
