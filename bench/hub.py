@@ -38,7 +38,13 @@ from box_widget.vault import Vault
 from . import Unavailable, use_test_helpers
 
 use_test_helpers()
-from support.hub import ADMIN_USER, free_port, start_hub  # noqa: E402
+from support.hub import (  # noqa: E402
+    ADMIN_USER,
+    box_for_hub,
+    free_port,
+    service_box_env,
+    start_hub,
+)
 from support.hub_flow import connect  # noqa: E402
 
 PROCESSES = 8
@@ -128,49 +134,46 @@ def measure(
         msg = "configurable-http-proxy is not on PATH (npm install -g configurable-http-proxy@5)"
         raise Unavailable(msg)
     hub_port = free_port()
-    callback = f"http://127.0.0.1:{hub_port}/services/box-widget/oauth2/callback"
-    with tempfile.TemporaryDirectory() as tmp, BoxEmulator(redirect_uris=[callback]) as emu:
-        box_env = {
-            "BOX_CLIENT_ID": emu.app.client_id,
-            "BOX_CLIENT_SECRET": emu.app.client_secret,
-            **emu.endpoints.to_env(),
-        }
-        with start_hub(Path(tmp), box_env, PUBLIC_PORT=str(hub_port)) as hub:
-            emu.settings.update({"access_token_lifetime": lifetime})
-            pairs = []
-            for i in range(users):
-                token = connect(hub, emu, f"kernel-user{i}", "work")
-                pairs.append(f"{hub.service_url}api/connections/work/token {token}")
-            before = emu.counters()["refreshes"]
-            deadline = time.time() + seconds
-            per_process = kernels // PROCESSES
-            jobs = [
-                ("\n".join(pairs), per_process, deadline, pause, n * per_process)
-                for n in range(PROCESSES)
-            ]
-            with multiprocessing.get_context("fork").Pool(PROCESSES) as pool:
-                results = pool.map(_pull, jobs)
-            refreshes = emu.counters()["refreshes"] - before
-            inside = [
-                float(match.group(1))
-                for match in re.finditer(r"200 POST \S+/work/token \(\S+\) ([\d.]+) ms", hub.log())
-            ]
-            latencies = [ms for result in results for ms in result[0]]
-            tokens = {pair for result in results for pair in result[1]}
-            failures = sum(result[2] for result in results)
-            # new tokens handed out, after each connection's first one
-            generations = len(tokens) - len({user for user, _token in tokens})
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        box_for_hub(hub_port) as emu,
+        start_hub(Path(tmp), service_box_env(emu), PUBLIC_PORT=str(hub_port)) as hub,
+    ):
+        emu.settings.update({"access_token_lifetime": lifetime})
+        pairs = []
+        for i in range(users):
+            token = connect(hub, emu, f"kernel-user{i}", "work")
+            pairs.append(f"{hub.service_url}api/connections/work/token {token}")
+        before = emu.counters()["refreshes"]
+        deadline = time.time() + seconds
+        per_process = kernels // PROCESSES
+        jobs = [
+            ("\n".join(pairs), per_process, deadline, pause, n * per_process)
+            for n in range(PROCESSES)
+        ]
+        with multiprocessing.get_context("fork").Pool(PROCESSES) as pool:
+            results = pool.map(_pull, jobs)
+        refreshes = emu.counters()["refreshes"] - before
+        inside = [
+            float(match.group(1))
+            for match in re.finditer(r"200 POST \S+/work/token \(\S+\) ([\d.]+) ms", hub.log())
+        ]
+        latencies = [ms for result in results for ms in result[0]]
+        tokens = {pair for result in results for pair in result[1]}
+        failures = sum(result[2] for result in results)
+        # new tokens handed out, after each connection's first one
+        generations = len(tokens) - len({user for user, _token in tokens})
 
-            _fill(hub.service_home, connections, emu)
-            service = hub.service_process()
-            admin = hub.service(hub.token(ADMIN_USER))
-            cpu = service.cpu_times()
-            listing_started = time.perf_counter()
-            rows = admin.get(hub.service_url + "api/admin/connections", timeout=300)
-            listing_ms = 1000.0 * (time.perf_counter() - listing_started)
-            cpu_after = service.cpu_times()
-            listed = len(rows.json()["connections"])
-            rss = service.memory_info().rss / 2**20
+        _fill(hub.service_home, connections, emu)
+        service = hub.service_process()
+        admin = hub.service(hub.token(ADMIN_USER))
+        cpu = service.cpu_times()
+        listing_started = time.perf_counter()
+        rows = admin.get(hub.service_url + "api/admin/connections", timeout=300)
+        listing_ms = 1000.0 * (time.perf_counter() - listing_started)
+        cpu_after = service.cpu_times()
+        listed = len(rows.json()["connections"])
+        rss = service.memory_info().rss / 2**20
     per_expiry = refreshes / max(generations, 1)
     return {
         "method": __doc__.split("\n\n", 1)[1].strip() if __doc__ else "",

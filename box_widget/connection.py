@@ -6,13 +6,13 @@ import logging
 import os
 from typing import Any
 
-from . import audit, oauth, token_source
+from . import audit, oauth, records, token_source
 from .authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
 from .hub_client import HubService, hub_url
 from .protocol import REDIRECT_HINT_ENV
-from .records import BoxUser, ConnectionRecord, ConnectionSummary, signed_out_words, uses_server_app
+from .records import BoxUser, ConnectionRecord, ConnectionSummary, uses_server_app
 from .revoke import revoke_saved
 from .server_source import ServerTokenSource
 from .session import BoxSession
@@ -270,11 +270,7 @@ class BoxConnection:
         if self._session is None:
             record = self.vault.load(self.name)
             if not record or "token" not in record:
-                msg = (
-                    signed_out_words(self.name)
-                    if record and record.get("signed_out_at")
-                    else f"Connection {self.name!r} is not connected yet."
-                )
+                msg = records.not_connected_words(self.name, "signed_out_at" in (record or {}))
                 raise ReauthorizationRequired(msg, connection=self.name)
             source = token_source.for_record(self.vault, self.name, record)
             self._session = BoxSession(source, BoxEndpoints.from_dict(record["endpoints"]))

@@ -15,7 +15,7 @@ from .connection import BoxConnection
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired
 from .hub_client import HubService
-from .records import BoxUser, ConnectionSummary, signed_out_words
+from .records import BoxUser, ConnectionSummary, not_connected_words
 from .session import BoxSession
 from .vault import Vault, check_name
 
@@ -114,11 +114,7 @@ class HubConnection(BoxConnection):
         if self._session is None:
             summary = self.summary()
             if not summary.connected:
-                msg = (
-                    signed_out_words(self.name)
-                    if summary.signed_out
-                    else f"Connection {self.name!r} is not connected yet."
-                )
+                msg = not_connected_words(self.name, summary.signed_out)
                 raise ReauthorizationRequired(msg, connection=self.name)
             self._session = BoxSession(self.hub.token_source(self.name), self.endpoints)
         return self._session

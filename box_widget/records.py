@@ -110,6 +110,11 @@ def signed_out_words(name: str) -> str:
     return f"Connection {name!r}: {SIGNED_OUT}."
 
 
+def not_connected_words(name: str, signed_out: bool) -> str:
+    """The error message of using a connection that has no tokens."""
+    return signed_out_words(name) if signed_out else f"Connection {name!r} is not connected yet."
+
+
 def usable(record: ConnectionRecord | None) -> bool:
     """Whether a saved connection can still get an access token (a refresh token, or a live
     client-credentials token)."""

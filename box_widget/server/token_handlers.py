@@ -9,7 +9,6 @@ connections. The routes and answers are ``protocol``'s (``CONNECTIONS_PATH``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,11 +18,11 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..endpoints import BoxEndpoints
-from ..errors import BoxWidgetError, ConfigurationError, TokenAPIRefused
+from ..errors import ConfigurationError, TokenAPIRefused
 from ..oauth import TokenClient
 from ..records import ConnectionRecord, Token, signed_out_words, uses_server_app
 from ..revoke import revoke_saved
-from ..token_api import KINDS, error_answer, fingerprint, kind_of, token_answer
+from ..token_api import KINDS, answer_off_loop, fingerprint, json_object, token_answer
 from ..tokens import VaultTokenSource
 from ..vault import check_name
 from .handlers import BoxHandlerMixin
@@ -58,23 +57,15 @@ class TokenAPIHandler(BoxHandlerMixin, APIHandler):
         return TokenClient(endpoints, record["client_id"], self.box.client_secret)
 
     async def _answer(self, work: Callable[[], T], done: Callable[[T], dict[str, Any]]) -> None:
-        """Run ``work`` off the event loop (the vault lock, decryption and Box all block),
-        then answer ``done(result)``, or the error in words (never token material)."""
+        """Run ``work`` off the event loop, then answer ``done(result)``, or the error in words
+        (never token material): ``token_api.answer_off_loop``."""
         self.set_header("Cache-Control", "no-store")
-        try:
-            result = await asyncio.get_running_loop().run_in_executor(None, work)
-        except TokenAPIRefused as exc:
-            self._fail(exc.kind, exc)
-            return
-        except BoxWidgetError as exc:
-            self._fail(kind_of(exc), exc)
-            return
-        self.finish(json.dumps(done(result)))
-
-    def _fail(self, kind: str, exc: BoxWidgetError) -> None:
-        self.log.info("box-widget: token API: connection %r: %s", exc.connection, kind)
-        self.set_status(KINDS[kind][1])
-        self.finish(json.dumps(error_answer(kind, exc)))
+        answer = await answer_off_loop(work, done)
+        if answer.error is not None:
+            connection = answer.error.connection
+            self.log.info("box-widget: token API: connection %r: %s", connection, answer.kind)
+        self.set_status(answer.status)
+        self.finish(json.dumps(answer.body))
 
 
 class TokenHandler(TokenAPIHandler):
@@ -83,11 +74,8 @@ class TokenHandler(TokenAPIHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_object(self.request.body)
+        if body is None:
             raise web.HTTPError(400, "the body must be a JSON object")
         failed = body.get("failed")
         await self._answer(lambda: self._fresh(name, failed), token_answer)

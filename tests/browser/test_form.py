@@ -107,6 +107,15 @@ def check_token_shown(form: Form, server: JupyterServer, name: str) -> dict[str,
     return token
 
 
+def connected_form(
+    context: BrowserContext, lab: JupyterServer, emu: BoxEmulator, notebook: str
+) -> tuple[Form, dict[str, str]]:
+    """A new notebook's form connected through the main flow; the vault's token."""
+    form = form_at(open_notebook(context, lab, notebook, ONE_FORM))
+    connect(form, emu)
+    return form, check_token_shown(form, lab, "work")
+
+
 # --- 1. the main flow ----------------------------------------------------------------------------
 
 
@@ -413,9 +422,7 @@ def test_disconnect_revokes_at_box(
     context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
 ) -> None:
     emu = emulator_server
-    form = form_at(open_notebook(context, lab, "disconnect.ipynb", ONE_FORM))
-    connect(form, emu)
-    token = check_token_shown(form, lab, "work")
+    form, token = connected_form(context, lab, emu, "disconnect.ipynb")
 
     # Box unreachable (every users/me connection dropped): plain words, the token kept, and
     # Test Connection can be tried again, which then works.
@@ -470,9 +477,7 @@ def test_a_refresh_box_refuses_says_sign_in_again(
     context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
 ) -> None:
     emu = emulator_server
-    form = form_at(open_notebook(context, lab, "signed-out.ipynb", ONE_FORM))
-    connect(form, emu)
-    token = check_token_shown(form, lab, "work")
+    form, token = connected_form(context, lab, emu, "signed-out.ipynb")
     with emu.state.oauth.lock:  # Box forgets it (60 days unused, or revoked in Box's settings)
         emu.state.oauth.refresh_tokens[token["refresh_token"]].revoked = True
     emu.clock.advance(3601)  # the access token expired: Test Connection must refresh
