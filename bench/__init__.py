@@ -43,6 +43,9 @@ class Options:
     floods: int = 10  # 500 callbacks at once, while the status API is polled
     small_files: int = 500  # many small files: one process, threads, a Dask cluster
     cluster_runs: int = 2  # ... rounds
+    hub_kernels: int = 200  # hub service: simulated kernels pulling tokens
+    hub_seconds: float = 15.0  # ... for this long (5 s tokens: a few expiries)
+    hub_connections: int = 1000  # ... then this many users' connections in its vault
     quick: bool = False
 
     #: The issue's minimum counts: a run with fewer is partial (it does not replace RESULTS.md).
@@ -52,6 +55,8 @@ class Options:
         "requests": 2000,
         "size_download": 1_000_000_000,
         "size_upload": 200_000_000,
+        "hub_kernels": 200,
+        "hub_connections": 1000,
     }
 
     @property
@@ -75,5 +80,8 @@ class Options:
             floods=2,
             small_files=60,
             cluster_runs=1,
+            hub_kernels=16,
+            hub_seconds=6.0,
+            hub_connections=50,
             quick=True,
         )

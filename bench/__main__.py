@@ -94,6 +94,14 @@ BENCHMARKS = [
         "bench.cluster",
         lambda m, o: m.measure(files=o.small_files, runs=o.cluster_runs),
     ),
+    Benchmark(
+        "hub",
+        "9. Token pulls from the JupyterHub service",
+        "bench.hub",
+        lambda m, o: m.measure(
+            kernels=o.hub_kernels, seconds=o.hub_seconds, connections=o.hub_connections
+        ),
+    ),
 ]
 
 

@@ -121,6 +121,20 @@ def _sentences(sections: list[Section]) -> list[str]:
             f"{worst / 1000:.2f} s (goal: every poll within 1 s, {_mark(row)})"
         )
 
+    def hub() -> str:
+        pull = _row(sections, "hub", lambda r: r.measure.startswith("token pull through"))
+        inside = _row(sections, "hub", lambda r: r.measure.startswith("… of which: inside"))
+        per_expiry = _row(sections, "hub", lambda r: r.measure.startswith("refreshes at Box"))
+        raw = next(s.raw for s in sections if s.key == "hub")
+        assert pull.ours is not None
+        return (
+            f"{raw['kernels']} simulated kernels pulling access tokens from the JupyterHub "
+            f"service through the hub's proxy: p95 {number(pull.ours.p95)} ms (goal < 20 ms, "
+            f"{_mark(pull)}), median {number(_median(inside.ours))} ms inside the service; "
+            f"{number(_median(per_expiry.ours))} refreshes per expiry (goal 1.00, "
+            f"{_mark(per_expiry)})"
+        )
+
     add(callback)
     add(browser)
     add(overhead)
@@ -129,6 +143,7 @@ def _sentences(sections: list[Section]) -> list[str]:
     add(imports)
     add(download)
     add(flood)
+    add(hub)
     return said
 
 

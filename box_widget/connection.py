@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from . import audit, oauth, token_source
+from . import audit, oauth, records, token_source
 from .authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired, VaultError
@@ -269,8 +269,8 @@ class BoxConnection(PortableConnection):
         """An authenticated ``requests`` session that refreshes itself and saves new tokens."""
         if self._session is None:
             record = self.vault.load(self.name)
-            if not record or not record.get("token"):
-                msg = f"Connection {self.name!r} is not connected yet."
+            if not record or "token" not in record:
+                msg = records.not_connected_words(self.name, "signed_out_at" in (record or {}))
                 raise ReauthorizationRequired(msg, connection=self.name)
             source = token_source.for_record(self.vault, self.name, record)
             self._session = BoxSession(source, BoxEndpoints.from_dict(record["endpoints"]))

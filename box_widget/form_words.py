@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import records
+
 #: What the status line says when Box did not answer (refused, timed out, or not JSON).
 UNREACHABLE = (
     "Box could not be reached ({what}). Check this machine's network connection, then "
@@ -25,6 +27,8 @@ DISCONNECTED_HUB = (
     "Disconnected: your hub's box-widget service revoked the tokens at Box and deleted them. "
     "Generate to connect again."
 )
+#: The status line of a connection whose refresh token Box refused (in hub mode and not).
+SIGNED_OUT = f"{records.SIGNED_OUT}."
 #: The traits that show a connection, when there is none.
 NOT_CONNECTED: dict[str, Any] = {
     "user_name": "",

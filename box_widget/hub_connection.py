@@ -15,7 +15,7 @@ from .connection import BoxConnection
 from .endpoints import BoxEndpoints
 from .errors import ConfigurationError, ReauthorizationRequired
 from .hub_client import HubService
-from .records import BoxUser, ConnectionSummary
+from .records import BoxUser, ConnectionSummary, not_connected_words
 from .session import BoxSession
 from .vault import Vault, check_name
 
@@ -117,8 +117,9 @@ class HubConnection(BoxConnection):
     def session(self) -> BoxSession:
         """An authenticated ``requests`` session getting access tokens from the service."""
         if self._session is None:
-            if not self.summary().connected:
-                msg = f"Connection {self.name!r} is not connected yet."
+            summary = self.summary()
+            if not summary.connected:
+                msg = not_connected_words(self.name, summary.signed_out)
                 raise ReauthorizationRequired(msg, connection=self.name)
             self._session = BoxSession(self.hub.token_source(self.name), self.endpoints)
         return self._session

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from typing_extensions import NotRequired
 
@@ -18,6 +18,8 @@ from typing_extensions import NotRequired
 RECORD_VERSION = 1
 #: The Box user fields a connection keeps.
 USER_FIELDS = ("id", "name", "login")
+#: What every caller says of a connection whose refresh token Box refused (``signed_out_at``).
+SIGNED_OUT = "Box refused this connection's sign-in; sign in again (Generate)"
 
 
 class Token(TypedDict):
@@ -50,14 +52,16 @@ class RefreshMark(TypedDict):
 class ConnectionRecord(TypedDict):
     """A saved connection. ``app: "server"``: made with the Jupyter server's Box app
     (``c.BoxWidgetApp.client_id``/``client_secret``), kept by reference: ``client_secret`` is
-    None, and the server refreshes and revokes it with its secret as configured at that time."""
+    None, and the server refreshes and revokes it with its secret as configured at that time.
+    Without ``token`` but with ``signed_out_at``: Box refused its refresh token then (the dead
+    tokens are dropped); it must be signed in again."""
 
     name: str
     kind: Literal["oauth", "client_credentials"]
     client_id: str
     client_secret: str | None
     endpoints: dict[str, str]
-    token: Token
+    token: NotRequired[Token]
     user: BoxUser | None
     connected_at: float
     version: NotRequired[int]
@@ -67,6 +71,7 @@ class ConnectionRecord(TypedDict):
     refreshed_at: NotRequired[float]
     refreshing: NotRequired[RefreshMark]
     app: NotRequired[Literal["server"]]
+    signed_out_at: NotRequired[float]
 
 
 class PendingSignIn(TypedDict):
@@ -93,10 +98,27 @@ def uses_server_app(record: ConnectionRecord | None) -> bool:
     return record is not None and record.get("app") == "server"
 
 
+def signed_out(record: ConnectionRecord, at: float | None = None) -> ConnectionRecord:
+    """``record`` after Box refused its refresh token: the dead tokens (and any refresh mark)
+    dropped, ``signed_out_at`` set; the rest (the Box user, the app) kept for the summary."""
+    kept = {k: v for k, v in record.items() if k not in ("token", "refreshing")}
+    return cast("ConnectionRecord", {**kept, "signed_out_at": time.time() if at is None else at})
+
+
+def signed_out_words(name: str) -> str:
+    """The error message of a connection Box signed out (see ``SIGNED_OUT``)."""
+    return f"Connection {name!r}: {SIGNED_OUT}."
+
+
+def not_connected_words(name: str, signed_out: bool) -> str:
+    """The error message of using a connection that has no tokens."""
+    return signed_out_words(name) if signed_out else f"Connection {name!r} is not connected yet."
+
+
 def usable(record: ConnectionRecord | None) -> bool:
     """Whether a saved connection can still get an access token (a refresh token, or a live
     client-credentials token)."""
-    if not record or not record.get("token"):
+    if not record or "token" not in record:
         return False
     token = record["token"]
     return bool(token.get("refresh_token")) or time.time() < float(token.get("expires_at", 0))
@@ -122,6 +144,13 @@ class ConnectionSummary:
     error: str | None = None
     #: What is wrong with an unreadable record, in words (its file, the reason), else "".
     problem: str = ""
+    #: When Box refused the connection's refresh token (it must be signed in again), else None.
+    signed_out_at: float | None = None
+
+    @property
+    def signed_out(self) -> bool:
+        """Whether Box refused the connection's refresh token: it must be signed in again."""
+        return self.signed_out_at is not None and not self.connected
 
     @property
     def user_name(self) -> str | None:
@@ -145,6 +174,7 @@ class ConnectionSummary:
             "user": {"name": self.user_name, "login": self.login},
             "expires_at": self.expires_at,
             "connected_at": self.connected_at,
+            "signed_out_at": self.signed_out_at,
         }
 
     @classmethod
@@ -163,6 +193,7 @@ class ConnectionSummary:
         connected = bool(status.get("connected"))
         expires_at = status.get("expires_at")
         connected_at = status.get("connected_at")
+        signed_out_at = status.get("signed_out_at")
         return cls(
             name=str(status["name"]),
             connected=connected,
@@ -171,13 +202,23 @@ class ConnectionSummary:
             expires_at=float(expires_at) if expires_at else None,
             refreshable=connected,
             connected_at=float(connected_at) if connected_at else None,
+            signed_out_at=float(signed_out_at) if signed_out_at and not connected else None,
         )
 
 
 def summarize(name: str, record: ConnectionRecord | None) -> ConnectionSummary:
     """The summary of a saved connection (or of none)."""
-    if not record or not record.get("token"):
-        return ConnectionSummary(name=name, kind=record["kind"] if record else None)
+    if not record or "token" not in record:
+        if not record:
+            return ConnectionSummary(name=name)
+        signed_out_at = record.get("signed_out_at")
+        return ConnectionSummary(
+            name=name,
+            kind=record["kind"],
+            user=record.get("user"),
+            connected_at=record.get("connected_at"),
+            signed_out_at=float(signed_out_at) if signed_out_at else None,
+        )
     token = record["token"]
     expires_at = token.get("expires_at")
     return ConnectionSummary(

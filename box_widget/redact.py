@@ -1,4 +1,5 @@
-"""Keep the form's secret message out of log records, whoever logs widget messages.
+"""Keep secrets out of what is logged or printed: the form's secret message in log records
+(whoever logs widget messages), and the values of URLs' query strings (``redact_urls``).
 
 The form's ``secret`` message is logged at DEBUG by the ``comm`` package (logger ``Comm``:
 ``handle_msg[%s](%s)`` with the whole message) and by ipykernel for every shell message (the
@@ -11,9 +12,16 @@ content (found by the secret scan, ``tests/hardening/test_secret_scan_kernel.py`
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .protocol import SECRET
+
+#: A URL in a line of text: up to white space, a quote or a closing bracket.
+URL = re.compile(r"""[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>)\]]+""")
+#: What stands for a hidden query value or fragment.
+HIDDEN = "***"
 
 #: The loggers that log widget messages' content: the comm package's and ipykernel's (its
 #: application's logger; ``install`` also adds the running kernel's own, whatever its name).
@@ -62,3 +70,21 @@ def _kernel_logger() -> list[logging.Logger]:
         return []
     log = getattr(getattr(get_ipython(), "kernel", None), "log", None)
     return [log] if isinstance(log, logging.Logger) else []
+
+
+def without_query(url: str) -> str:
+    """``url`` with every query value and the fragment hidden (``?code=***&state=***``): Box's
+    redirect carries its code and state there, and so do other sign-in hops."""
+    parts = urlsplit(url)
+    if not parts.query and not parts.fragment:
+        return url
+    names = [name for name, _value in parse_qsl(parts.query, keep_blank_values=True)]
+    query = (
+        "&".join(f"{name}={HIDDEN}" for name in names) if names else (HIDDEN * bool(parts.query))
+    )
+    return urlunsplit(parts._replace(query=query, fragment=HIDDEN if parts.fragment else ""))
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL in it passed through ``without_query``."""
+    return URL.sub(lambda match: without_query(match.group(0)), text)

@@ -40,8 +40,10 @@ def revoke_saved(
         record = vault.load(name)
         if record is None:
             return False
-        client = client_for(record)
-        failures = [client] if isinstance(client, str) else client.revoke_pair(record["token"])
+        failures: list[str] = []
+        if "token" in record:  # else Box refused its tokens already: nothing to revoke
+            client = client_for(record)
+            failures = [client] if isinstance(client, str) else client.revoke_pair(record["token"])
         vault.delete(name)
     audit.record(vault.home, name, "revoke", at_box=not failures, **details)
     if failures:

@@ -9,9 +9,13 @@ travels back as its fingerprint, never itself; an error travels as a kind
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from .errors import (
     Action,
@@ -22,9 +26,12 @@ from .errors import (
     ConfigurationError,
     GrantRefused,
     ReauthorizationRequired,
+    TokenAPIRefused,
     VaultError,
 )
 from .records import Token
+
+T = TypeVar("T")
 
 #: Each error kind, the class it becomes in the kernel, and the HTTP status the server answers.
 KINDS: dict[str, tuple[type[BoxWidgetError], int]] = {
@@ -60,6 +67,37 @@ def fingerprint(access_token: str) -> str:
 def kind_of(exc: BoxWidgetError) -> str:
     """The kind an error travels as."""
     return next((kind for cls, kind in _BY_CLASS if isinstance(exc, cls)), "error")
+
+
+def json_object(body: bytes | None) -> dict[str, Any] | None:
+    """A request's body as a JSON object (``{}`` when empty), or None if it is not one."""
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a token API route answers: the JSON body and HTTP status, and on a failure its kind
+    and error (for the server's log line, never sent)."""
+
+    body: dict[str, Any]
+    status: int = 200
+    kind: str = ""
+    error: BoxWidgetError | None = None
+
+
+async def answer_off_loop(work: Callable[[], T], done: Callable[[T], dict[str, Any]]) -> Answer:
+    """Run ``work`` in a thread (the vault lock, decryption and Box all block), then answer
+    ``done(result)``, or the error as ``error_answer`` with its kind's status."""
+    try:
+        result = await asyncio.get_running_loop().run_in_executor(None, work)
+    except BoxWidgetError as exc:
+        kind = exc.kind if isinstance(exc, TokenAPIRefused) else kind_of(exc)
+        return Answer(error_answer(kind, exc), KINDS[kind][1], kind, exc)
+    return Answer(done(result))
 
 
 def error_answer(kind: str, exc: BoxWidgetError) -> dict[str, Any]:

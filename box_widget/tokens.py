@@ -28,7 +28,7 @@ from .errors import (
     VaultWriteError,
 )
 from .oauth import TokenClient, expiry_margin
-from .records import ConnectionRecord, RefreshMark, Token
+from .records import ConnectionRecord, RefreshMark, Token, signed_out, signed_out_words
 from .vault import Vault
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,12 @@ class VaultTokenSource:
         self.name = name
         self.client = client
         self._record = record
-        if not record.get("token"):
-            msg = f"Connection {name!r} has no token yet."
+        if "token" not in record:
+            msg = (
+                signed_out_words(name)
+                if record.get("signed_out_at")
+                else f"Connection {name!r} has no token yet."
+            )
             raise ReauthorizationRequired(msg, connection=name)
         self._token: Token = record["token"]
         self._unsaved: tuple[str | None, ConnectionRecord] | None = None
@@ -130,12 +134,8 @@ class VaultTokenSource:
         """
         with self.vault.lock(self.name):
             record = self.vault.load(self.name)
-            if record is None or not record.get("token"):
-                msg = f"Connection {self.name!r} was disconnected (its vault record is gone)."
-                audit.record(
-                    self.vault.home, self.name, "reauthorization-required", reason="no vault record"
-                )
-                raise ReauthorizationRequired(msg, connection=self.name)
+            if record is None or "token" not in record:
+                raise self._gone(record)
             record = self._with_unsaved(record)
             stored = record["token"]
             if stored["access_token"] != failed and not expiring(stored):
@@ -163,6 +163,11 @@ class VaultTokenSource:
             mark = exc.mark if isinstance(exc, LostRefresh) else _lost_mark(exc, started)
             with contextlib.suppress(VaultWriteError):
                 self.vault.save(self.name, {**record, "refreshing": mark})
+        elif isinstance(exc, ReauthorizationRequired) and record.get("kind") == "oauth":
+            # Box refused the refresh token: nothing here can revive it. The dead tokens go;
+            # the summary then says "sign in again" (the form, ``box-widget list``, the hub).
+            with contextlib.suppress(VaultWriteError):
+                self.vault.save(self.name, signed_out(record))
         else:
             with contextlib.suppress(VaultWriteError):
                 self.vault.save(self.name, record)
@@ -179,6 +184,17 @@ class VaultTokenSource:
                 error=type(exc).__name__,
                 oauth_error=getattr(exc, "error", None),
             )
+
+    def _gone(self, record: ConnectionRecord | None) -> ReauthorizationRequired:
+        """The error (audited) when the connection has no tokens left to refresh."""
+        if record is not None and record.get("signed_out_at"):
+            msg = signed_out_words(self.name)
+            reason = "signed out"
+        else:
+            msg = f"Connection {self.name!r} was disconnected (its vault record is gone)."
+            reason = "no vault record"
+        audit.record(self.vault.home, self.name, "reauthorization-required", reason=reason)
+        return ReauthorizationRequired(msg, connection=self.name)
 
     def _grant(self, stored: Token, unfinished: RefreshMark | None) -> dict[str, Any]:
         record = self._record

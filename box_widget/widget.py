@@ -19,7 +19,14 @@ from . import form_watch, protocol, redact
 from .assets import asset
 from .authorize import redirect_refused
 from .errors import BoxWidgetError
-from .form_words import ADVICE, DISCONNECTED, DISCONNECTED_HUB, NOT_CONNECTED, UNREACHABLE
+from .form_words import (
+    ADVICE,
+    DISCONNECTED,
+    DISCONNECTED_HUB,
+    NOT_CONNECTED,
+    SIGNED_OUT,
+    UNREACHABLE,
+)
 
 if TYPE_CHECKING:
     from .connection import BoxConnection
@@ -67,6 +74,9 @@ class ConnectionForm(anywidget.AnyWidget):
     user_login = Unicode(help="The connected Box user's login.").tag(sync=True)
     token_hint = Unicode(help="The access token's last 4 characters.").tag(sync=True)
     expires_at = Float(0.0, help="When the access token expires (epoch seconds).").tag(sync=True)
+    signed_out = Bool(
+        False, help="Whether Box refused the saved connection's sign-in (sign in again)."
+    ).tag(sync=True)
     key_source = Unicode(help="Where the vault key lives: env, keyring or file.").tag(sync=True)
 
     def __init__(self, connection: BoxConnection, **kwargs: Any) -> None:
@@ -134,7 +144,7 @@ class ConnectionForm(anywidget.AnyWidget):
     def _disconnect(self) -> None:
         self._conn.revoke()
         said = DISCONNECTED_HUB if self._conn.kept_by_hub else DISCONNECTED
-        self._set(state="disconnected", message=said, **NOT_CONNECTED)
+        self._set(state="disconnected", message=said, signed_out=False, **NOT_CONNECTED)
         self._prepare()
 
     def _complete(self, content: dict[str, Any]) -> None:
@@ -235,6 +245,10 @@ class ConnectionForm(anywidget.AnyWidget):
         if summary.problem:  # an unreadable record: say so; Generate replaces it
             self._set(state="error", message=summary.problem)
             return
+        if summary.signed_out:  # Box refused its refresh token: say so, Generate is next
+            self._set(state="new", message=SIGNED_OUT, signed_out=True, **NOT_CONNECTED)
+            return
+        self._set(signed_out=False)
         if not summary.token_hint and not (self._conn.kept_by_hub and summary.connected):
             self._set(token_hint="", expires_at=0.0)  # (the hub's service shows no hint)
             return

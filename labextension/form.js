@@ -190,7 +190,8 @@ function showRedirect(model, { redirect, hint }) {
 
 function showToken(model, url, { token, generate }, { authLink, box }) {
   const mode = model.get("mode");
-  token.textContent = !saved(model) ? "not connected"
+  token.textContent = !saved(model)
+    ? (model.get("signed_out") ? "signed out by Box: sign in again" : "not connected")
     : model.get("token_hint")
       ? "••••" + model.get("token_hint") + ", " + timeLeft(model.get("expires_at"))
       : "held by your hub, " + timeLeft(model.get("expires_at"));

@@ -36,6 +36,17 @@ def imports_of(path: Path) -> set[str]:
     return found
 
 
+def imported_names(source: str) -> set[str]:
+    """Every module name a file's source imports (``import a.b``, ``from a.b import c``)."""
+    tree = ast.parse(source)
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+
 def product_files() -> list[Path]:
     return [p for p in PACKAGE.rglob("*.py") if "emulator" not in p.relative_to(PACKAGE).parts]
 
@@ -64,14 +75,7 @@ def test_only_the_server_extension_imports_jupyter_server() -> None:
         text = path.read_text(encoding="utf-8")
         if relative[0] == "server":
             continue
-        tree = ast.parse(text)
-        names = {
-            alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import)
-            for alias in node.names
-        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        assert not any(n.startswith("jupyter_server") for n in names), path
+        assert not any(n.startswith("jupyter_server") for n in imported_names(text)), path
 
 
 def test_every_exception_class_is_defined_in_errors() -> None:
@@ -100,11 +104,5 @@ def test_only_the_hub_service_imports_jupyterhub() -> None:
         relative = path.relative_to(PACKAGE).parts
         if relative[0] == "hub":
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        names = {
-            alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import)
-            for alias in node.names
-        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        names = imported_names(path.read_text(encoding="utf-8"))
         assert not any(n.startswith("jupyterhub") for n in names), path

@@ -12,7 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench import Options
+from bench import Options, readme
+from bench.results import Section
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = ["callback", "overhead", "imports", "flood"]
@@ -88,6 +89,7 @@ def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
         "transfers",
         "flood",
         "cluster",
+        "hub",
     }
     for key in RUN:
         section = sections[key]
@@ -132,3 +134,23 @@ def test_a_partial_run_does_not_replace_the_committed_table(tmp_path: Path) -> N
     assert (REPO / "bench" / "RESULTS.md").read_bytes() == committed
     [table] = out.glob("RESULTS-*.md")
     assert "Not run this time" in table.read_text()
+
+
+@pytest.mark.timeout(300)
+def test_bench_hub_runs_through_a_real_hub(tmp_path: Path) -> None:
+    """``python -m bench --quick --only hub``: a real JupyterHub, its proxy and the service;
+    the section, its rows and the README headline render (no figure is judged here)."""
+    results, out = tmp_path / "RESULTS.md", tmp_path / "out"
+    run_bench("--quick", "--only", "hub", "--results", str(results), "--out", str(out), timeout=280)
+    [raw] = out.glob("results-*.json")
+    section = next(s for s in json.loads(raw.read_text())["sections"] if s["key"] == "hub")
+    assert not section["pending"], section["pending"]
+    pull, inside, per_expiry = section["rows"]
+    assert pull["ours"]["n"] >= 2 and inside["ours"]["n"] >= 2
+    assert per_expiry["ours"]["n"] == 1 and per_expiry["goal"] == "1.00"
+    assert section["raw"]["failures"] == 0
+    text = results.read_text()
+    assert "8. Token pulls from the JupyterHub service" in text
+    assert f"| {pull['measure']} | **" in text
+    headline = readme.headlines([Section.from_dict(section)], {})
+    assert "simulated kernels pulling access tokens from the JupyterHub service" in headline

@@ -26,12 +26,13 @@ import pytest
 from jupyter_server.utils import url_path_join
 from traitlets.config import Config
 
-from box_widget import BoxConnection, BoxEndpoints, audit
+from box_widget import BoxConnection, BoxEndpoints, ReauthorizationRequired, audit, form_words
 from box_widget.emulator import BoxEmulator
 from box_widget.emulator.oauth_store import App
 from box_widget.errors import AuthorityUnreachable
 from box_widget.oauth import authorization_url, new_state
 from box_widget.protocol import ERROR_KINDS
+from box_widget.records import SIGNED_OUT
 from box_widget.server_source import ServerTokenSource
 from box_widget.token_api import KINDS
 from box_widget.vault import Vault
@@ -262,6 +263,59 @@ async def test_rotating_the_servers_secret_keeps_its_connections_working(
     assert Vault(home).names() == []
     assert emulator.state.oauth.validate_access(token["access_token"]) is None
     assert ([e.get("at_box") for e in audit.read(home, NAME) if e["event"] == "revoke"]) == [True]
+
+
+async def test_a_refresh_box_refuses_through_the_server_says_sign_in_again(
+    jp_fetch: Any,
+    emulator: BoxEmulator,
+    box_app: App,
+    home: Path,
+    redirect_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection the server refreshes (its app's): Box refuses the refresh token, and the
+    server marks it signed out; its token API, status API and the kernel say "sign in again";
+    Disconnect still deletes it (nothing to revoke at Box)."""
+    kernel = BoxConnection(
+        NAME,
+        client_id=box_app.client_id,
+        redirect_uri=redirect_uri,
+        home=home,
+        endpoints=emulator.endpoints,
+    )
+    url = kernel.authorization_url(secret_on_server=True)
+    status, page = await callback(jp_fetch, emulator.authorize(url))
+    assert status == 200, page
+    refresh_token = (Vault(home).load(NAME) or {})["token"]["refresh_token"]
+    with emulator.state.oauth.lock:  # Box forgets it (60 days unused, or revoked in Box)
+        emulator.state.oauth.refresh_tokens[refresh_token].revoked = True
+    emulator.clock.advance(3601)
+    monkeypatch.setenv("JPY_PARENT_PID", str(os.getpid()))  # the kernel asks this server
+    loop = asyncio.get_running_loop()
+    with pytest.raises(ReauthorizationRequired):
+        await loop.run_in_executor(None, BoxConnection(NAME, home=home).test_connection)
+    record = Vault(home).load(NAME) or {}
+    assert "token" not in record and record["signed_out_at"] > 0
+
+    asked = await jp_fetch(
+        "box-widget",
+        "api",
+        "connections",
+        NAME,
+        "token",
+        method="POST",
+        body="{}",
+        raise_error=False,
+    )
+    answer = json.loads(asked.body)
+    assert asked.code == 409 and answer["error"] == "reauthorization_required"
+    assert SIGNED_OUT in answer["message"]
+    shown = json.loads((await jp_fetch("box-widget", "api", "status")).body)["connections"]
+    assert [c["signed_out_at"] for c in shown] == [record["signed_out_at"]]
+    assert BoxConnection(NAME, home=home).form.message == form_words.SIGNED_OUT
+    await loop.run_in_executor(None, BoxConnection(NAME, home=home).revoke)
+    assert Vault(home).names() == []
+    assert emulator.counters()["failed_refreshes"] == 1  # Box was asked once
 
 
 async def test_the_token_api_refuses_a_connection_with_its_own_secret(

@@ -31,8 +31,16 @@ from support.connection_checks import (
     use_refresh_token,
 )
 
-from box_widget import AuthorizationError, BoxConnection, ReauthorizationRequired, connections
+from box_widget import (
+    AuthorizationError,
+    BoxConnection,
+    ReauthorizationRequired,
+    connections,
+    form_words,
+)
+from box_widget.cli import main as cli_main
 from box_widget.emulator import BoxEmulator
+from box_widget.records import SIGNED_OUT
 
 #: No real keyring, no credentials or endpoints from the environment; and afterwards, no
 #: process-wide switch to plain HTTP left behind by the code under test (conftest.py).
@@ -175,7 +183,7 @@ def test_a_token_is_refreshed_shortly_before_it_expires(
 
 @pytest.mark.parametrize("how", ["revoked", "expired"])
 def test_a_dead_refresh_token_asks_to_connect_again(
-    emulator: BoxEmulator, home: Path, how: str
+    emulator: BoxEmulator, home: Path, how: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     emu = emulator
     connect(emu, home)
@@ -205,6 +213,30 @@ def test_a_dead_refresh_token_asks_to_connect_again(
     assert f"box-widget login {NAME}" in message
     assert isinstance(info.value, AuthorizationError)
     assert counters(emu)["failed_refreshes"] == 1
-    # nothing lost or deleted silently
+    # The connection is kept, marked "sign in again": only the dead tokens are dropped.
     assert connections(home) == [NAME]
-    assert record(home) == before
+    after = record(home)
+    assert after.pop("signed_out_at") > 0
+    assert after == {k: v for k, v in before.items() if k not in ("token", "refreshing")}
+    assert_says_sign_in_again(BoxConnection(NAME, home=home), home, capsys)
+    assert counters(emu)["failed_refreshes"] == 1  # asked Box once, not again
+
+
+def assert_says_sign_in_again(
+    conn: BoxConnection, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What every caller shows of a connection Box signed out: the summary and the status
+    API's JSON, the error of using it, the form's status line, ``box-widget list``."""
+    summary = conn.summary()
+    assert summary.signed_out and not summary.connected
+    assert summary.login == "ada@example.com"  # which Box account to sign in as again
+    assert conn.summary().to_status()["signed_out_at"] == summary.signed_out_at
+    with pytest.raises(ReauthorizationRequired) as info:
+        conn.test_connection()
+    assert SIGNED_OUT in str(info.value)
+    form = conn.form
+    assert form.message == form_words.SIGNED_OUT and form.signed_out
+    assert form.state == "new" and form.token_hint == ""
+    capsys.readouterr()
+    assert cli_main(["list", "--home", str(home)]) == 0
+    assert SIGNED_OUT in capsys.readouterr().out

@@ -11,7 +11,7 @@ import time
 from ..connection import BoxConnection, connections
 from ..errors import AuthorizationError, ConfigurationError, VaultUnreadable
 from ..hub_client import HubService, hub_url
-from ..records import ConnectionSummary, summarize
+from ..records import SIGNED_OUT, ConnectionSummary, summarize
 from ..vault import Vault
 
 CODE_LIFETIME = 30  # seconds: how long Box's authorization codes live
@@ -109,6 +109,8 @@ KEY_SOURCES = {
 
 
 def _expiry(summary: ConnectionSummary) -> str:
+    if summary.signed_out:
+        return SIGNED_OUT
     if not summary.expires_at:
         return "-"
     left = summary.expires_at - time.time()

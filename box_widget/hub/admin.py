@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import BoxWidgetError
-from ..token_api import KINDS, error_answer
 from .api import BoxAPIHandler
 from .auth import HubAdminHandler
 
@@ -41,6 +39,3 @@ class AdminConnectionHandler(HubAdminHandler, BoxAPIHandler):
         await self.run(
             lambda: self.box.revoke(hub_user, name, admin=admin), lambda r: {"revoked": r}
         )
-
-    def fail(self, kind: str, exc: BoxWidgetError) -> None:
-        self.answer(error_answer(kind, exc), KINDS[kind][1])

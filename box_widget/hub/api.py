@@ -7,7 +7,6 @@ indistinguishable from a missing one (404 ``not_found``). Errors are ``token_api
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,8 +14,7 @@ from typing import Any, TypeVar
 from tornado import web
 
 from .._version import __version__
-from ..errors import BoxWidgetError, TokenAPIRefused
-from ..token_api import KINDS, error_answer, kind_of, token_answer
+from ..token_api import answer_off_loop, token_answer
 from .auth import HubAPIHandler
 from .service import refused
 from .users import KEY_SOURCE
@@ -29,21 +27,13 @@ class BoxAPIHandler(HubAPIHandler):
     """A user route: runs its work off the event loop and answers JSON."""
 
     async def run(self, work: Callable[[], T], done: Callable[[T], dict[str, Any]]) -> None:
-        """Run ``work`` in a thread (the vault lock, decryption and Box all block), then
-        answer ``done(result)``, or the error as ``token_api.error_answer``."""
-        try:
-            result = await asyncio.get_running_loop().run_in_executor(None, work)
-        except TokenAPIRefused as exc:
-            self.fail(exc.kind, exc)
-            return
-        except BoxWidgetError as exc:
-            self.fail(kind_of(exc), exc)
-            return
-        self.answer(done(result))
-
-    def fail(self, kind: str, exc: BoxWidgetError) -> None:
-        log.info("hub user %r: connection %r: %s", self.hub_user, exc.connection, kind)
-        self.answer(error_answer(kind, exc), KINDS[kind][1])
+        """Run ``work`` off the event loop, then answer ``done(result)``, or the error as
+        ``token_api.error_answer`` (``token_api.answer_off_loop``)."""
+        answer = await answer_off_loop(work, done)
+        if answer.error is not None:
+            who = self.hub_model.get("name")
+            log.info("hub user %r: connection %r: %s", who, answer.error.connection, answer.kind)
+        self.answer(answer.body, answer.status)
 
 
 class StatusHandler(BoxAPIHandler):

@@ -21,6 +21,7 @@ from jupyterhub.services.auth import (
 )
 from tornado import web
 
+from ..token_api import json_object
 from .logs import QuietRequestLog
 
 if TYPE_CHECKING:
@@ -101,11 +102,8 @@ class HubAPIHandler(HubHandler):
 
     def body(self) -> dict[str, Any]:
         """The request's JSON object body (``{}`` when empty)."""
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_object(self.request.body)
+        if body is None:
             raise web.HTTPError(400, "the body must be a JSON object")
         return body
 

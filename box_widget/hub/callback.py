@@ -18,8 +18,8 @@ from typing import Any
 from tornado import web
 
 from ..authorize import params_from_redirect, refuse_unknown_state
-from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError, VaultWriteError
-from ..server.pages import callback_page
+from ..errors import AuthorizationError, BoxWidgetError
+from ..server.pages import STALE, callback_page, failure
 from .auth import HubBrowserHandler
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class CallbackHandler(HubBrowserHandler):
                 None, self.box.finish_sign_in, hub_user, params
             )
         except BoxWidgetError as exc:
-            status, error, title = _failure(exc)
+            status, error, title = failure(exc, CONFIGURATION)
             detail = f"{exc.what} {ADVICE.get(exc.action or '', '')}".strip()
             self.page(
                 status, ok=False, name=exc.connection, error=error, title=title, detail=detail
@@ -108,16 +108,5 @@ class CallbackHandler(HubBrowserHandler):
 TITLE = "This is not an address Box sent."
 FAILED = "box-widget could not finish the sign-in."
 REFUSED = "This sign-in belongs to another hub user."
-STALE = "This sign-in link is no longer valid."
-
-
-def _failure(exc: BoxWidgetError) -> tuple[int, str, str]:
-    """The page's status, error code and title for a failed sign-in."""
-    if isinstance(exc, AuthorizationError):
-        titles = {"access_denied": "You declined access to Box.", "invalid_state": STALE}
-        return 400, exc.error or "failed", titles.get(exc.error or "", "Box did not connect.")
-    if isinstance(exc, ConfigurationError):
-        return 400, "configuration", "The hub's box-widget service cannot finish the sign-in."
-    if isinstance(exc, VaultWriteError):
-        return 503, "vault_unwritable", "box-widget could not save the connection."
-    return 502, "box_unavailable", "Box could not finish the sign-in."
+#: The title of a failed sign-in when the service is misconfigured.
+CONFIGURATION = "The hub's box-widget service cannot finish the sign-in."

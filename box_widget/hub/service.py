@@ -9,9 +9,8 @@ handlers run them off the event loop.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from .. import audit, oauth
 from ..authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
@@ -19,10 +18,9 @@ from ..endpoints import BoxEndpoints
 from ..errors import (
     AuthorizationError,
     ConfigurationError,
-    ReauthorizationRequired,
     TokenAPIRefused,
 )
-from ..records import BoxUser, ConnectionRecord, PendingSignIn, Token
+from ..records import BoxUser, ConnectionRecord, PendingSignIn, Token, signed_out_words
 from ..revoke import revoke_saved
 from ..token_api import KINDS, fingerprint
 from ..tokens import VaultTokenSource, expiring
@@ -108,9 +106,8 @@ class HubBox:
         if record is None:
             msg = f"You have no Box connection {name!r} on this hub."
             raise refused(msg, name, kind="not_found")
-        if not record.get("token"):
-            msg = f"Box connection {name!r} must be signed in again: Box refused its token."
-            raise refused(msg, name, kind="reauthorization_required")
+        if "token" not in record:
+            raise refused(signed_out_words(name), name, kind="reauthorization_required")
         why = self.differs(record.get("client_id"), record.get("endpoints"))
         if why is not None:
             msg = f"Connection {name!r} was made before the hub's Box app changed (it {why})."
@@ -131,24 +128,9 @@ class HubBox:
     def _refresh(
         self, vault: Vault, name: str, record: ConnectionRecord, failed: str | None
     ) -> Token:
-        source = VaultTokenSource(vault, name, record, self.client())
-        try:
-            return source.refresh(failed=failed)
-        except ReauthorizationRequired:
-            self._needs_sign_in(vault, name, record)
-            raise
-
-    @staticmethod
-    def _needs_sign_in(vault: Vault, name: str, refused_record: ConnectionRecord) -> None:
-        """Box refused the refresh token: drop the dead tokens (the summary then says "not
-        connected": sign in again), unless the connection was signed in again meanwhile."""
-        with vault.lock(name):
-            current = vault.load(name)
-            if current is not None and current.get("connected_at") == refused_record.get(
-                "connected_at"
-            ):
-                kept = {k: v for k, v in current.items() if k not in ("token", "refreshing")}
-                vault.save(name, cast("ConnectionRecord", {**kept, "signed_out_at": time.time()}))
+        """Refresh under the vault lock (``VaultTokenSource``); a refresh token Box refuses
+        marks the connection signed out there (its summary says "sign in again")."""
+        return VaultTokenSource(vault, name, record, self.client()).refresh(failed=failed)
 
     def keep_alive(self, hub_user: str, name: str) -> bool:
         """Refresh a connection now (its refresh token grows old); whether it was refreshed."""
@@ -169,8 +151,6 @@ class HubBox:
         why = self.differs(record.get("client_id"), record.get("endpoints"))
         if why is not None:
             return f"the connection was made before the hub's Box app changed (it {why})."
-        if not record.get("token"):
-            return "Box had refused its tokens already."
         return self.client()
 
     def audit_events(self, hub_user: str, name: str) -> list[dict[str, Any]]:

@@ -21,11 +21,11 @@ from ..authorize import (
     refuse_unknown_state,
     sign_in_with_box_answer,
 )
-from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError, VaultWriteError
+from ..errors import BoxWidgetError
 from ..protocol import CALLBACK_PATH
 from ..records import BoxUser
 from .hub_mode import hub_status
-from .pages import callback_page
+from .pages import callback_page, failure
 
 if TYPE_CHECKING:
     from .app import BoxWidgetApp
@@ -89,7 +89,7 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
             # lock, decryption and the exchange all block).
             user = await asyncio.get_running_loop().run_in_executor(None, self._finish, params)
         except BoxWidgetError as exc:
-            status, error, title = _failure(exc)
+            status, error, title = failure(exc, "This Jupyter server cannot finish the sign-in.")
             self._outcome(
                 status, ok=False, name=self._name, error=error, title=title, detail=explain(exc)
             )
@@ -140,21 +140,6 @@ class CallbackHandler(BoxHandlerMixin, JupyterHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
         self.finish(callback_page(**page))
-
-
-def _failure(exc: BoxWidgetError) -> tuple[int, str, str]:
-    """The callback page's status, error code and title for a failed sign-in."""
-    if isinstance(exc, AuthorizationError):
-        titles = {
-            "access_denied": "You declined access to Box.",
-            "invalid_state": "This sign-in link is no longer valid.",
-        }
-        return 400, exc.error or "failed", titles.get(exc.error or "", "Box did not connect.")
-    if isinstance(exc, ConfigurationError):
-        return 400, "configuration", "This Jupyter server cannot finish the sign-in."
-    if isinstance(exc, VaultWriteError):
-        return 503, "vault_unwritable", "box-widget could not save the connection."
-    return 502, "box_unavailable", "Box could not finish the sign-in."
 
 
 class StatusHandler(BoxHandlerMixin, APIHandler):

@@ -11,7 +11,11 @@ import json
 from html import escape
 from typing import Any
 
+from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError, VaultWriteError
 from ..protocol import BROADCAST_TYPE, CHANNEL
+
+#: The title of a sign-in whose state is unknown, spent or expired.
+STALE = "This sign-in link is no longer valid."
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f9;color:#1f2328}
@@ -70,3 +74,16 @@ def callback_page(
         f"</main><script type=application/json id=box-widget-result>{_json_for_script(result)}"
         f"</script><script>{SCRIPT}</script></body></html>"
     )
+
+
+def failure(exc: BoxWidgetError, configuration: str) -> tuple[int, str, str]:
+    """The callback page's status, error code and title for a failed sign-in
+    (``configuration``: the title when the receiving side is misconfigured)."""
+    if isinstance(exc, AuthorizationError):
+        titles = {"access_denied": "You declined access to Box.", "invalid_state": STALE}
+        return 400, exc.error or "failed", titles.get(exc.error or "", "Box did not connect.")
+    if isinstance(exc, ConfigurationError):
+        return 400, "configuration", configuration
+    if isinstance(exc, VaultWriteError):
+        return 503, "vault_unwritable", "box-widget could not save the connection."
+    return 502, "box_unavailable", "Box could not finish the sign-in."

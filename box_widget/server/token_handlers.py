@@ -9,7 +9,6 @@ connections. The routes and answers are ``protocol``'s (``CONNECTIONS_PATH``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -21,9 +20,17 @@ from tornado import web
 from ..endpoints import BoxEndpoints
 from ..errors import BoxWidgetError, ConfigurationError, TokenAPIRefused
 from ..oauth import TokenClient
-from ..records import ConnectionRecord, Token, uses_server_app
+from ..records import ConnectionRecord, Token, signed_out_words, uses_server_app
 from ..revoke import revoke_saved
-from ..token_api import KINDS, error_answer, fingerprint, kind_of, token_answer
+from ..token_api import (
+    KINDS,
+    Answer,
+    answer_off_loop,
+    error_answer,
+    fingerprint,
+    json_object,
+    token_answer,
+)
 from ..tokens import VaultTokenSource
 from ..vault import check_name
 from .handlers import BoxHandlerMixin
@@ -58,28 +65,28 @@ class TokenAPIHandler(BoxHandlerMixin, APIHandler):
         return TokenClient(endpoints, record["client_id"], self.box.client_secret)
 
     async def _answer(self, work: Callable[[], T], done: Callable[[T], dict[str, Any]]) -> None:
-        """Run ``work`` off the event loop (the vault lock, decryption and Box all block),
-        then answer ``done(result)``, or the error in words (never token material)."""
-        self.set_header("Cache-Control", "no-store")
-        try:
-            result = await asyncio.get_running_loop().run_in_executor(None, work)
-        except TokenAPIRefused as exc:
-            self._fail(exc.kind, exc)
-            return
-        except BoxWidgetError as exc:
-            self._fail(kind_of(exc), exc)
-            return
-        self.finish(json.dumps(done(result)))
+        """Run ``work`` off the event loop, then answer ``done(result)``, or the error in words
+        (never token material): ``token_api.answer_off_loop``."""
+        self._send(await answer_off_loop(work, done))
 
     def _fail(self, kind: str, exc: BoxWidgetError) -> None:
-        self.log.info("box-widget: token API: connection %r: %s", exc.connection, kind)
-        self.set_status(KINDS[kind][1])
-        self.finish(json.dumps(error_answer(kind, exc)))
+        """Answer the refusal ``exc``, of ``kind`` (one of ``protocol.ERROR_KINDS``)."""
+        self._send(Answer(error_answer(kind, exc), KINDS[kind][1], kind, exc))
+
+    def _send(self, answer: Answer) -> None:
+        self.set_header("Cache-Control", "no-store")
+        if answer.error is not None:
+            connection = answer.error.connection
+            self.log.info("box-widget: token API: connection %r: %s", connection, answer.kind)
+        self.set_status(answer.status)
+        self.finish(json.dumps(answer.body))
 
     def _saved(self, name: str) -> ConnectionRecord:
         """The server's vault's record of connection ``name``, or a ``not_found`` refusal."""
         vault = self.box.vault
         record = vault.load(check_name(name))
+        if record is not None and "token" not in record and record.get("signed_out_at"):
+            raise refused(signed_out_words(name), name, kind="reauthorization_required")
         if record is None or not record.get("token"):
             msg = f"The Jupyter server's vault ({vault.home}) has no connection {name!r}."
             raise refused(msg, name, kind="not_found")
@@ -99,11 +106,8 @@ class TokenAPIHandler(BoxHandlerMixin, APIHandler):
 
     def _body(self) -> dict[str, Any]:
         """The request's JSON object body (``{}`` if empty), else a 400."""
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_object(self.request.body)
+        if body is None:
             raise web.HTTPError(400, "the body must be a JSON object")
         return body
 

@@ -36,6 +36,7 @@ import requests
 from box_widget.cli.demo_lab import free_port  # a free loopback port, as the demo picks one
 from box_widget.emulator import BoxEmulator
 from box_widget.endpoints import ENV_VARS
+from box_widget.redact import redact_urls, without_query
 from box_widget.vault import Vault
 
 try:
@@ -158,12 +159,15 @@ class BrowserLog:
         page.on(
             "console",
             lambda msg: (
-                self.lines.append(f"[{msg.type}] {page.url}: {msg.text}")
+                self.lines.append(redact_urls(f"[{msg.type}] {page.url}: {msg.text}"))
                 if msg.type in {"error", "warning"}
                 else None
             ),
         )
-        page.on("pageerror", lambda exc: self.lines.append(f"[pageerror] {page.url}: {exc}"))
+        page.on(
+            "pageerror",
+            lambda exc: self.lines.append(redact_urls(f"[pageerror] {page.url}: {exc}")),
+        )
         page.on("dialog", lambda dialog: dialog.accept())  # e.g. a confirm() before Disconnect
 
 
@@ -173,7 +177,7 @@ def screenshot_pages(context: BrowserContext, stem: Path) -> None:
         with contextlib.suppress(PlaywrightError):
             path = stem.with_name(f"{stem.name}-{n}.png")
             page.screenshot(path=str(path), timeout=5_000)
-            print(f"page {page.url} at failure: {path}")
+            print(f"page {without_query(page.url)} at failure: {path}")
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from box_widget.emulator import BoxEmulator
+from box_widget.records import SIGNED_OUT
 
 from .conftest import (
     WIDGET_STATE,
@@ -104,6 +105,15 @@ def check_token_shown(form: Form, server: JupyterServer, name: str) -> dict[str,
     assert token["access_token"] not in html
     assert token["refresh_token"] not in html
     return token
+
+
+def connected_form(
+    context: BrowserContext, lab: JupyterServer, emu: BoxEmulator, notebook: str
+) -> tuple[Form, dict[str, str]]:
+    """A new notebook's form connected through the main flow; the vault's token."""
+    form = form_at(open_notebook(context, lab, notebook, ONE_FORM))
+    connect(form, emu)
+    return form, check_token_shown(form, lab, "work")
 
 
 # --- 1. the main flow ----------------------------------------------------------------------------
@@ -412,9 +422,7 @@ def test_disconnect_revokes_at_box(
     context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
 ) -> None:
     emu = emulator_server
-    form = form_at(open_notebook(context, lab, "disconnect.ipynb", ONE_FORM))
-    connect(form, emu)
-    token = check_token_shown(form, lab, "work")
+    form, token = connected_form(context, lab, emu, "disconnect.ipynb")
 
     # Box unreachable (every users/me connection dropped): plain words, the token kept, and
     # Test Connection can be tried again, which then works.
@@ -463,6 +471,32 @@ def test_disconnect_revokes_at_box(
         },
     )
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_box_refuses_says_sign_in_again(
+    context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
+) -> None:
+    emu = emulator_server
+    form, token = connected_form(context, lab, emu, "signed-out.ipynb")
+    with emu.state.oauth.lock:  # Box forgets it (60 days unused, or revoked in Box's settings)
+        emu.state.oauth.refresh_tokens[token["refresh_token"]].revoked = True
+    emu.clock.advance(3601)  # the access token expired: Test Connection must refresh
+    form.hook("test").click()
+    form.expect_state("error")
+    expect(form.hook("token")).to_have_text("signed out by Box: sign in again")
+    expect(form.hook("test")).to_be_disabled()
+    record = lab.vault().load("work") or {}
+    assert "token" not in record and record.get("signed_out_at")
+    shots.take(form.root, "signed-out")
+    # The form shown again (a new kernel, a reopened notebook) says it in its status line.
+    again = form_at(open_notebook(context, lab, "signed-out-again.ipynb", ONE_FORM))
+    expect(again.hook("status")).to_have_text(SIGNED_OUT + ".")
+    expect(again.hook("token")).to_have_text("signed out by Box: sign in again")
+    # Signing in again (Generate) connects it again.
+    generate(form)
+    form.expect_state("connected")
+    expect(form.hook("status")).to_contain_text("Ada Lovelace")
+    check_token_shown(form, lab, "work")
 
 
 # --- 6. Notebook 7 and a JupyterHub-like base URL ----------------------------------------------

@@ -27,15 +27,10 @@ import psutil
 import pytest
 from conftest import require  # tests/conftest.py
 from support import hub_unix
-from support.hub import PASSWORD
 from support.hub_servers import UnixHub, unix_hub
 from support.secret_scan import emulator_secrets, scan
 
 from .conftest import (
-    FORM_TIMEOUT,
-    KERNEL_IDLE_JS,
-    KERNEL_TIMEOUT,
-    RUN_ALL_JS,
     Form,
     Shots,
     browser_context,
@@ -45,6 +40,7 @@ from .conftest import (
     notebook_json,
     run_in_kernel,
 )
+from .hub_pages import log_in, open_form
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -80,28 +76,6 @@ def box_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnixHub]:
 
 
 # --- driving the hub in Chromium --------------------------------------------------------------
-
-
-def log_in(page: Page, hub: UnixHub, user: str) -> None:
-    """The hub's login form, then JupyterLab once the hub has started the user's server."""
-    page.goto(f"{hub.url}hub/login", wait_until="domcontentloaded")
-    page.fill("#username_input", user)
-    page.fill("#password_input", PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=KERNEL_TIMEOUT)
-
-
-def open_form(page: Page, hub: UnixHub, user: str) -> Form:
-    """Open the user's notebook in their JupyterLab, run its cell, wait for the form."""
-    page.goto(f"{hub.url}user/{user}/lab/tree/{NOTEBOOK}", wait_until="domcontentloaded")
-    page.wait_for_function("() => !!window.jupyterapp", timeout=KERNEL_TIMEOUT)
-    page.locator("#jp-main-statusbar >> text=Idle").wait_for(timeout=KERNEL_TIMEOUT)
-    page.wait_for_function(
-        KERNEL_IDLE_JS.replace("PATH", json.dumps(NOTEBOOK)), timeout=KERNEL_TIMEOUT
-    )
-    page.evaluate(RUN_ALL_JS)
-    expect(page.locator(".box-widget")).to_have_count(1, timeout=FORM_TIMEOUT)
-    return form_at(page)
 
 
 def connect_and_test(form: Form, box_user: User, shots: Shots, label: str) -> None:
@@ -147,9 +121,9 @@ def test_alice_and_bob_each_connect_their_own_box_user(
                 browser_context(browser, on_failure=artifacts / f"FAILED-hub-{user}")
             )
             page = context.new_page()
-            log_in(page, hub, user)
+            log_in(page, f"{hub.url}hub/login", user, re.compile(rf"/user/{user}/lab"))
             hub.wait_server(user)  # its pid, for the scans below
-            form = open_form(page, hub, user)
+            form = open_form(page, f"{hub.url}user/{user}/", NOTEBOOK)
             connect_and_test(form, box_user, shots, user)
             pages[user] = page
         # alice's form still shows her own Box user after bob connected his.

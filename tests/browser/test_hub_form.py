@@ -9,7 +9,6 @@ names the Box user, Disconnect has the service revoke at Box.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -17,23 +16,20 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from support.hub import PASSWORD, Hub, free_port, start_hub
+from support.hub import Hub, box_for_hub, free_port, service_box_env, start_hub
 from support.hub_server import user_server
 
 from box_widget.emulator import BoxEmulator
 
 from .conftest import (
     FORM_TIMEOUT,
-    KERNEL_IDLE_JS,
-    KERNEL_TIMEOUT,
-    RUN_ALL_JS,
     Shots,
     expect,
-    form_at,
     generate,
     notebook_json,
     require,
 )
+from .hub_pages import log_in, open_form
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
@@ -51,13 +47,8 @@ SERVER_ARGS = ["--LabApp.expose_app_in_browser=True"] + (["--allow-root"] * (os.
 def hub_and_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, BoxEmulator]]:
     require(shutil.which("configurable-http-proxy") is not None, "configurable-http-proxy")
     port = free_port()
-    callback = f"http://127.0.0.1:{port}/services/box-widget/oauth2/callback"
-    with BoxEmulator(redirect_uris=[callback]) as emu:
-        box_env = {
-            "BOX_CLIENT_ID": emu.app.client_id,
-            "BOX_CLIENT_SECRET": emu.app.client_secret,
-            **emu.endpoints.to_env(),
-        }
+    with box_for_hub(port) as emu:
+        box_env = service_box_env(emu)
         folder = tmp_path_factory.mktemp("hub")
         with start_hub(
             folder,
@@ -75,20 +66,8 @@ def test_the_form_in_hub_mode(
     with user_server(hub, "lou") as server:
         (server.home / NOTEBOOK).write_text(notebook_json(CELL), encoding="utf-8")
         page = context.new_page()
-        page.goto(f"{hub.url}/hub/login", wait_until="domcontentloaded")
-        page.fill("#username_input", server.user)
-        page.fill("#password_input", PASSWORD)
-        page.click("#login_submit")
-        page.wait_for_url(re.compile(r"/hub/|/user/"), timeout=KERNEL_TIMEOUT)
-        page.goto(f"{server.url}lab/tree/{NOTEBOOK}", wait_until="domcontentloaded")
-        page.wait_for_function("() => !!window.jupyterapp", timeout=KERNEL_TIMEOUT)
-        page.locator("#jp-main-statusbar >> text=Idle").wait_for(timeout=KERNEL_TIMEOUT)
-        page.wait_for_function(
-            KERNEL_IDLE_JS.replace("PATH", json.dumps(NOTEBOOK)), timeout=KERNEL_TIMEOUT
-        )
-        page.evaluate(RUN_ALL_JS)
-        expect(page.locator(".box-widget")).to_have_count(1, timeout=FORM_TIMEOUT)
-        form = form_at(page)
+        log_in(page, f"{hub.url}/hub/login", server.user, re.compile(r"/hub/|/user/"))
+        form = open_form(page, server.url, NOTEBOOK)
 
         expect(form.hook("redirect-uri")).to_have_value(hub.callback_url, timeout=FORM_TIMEOUT)
         expect(form.hook("client-id")).to_have_value(emu.app.client_id)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.hub import Hub, free_port, start_hub
+from support.hub import Hub, box_for_hub, free_port, service_box_env, start_hub
 from support.secret_scan import emulator_secrets, find
 
 from box_widget.emulator import BoxEmulator
@@ -36,8 +36,7 @@ def hub_port() -> int:
 @pytest.fixture(scope="package")
 def emu(hub_port: int) -> Iterator[BoxEmulator]:
     """The emulator, with the hub's one redirect URI registered (no other)."""
-    callback = f"http://127.0.0.1:{hub_port}/services/box-widget/oauth2/callback"
-    with BoxEmulator(redirect_uris=[callback]) as emulator:
+    with box_for_hub(hub_port) as emulator:
         yield emulator
 
 
@@ -50,14 +49,9 @@ def hub(emu: BoxEmulator, hub_port: int, tmp_path_factory: pytest.TempPathFactor
             pytest.fail(f"required in CI: {why}")
         pytest.skip(why)
     folder = tmp_path_factory.mktemp("hub")
-    box_env = {
-        "BOX_CLIENT_ID": emu.app.client_id,
-        "BOX_CLIENT_SECRET": emu.app.client_secret,
-        **emu.endpoints.to_env(),
-    }
     with start_hub(
         folder,
-        box_env,
+        service_box_env(emu),
         extra_config=USERS_SERVERS,
         PUBLIC_PORT=str(hub_port),
         BOX_WIDGET_KEEPALIVE_INTERVAL=KEEPALIVE_INTERVAL,

@@ -4,6 +4,10 @@ Box refuses marks the connection "sign in again"."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,9 +16,24 @@ import pytest
 from support.hub import Hub
 from support.hub_flow import api, connect, vault_of
 
-from box_widget import audit
+from box_widget import audit, form_words
 from box_widget.emulator import BoxEmulator
+from box_widget.records import SIGNED_OUT
 
+#: What a kernel in hub mode shows of connection "gone".
+SAYS = """
+import json
+from box_widget import BoxConnection, BoxWidgetError
+conn = BoxConnection("gone")
+try:
+    conn.test_connection()
+    error = ""
+except BoxWidgetError as exc:
+    error = str(exc)
+form = conn.form
+print(json.dumps({"signed_out": conn.summary().signed_out, "error": error,
+                  "form": [form.message, form.signed_out, form.state]}))
+"""
 LIFETIME = 2  # seconds: the emulator's access tokens in the storm
 THREADS = 50
 ROUNDS = 12  # pulls per thread, spread over a few token generations
@@ -112,6 +131,17 @@ def test_keep_alive_refreshes_an_old_refresh_token(hub: Hub, emu: BoxEmulator) -
     assert kinds == ["connect", "refresh"]
 
 
+def as_user_side(hub: Hub, token: str, *args: str) -> str:
+    """``python ARGS`` (``-c`` code, or ``-m`` module) as in a user's kernel or terminal on
+    the hub: hub mode from ``BOX_WIDGET_HUB_URL`` and the user's hub API token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOX_", "JUPYTERHUB_"))}
+    env.update(BOX_WIDGET_HUB_URL=hub.service_url, JUPYTERHUB_API_TOKEN=token)
+    command = [sys.executable, *(("-c", args[0]) if len(args) == 1 else args)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_a_refused_refresh_says_sign_in_again(hub: Hub, emu: BoxEmulator) -> None:
     token = connect(hub, emu, "lapsed", "gone")
     vault = vault_of(hub, "lapsed")
@@ -126,7 +156,13 @@ def test_a_refused_refresh_says_sign_in_again(hub: Hub, emu: BoxEmulator) -> Non
     assert answer.status_code == 409
     assert answer.json()["error"] == "reauthorization_required"
     summary = api(hub, token, "GET", "api/connections/gone").json()
-    assert summary["connected"] is False
+    assert summary["connected"] is False and summary["signed_out_at"] > 0
+    assert summary["user"]["login"]  # which Box account to sign in as again
+    # A kernel and a terminal of that user (hub mode: the service's summary) say so.
+    said = json.loads(as_user_side(hub, token, SAYS))
+    assert said["signed_out"] and said["form"] == [form_words.SIGNED_OUT, True, "new"]
+    assert SIGNED_OUT in said["error"]
+    assert SIGNED_OUT in as_user_side(hub, token, "-m", "box_widget.cli", "list")
     again = api(hub, token, "POST", "api/connections/gone/token", json={})
     assert again.status_code == 409 and again.json()["error"] == "reauthorization_required"
     kinds = [

@@ -32,6 +32,8 @@ from urllib.parse import quote
 import psutil
 import requests
 
+from box_widget.emulator import BoxEmulator
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "jupyterhub" / "jupyterhub_config.py"
 SERVICE = "box-widget"
@@ -70,6 +72,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def box_for_hub(port: int) -> Iterator[BoxEmulator]:
+    """The emulator as Box, with exactly one redirect URI registered: the service's callback
+    on the hub that will listen on ``port``."""
+    callback = f"http://127.0.0.1:{port}/services/{SERVICE}/oauth2/callback"
+    with BoxEmulator(redirect_uris=[callback]) as emu:
+        yield emu
+
+
+def service_box_env(emu: BoxEmulator) -> dict[str, str]:
+    """What the service is given of Box: the app's id and secret, Box's (the emulator's) URLs."""
+    return {
+        "BOX_CLIENT_ID": emu.app.client_id,
+        "BOX_CLIENT_SECRET": emu.app.client_secret,
+        **emu.endpoints.to_env(),
+    }
 
 
 @dataclass

@@ -21,7 +21,7 @@ import requests
 from box_widget.emulator import BoxEmulator
 
 from . import hub_unix
-from .hub import SERVICE, Hub, free_port, start_hub
+from .hub import Hub, box_for_hub, free_port, service_box_env, start_hub
 
 SPAWN_TIMEOUT = 90.0  # a user's server ready (a setuid JupyterLab start)
 
@@ -85,13 +85,8 @@ class UnixHub:
 def unix_hub(folder: Path, venv: Path) -> Iterator[UnixHub]:
     """A hub whose users' servers run as their own Unix users, until the block ends."""
     port = free_port()
-    callback = f"http://127.0.0.1:{port}/services/{SERVICE}/oauth2/callback"
-    with BoxEmulator(redirect_uris=[callback]) as emu:
-        box_env = {
-            "BOX_CLIENT_ID": emu.app.client_id,
-            "BOX_CLIENT_SECRET": emu.app.client_secret,
-            **emu.endpoints.to_env(),
-        }
+    with box_for_hub(port) as emu:
+        box_env = service_box_env(emu)
         # Box's URLs (the emulator's) for users' servers and kernels too.
         endpoints = f"c.Spawner.environment.update({emu.endpoints.to_env()!r})\n"
         extra = hub_unix.spawner_config(venv) + SERVER_SCOPES + endpoints
