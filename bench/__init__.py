@@ -43,6 +43,11 @@ class Options:
     floods: int = 10  # 500 callbacks at once, while the status API is polled
     small_files: int = 500  # many small files: one process, threads, a Dask cluster
     cluster_runs: int = 2  # ... rounds
+    large_files: int = 8  # large files: through box://, threads, a Dask cluster
+    large_size: int = 50_000_000  # ... each this many bytes
+    large_runs: int = 2  # ... rounds
+    listing_items: int = 10_000  # a long listing (marker pagination): items in the folder
+    listing_runs: int = 3  # ... listings each way
     hub_kernels: int = 200  # hub service: simulated kernels pulling tokens
     hub_seconds: float = 15.0  # ... for this long (5 s tokens: a few expiries)
     hub_connections: int = 1000  # ... then this many users' connections in its vault
@@ -57,6 +62,9 @@ class Options:
         "size_upload": 200_000_000,
         "hub_kernels": 200,
         "hub_connections": 1000,
+        "large_files": 8,
+        "large_size": 50_000_000,
+        "listing_items": 10_000,
     }
 
     @property
@@ -80,6 +88,11 @@ class Options:
             floods=2,
             small_files=60,
             cluster_runs=1,
+            large_files=4,
+            large_size=5_000_000,
+            large_runs=1,
+            listing_items=2000,
+            listing_runs=2,
             hub_kernels=16,
             hub_seconds=6.0,
             hub_connections=50,

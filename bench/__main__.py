@@ -102,6 +102,18 @@ BENCHMARKS = [
             kernels=o.hub_kernels, seconds=o.hub_seconds, connections=o.hub_connections
         ),
     ),
+    Benchmark(
+        "large",
+        "10. Large files (threads, a Dask cluster) and a long listing",
+        "bench.large",
+        lambda m, o: m.measure(
+            files=o.large_files,
+            size=o.large_size,
+            runs=o.large_runs,
+            items=o.listing_items,
+            listing_runs=o.listing_runs,
+        ),
+    ),
 ]
 
 

@@ -18,7 +18,8 @@ second at the authority (its audit trail's ``grant-token`` events) and refreshes
 lifetime (Box refreshes counted by the emulator, over the cluster's reading time divided by
 18 s: 20 s less the 2 s refresh margin). The only other Box fsspec package (``boxfs`` 0.3.0)
 cannot be pickled (``cannot pickle '_thread.lock'``), so no peer runs on the cluster.
-The 8 files of 50 MB and the 10,000-item listing of issue 20's benchmark are not measured yet.
+The 8 files of 50 MB and the 10,000-item listing of issue 20's benchmark are section 10
+(``bench/large.py``), which reads in the same setting (``setting``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +102,57 @@ def _sdk_read(client: Any, file_id: str) -> int:
     return len(client.downloads.download_file(file_id).read())
 
 
-def measure(files: int = 500, runs: int = 2) -> Section:
-    """Read ``files`` small files ``runs`` times each way (see the module docstring)."""
+@dataclass
+class Setting:
+    """What a round reads with: the authority's home, the cluster's client, box:// and the SDK."""
+
+    home: Path
+    client: Any
+    fs: BoxFileSystem
+    sdk: Any
+
+
+@contextlib.contextmanager
+def setting(emu: BoxEmulator, tmp: Path) -> Iterator[Setting]:
+    """A jupyter server (the workers' token authority) with a connection in its vault, this
+    process as its kernel, a 4-worker ``LocalCluster`` with no vault, and an SDK client."""
     use_test_helpers()
     import distributed
     from support import emulator_flow
     from support.jupyter_server import running_server
 
+    with running_server(tmp / "server", free_port(), emu.endpoints.to_dict()) as server:
+        kernel = {
+            "BOX_WIDGET_HOME": str(server.home),
+            "BOX_WIDGET_KEYRING": "0",
+            "BOX_WIDGET_PROGRESS": "0",
+            "JUPYTER_SERVER_URL": server.url,
+            "JUPYTER_RUNTIME_DIR": str(server.runtime),
+        }
+        workers = {
+            "HOME": str(tmp / "worker"),
+            "BOX_WIDGET_HOME": str(tmp / "worker-vault"),
+            "JUPYTER_SERVER_URL": "",
+            "JUPYTER_RUNTIME_DIR": str(tmp / "worker" / "runtime"),
+        }
+        with (
+            _environment(**kernel),
+            distributed.LocalCluster(
+                n_workers=4,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                env=workers,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            emulator_flow.connect(emu, server.home, NAME)
+            yield Setting(server.home, client, BoxFileSystem(NAME), _sdk(emu))
+
+
+def measure(files: int = 500, runs: int = 2) -> Section:
+    """Read ``files`` small files ``runs`` times each way (see the module docstring)."""
     seconds: dict[str, list[float]] = {}
     pulls: list[float] = []
     per_life: list[float] = []
@@ -114,60 +160,30 @@ def measure(files: int = 500, runs: int = 2) -> Section:
         emu.settings.access_token_lifetime = LIFETIME
         made = _seed(emu, files)
         paths = [p for p, _ in made]
-        server_dir = Path(tmp) / "server"
-        with running_server(server_dir, free_port(), emu.endpoints.to_dict()) as server:
-            kernel = {
-                "BOX_WIDGET_HOME": str(server.home),
-                "BOX_WIDGET_KEYRING": "0",
-                "BOX_WIDGET_PROGRESS": "0",
-                "JUPYTER_SERVER_URL": server.url,
-                "JUPYTER_RUNTIME_DIR": str(server.runtime),
-            }
-            workers = {
-                "HOME": str(Path(tmp) / "worker"),
-                "BOX_WIDGET_HOME": str(Path(tmp) / "worker-vault"),
-                "JUPYTER_SERVER_URL": "",
-                "JUPYTER_RUNTIME_DIR": str(Path(tmp) / "worker" / "runtime"),
-            }
-            with (
-                _environment(**kernel),
-                distributed.LocalCluster(
-                    n_workers=4,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    env=workers,
-                ) as cluster,
-                distributed.Client(cluster) as client,
-            ):
-                emulator_flow.connect(emu, server.home, NAME)
-                fs = BoxFileSystem(NAME)
-                fs.ls("Bench/small")
-                sdk = _sdk(emu)
-                for _ in range(runs):
-                    seconds.setdefault("sequential", []).append(
-                        _timed(lambda: [fs.cat(p) for p in paths])
+        with setting(emu, Path(tmp)) as s:
+            fs, sdk, client = s.fs, s.sdk, s.client
+            fs.ls("Bench/small")
+            for _ in range(runs):
+                seconds.setdefault("sequential", []).append(
+                    _timed(lambda: [fs.cat(p) for p in paths])
+                )
+                with ThreadPoolExecutor(THREADS) as pool:
+                    seconds.setdefault("threads", []).append(
+                        _timed(lambda: list(pool.map(fs.cat, paths)))
                     )
-                    with ThreadPoolExecutor(THREADS) as pool:
-                        seconds.setdefault("threads", []).append(
-                            _timed(lambda: list(pool.map(fs.cat, paths)))
-                        )
-                    seconds.setdefault("sdk sequential", []).append(
-                        _timed(lambda: [_sdk_read(sdk, i) for _, i in made])
+                seconds.setdefault("sdk sequential", []).append(
+                    _timed(lambda: [_sdk_read(sdk, i) for _, i in made])
+                )
+                with ThreadPoolExecutor(THREADS) as pool:
+                    seconds.setdefault("sdk threads", []).append(
+                        _timed(lambda: list(pool.map(lambda m: _sdk_read(sdk, m[1]), made)))
                     )
-                    with ThreadPoolExecutor(THREADS) as pool:
-                        seconds.setdefault("sdk threads", []).append(
-                            _timed(lambda: list(pool.map(lambda m: _sdk_read(sdk, m[1]), made)))
-                        )
-                    before = len(_events(server.home, "grant-token"))
-                    refreshes = emu.counters()["refreshes"]
-                    took = _timed(lambda: client.gather(client.map(_cat, paths, fs=fs, pure=False)))
-                    seconds.setdefault("cluster", []).append(took)
-                    pulls.append((len(_events(server.home, "grant-token")) - before) / took)
-                    per_life.append(
-                        (emu.counters()["refreshes"] - refreshes) / (took / (LIFETIME - 2))
-                    )
+                before = len(_events(s.home, "grant-token"))
+                refreshes = emu.counters()["refreshes"]
+                took = _timed(lambda: client.gather(client.map(_cat, paths, fs=fs, pure=False)))
+                seconds.setdefault("cluster", []).append(took)
+                pulls.append((len(_events(s.home, "grant-token")) - before) / took)
+                per_life.append((emu.counters()["refreshes"] - refreshes) / (took / (LIFETIME - 2)))
     return _section(files, seconds, pulls, per_life)
 
 

@@ -90,6 +90,7 @@ def test_bench_writes_results_with_every_row_filled(tmp_path: Path) -> None:
         "flood",
         "cluster",
         "hub",
+        "large",
     }
     for key in RUN:
         section = sections[key]
@@ -154,3 +155,44 @@ def test_bench_hub_runs_through_a_real_hub(tmp_path: Path) -> None:
     assert f"| {pull['measure']} | **" in text
     headline = readme.headlines([Section.from_dict(section)], {})
     assert "simulated kernels pulling access tokens from the JupyterHub service" in headline
+
+
+def test_the_large_files_and_listing_rows_render() -> None:
+    """Section 10's rows in the table: MB/s against the SDK's, the cluster row saying why it
+    has no peer, the listing's time and its requests counted for both clients."""
+    from bench import large
+    from bench.report import render
+
+    seconds = {
+        k: [2.0, 4.0]
+        for k in ("sequential", "threads", "cluster", "sdk sequential", "sdk threads", "ls")
+    }
+    seconds["sdk ls"] = [1.0, 1.0]
+    section = large._section(8, 50_000_000, 10_000, seconds, {"ls": [10, 10], "sdk ls": [10, 10]})
+    sequential, threads, cluster, listing, requests = section.rows
+    assert sequential.ours is not None and sequential.ours.samples == [200.0, 100.0]
+    assert sequential.ratio == 1.0 and threads.peer_name == "official SDK, 8 threads"
+    assert cluster.peer is None and "boxfs 0.3.0 cannot be pickled" in cluster.peer_text
+    assert listing.ratio == 3.0  # 3 s against 1 s: lower is better
+    assert requests.ours is not None and requests.ours.median == 10 and requests.ratio is None
+    text = render(
+        {
+            "date": "today",
+            "seconds": 1,
+            "quick": True,
+            "cpu": "cpu",
+            "cores": 2,
+            "memory_gib": 1,
+            "os": "os",
+            "python": "3",
+            "versions": {},
+            "load": {"before": 0, "after": 0},
+        },
+        [section],
+        "python -m bench",
+    )
+    assert "| 8 files of 50 MB, one process, sequential | **150 MB/s** " in text
+    assert "none: boxfs 0.3.0 cannot be pickled" in text
+    assert "| list a folder of 10,000 items (marker pagination) | **3,000 ms** " in text
+    assert "| … requests made for that listing | **10.0 requests** " in text
+    assert "## 10. Large files (threads, a Dask cluster) and a long listing" in text
