@@ -151,7 +151,7 @@ def test_bench_hub_runs_through_a_real_hub(tmp_path: Path) -> None:
     assert per_expiry["ours"]["n"] == 1 and per_expiry["goal"] == "1.00"
     assert section["raw"]["failures"] == 0
     text = results.read_text()
-    assert "8. Token pulls from the JupyterHub service" in text
+    assert "9. Token pulls from the JupyterHub service" in text
     assert f"| {pull['measure']} | **" in text
     headline = readme.headlines([Section.from_dict(section)], {})
     assert "simulated kernels pulling access tokens from the JupyterHub service" in headline
