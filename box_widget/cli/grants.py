@@ -1,6 +1,8 @@
 """``box-widget grants``: the worker grants of the vault (Dask and other workers), and revoking
-one. Read from the vault directly (the same folder and key as the Jupyter server's): a grant
-revoked here is refused at its workers' next token request."""
+one. Read from the vault directly (the same folder and key as the Jupyter server's); in hub
+mode (``BOX_WIDGET_HUB_URL``, unless ``--home`` is given) through the hub's box-widget service,
+which keeps the hub user's grants. A grant revoked here is refused at its workers' next token
+request."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 from pathlib import Path
 
 from .. import audit, grants
+from ..hub_client import HubService, hub_url
 from ..vault import Vault, default_home
 
 
@@ -21,16 +24,24 @@ def _when(at: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "-"
 
 
+def _hub() -> HubService | None:
+    """The hub's service when this process is in hub mode (it keeps the grants), else None."""
+    return HubService() if hub_url() else None
+
+
 def show(args: argparse.Namespace) -> int:
     """Print every grant kept, oldest first: id, connection, scope, state, expiry (no secret)."""
-    vault = _vault(args, create=False)
-    found = grants.listing(vault)
-    if not found:
-        print(f"no worker grants in {vault.home}")
+    hub = None if args.home else _hub()
+    if hub is not None:
+        views, where = hub.grants(), f"the hub's box-widget service at {hub.url}"
+    else:
+        vault = _vault(args, create=False)
+        views, where = [grants.public(r) for r in grants.listing(vault)], str(vault.home)
+    if not views:
+        print(f"no worker grants in {where}")
         return 0
     print(f"{'id':<18}  {'connection':<12}  {'scope':<10}  {'state':<8}  expires / revoked")
-    for record in found:
-        view = grants.public(record)
+    for view in views:
         print(
             f"{view['id']:<18}  {view['connection']:<12}  {view['scope']:<10}  "
             f"{view['state']:<8}  {_when(view['expires_at'])} / {_when(view['revoked_at'])}"
@@ -40,6 +51,9 @@ def show(args: argparse.Namespace) -> int:
 
 def revoke(args: argparse.Namespace) -> int:
     """Revoke grants by id (``all``: every live one); their workers' next request is refused."""
+    hub = None if args.home else _hub()
+    if hub is not None:
+        return _revoke_at_hub(hub, args.ids)
     vault = _vault(args, create=False)
     records = {r["id"]: r for r in grants.listing(vault)}
     wanted = (
@@ -58,6 +72,23 @@ def revoke(args: argparse.Namespace) -> int:
             print(f"revoked worker grant {grant_id} (connection {record['connection']!r})")
         else:
             print(f"worker grant {grant_id} was already {grants.state(record)}")
+    return status
+
+
+def _revoke_at_hub(hub: HubService, ids: list[str]) -> int:
+    """``revoke`` in hub mode: through the service, which keeps this hub user's grants."""
+    views = {v["id"]: v for v in hub.grants()}
+    wanted = [i for i, v in views.items() if v["state"] == "live"] if ids == ["all"] else ids
+    status = 0
+    for grant_id in wanted:
+        view = views.get(grant_id)
+        if view is None:
+            print(f"no worker grant {grant_id} at the hub's box-widget service")
+            status = 1
+        elif hub.revoke_grant(grant_id):
+            print(f"revoked worker grant {grant_id} (connection {view['connection']!r})")
+        else:
+            print(f"worker grant {grant_id} was already {view['state']}")
     return status
 
 
