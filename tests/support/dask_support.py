@@ -5,8 +5,10 @@ count of finished and failed tasks, and every frame Dask serialises (to scan for
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import distributed
@@ -81,6 +83,44 @@ def local_cluster(
             yield cluster, client, plugin
 
 
+def check_run(
+    plugin: Transitions,
+    tasks: int,
+    refreshes: list[dict[str, Any]],
+    box_refreshes: int,
+    lifetime: float,
+    at_least: int,
+) -> None:
+    """A cluster run that failed no task and finished ``tasks`` at least, whose authority
+    refreshed ``at_least`` times (every refresh Box saw: ``box_refreshes``), never twice within
+    one access token's ``lifetime``: one refresh per expiry."""
+    assert plugin.erred == 0
+    assert plugin.done >= tasks
+    assert len(refreshes) >= at_least
+    assert box_refreshes == len(refreshes)
+    gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(refreshes)]
+    assert all(gap >= lifetime * 0.8 for gap in gaps), gaps
+
+
+def bare_workers(folder: Path) -> tuple[dict[str, str], Path]:
+    """The environment of workers that share nothing with the notebook: another ``HOME``, an
+    empty ``BOX_WIDGET_HOME`` (returned, to check it stays empty), no Jupyter server to find,
+    no hub URL or hub token."""
+    home, vault = folder / "worker-home", folder / "worker-vault"
+    home.mkdir()
+    vault.mkdir()
+    env = {
+        "HOME": str(home),
+        "BOX_WIDGET_HOME": str(vault),
+        "BOX_WIDGET_HUB_URL": "",
+        "JUPYTERHUB_API_TOKEN": "",
+        "JUPYTER_SERVER_URL": "",
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+    }
+    return env, vault
+
+
 def worker_environment() -> dict[str, Any]:
     """What a worker sees of the credentials' environment (run on each worker)."""
     import os
@@ -94,6 +134,19 @@ def worker_environment() -> dict[str, Any]:
         "hub_token": os.environ.get("JUPYTERHUB_API_TOKEN") or None,
         "hub_url": os.environ.get("BOX_WIDGET_HUB_URL") or None,
     }
+
+
+def check_bare(client: distributed.Client, vault: Path) -> None:
+    """Every worker runs with no key, no Client Secret, no hub URL or token, and ``vault`` as
+    its (empty) vault folder."""
+    for seen in client.run(worker_environment).values():
+        assert seen == {
+            "key": None,
+            "home": str(vault),
+            "secret": None,
+            "hub_token": None,
+            "hub_url": None,
+        }
 
 
 def read_one(fs: BoxFileSystem, path: str = "Readings/2026/f000.csv") -> bytes:
