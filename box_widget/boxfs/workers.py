@@ -114,15 +114,18 @@ class WorkerConnection:
     def _vault_source(self) -> TokenSource:
         home = self.carried.home
         try:
+            if not home:  # a hub-kept connection: there is no vault to share
+                msg = "the connection is kept by the hub's box-widget service, not in a vault"
+                raise ConfigurationError(msg, connection=self.name)
             source = reopened(Vault(home, create=False), self.name)
         except BoxWidgetError as exc:
             msg = (
                 f"No token authority is reachable from this process for connection "
                 f"{self.name!r}. Tried: a worker grant, but the notebook made none "
                 f"({self.carried.why_no_grant or 'no Jupyter server'}); then the vault at "
-                f"{home} on this machine ({exc.what}). Fix: run the notebook under Jupyter "
-                "(its server gives workers a grant), or share the vault with the workers (the "
-                f"same BOX_WIDGET_HOME and key). {HOW_TO}"
+                f"{home or '(none)'} on this machine ({exc.what}). Fix: run the notebook under "
+                "Jupyter (its server gives workers a grant), or share the vault with the workers "
+                f"(the same BOX_WIDGET_HOME and key). {HOW_TO}"
             )
             raise AuthorityUnreachable(
                 msg, tried=("worker grant", f"vault {home}"), connection=self.name

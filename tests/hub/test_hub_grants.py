@@ -19,6 +19,7 @@ from support.secret_scan import emulator_secrets, find
 from box_widget import audit
 from box_widget.boxfs import BoxFileSystem
 from box_widget.emulator import BoxEmulator
+from box_widget.errors import AuthorityUnreachable, BoxWidgetError
 
 
 def worker_token(hub: Hub, prefix: str, name: str, bearer: str | None) -> requests.Response:
@@ -88,6 +89,7 @@ def test_grants_are_each_hub_users_own(hub: Hub, emu: BoxEmulator) -> None:
     assert ("grant-created", "gina") in kinds and ("grant-token", "gina") in kinds
     assert ("grant-revoked", "gina") in kinds and ("grant-refused", "gina") in kinds
     assert not any(grant["secret"] in str(e) for e in events)
+    assert grant["secret"] not in hub.log()  # the service's and the proxy's lines too
     assert audit.read(vault_of(hub, "hugo").home, "work")[-1]["event"] != "grant-token"
 
 
@@ -130,3 +132,29 @@ def test_box_paths_in_a_hub_kernel_and_its_pickled_file_system(
     events = audit.read(vault_of(hub, server.user).home, "work")
     assert [e["grant"] for e in events if e["event"] == "grant-token"] == [grant["id"]]
     assert quote(server.user) in str(copy.connection.carried.grant.prefix)
+
+
+def test_a_kernel_the_service_refuses_makes_no_grant_and_workers_are_told_why(
+    hub: Hub, emu: BoxEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = connect(hub, emu, "ivan", "work")
+    monkeypatch.setenv("BOX_WIDGET_HUB_URL", hub.service_url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token)
+    fs = BoxFileSystem("work")
+    asked = BoxFileSystem("work", grant={"scope": "read"})
+    # The token changes to one the service refuses (no access to it) before pickling.
+    monkeypatch.setenv(
+        "JUPYTERHUB_API_TOKEN", hub.token("ivan", scopes=["read:users:name!user=ivan"])
+    )
+    with pytest.raises(BoxWidgetError) as at_once:  # a grant asked for: fails here
+        pickle.dumps(asked)
+    assert "this token may not use the box-widget service" in str(at_once.value)
+    copy = pickle.loads(pickle.dumps(fs))
+    monkeypatch.delenv("BOX_WIDGET_HUB_URL")
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN")
+    with pytest.raises(AuthorityUnreachable) as later:
+        copy.cat("HubFS/one.csv")
+    words = str(later.value)
+    assert "the notebook made none (this token may not use the box-widget service)" in words
+    assert "kept by the hub's box-widget service" in words and "BoxWidgetHub.worker_url" in words
+    assert api(hub, token, "GET", "api/grants").json()["grants"] == []
