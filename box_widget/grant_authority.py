@@ -10,12 +10,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from traitlets import Float
+
 from . import audit, grants
 from .errors import GrantRefused
 from .oauth import TokenClient
 from .records import Token
 from .server.downscoped import DownscopedTokens
 from .vault import Vault
+
+
+def lifetime_settings() -> tuple[Float[float, float], Float[float, float]]:
+    """A token authority's ``grant_lifetime`` and ``grant_max_lifetime`` (traitlets of the
+    Jupyter server's ``BoxWidgetApp`` and the hub's ``BoxWidgetHub``)."""
+    return (
+        Float(
+            grants.GRANT_LIFETIME, help="Seconds a worker grant lives unless its kernel asks less."
+        ).tag(config=True),
+        Float(
+            grants.MAX_GRANT_LIFETIME, help="The longest lifetime a kernel may ask for a grant."
+        ).tag(config=True),
+    )
 
 
 def mint_options(

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from traitlets import Float, Integer, Unicode, default
 from traitlets.config import Application
 
-from .. import grants
+from .. import grant_authority
 from .._version import __version__
 from ..endpoints import BoxEndpoints
 from ..files import atomic_write, private_file
@@ -82,12 +82,7 @@ class BoxWidgetHub(Application):
         "grants kernels mint (e.g. https://hub.example.org/services/box-widget/); default: "
         "$BOX_WIDGET_WORKER_URL, else the address the kernel reached the service at."
     ).tag(config=True)
-    grant_lifetime = Float(
-        grants.GRANT_LIFETIME, help="Seconds a worker grant lives unless its kernel asks less."
-    ).tag(config=True)
-    grant_max_lifetime = Float(
-        grants.MAX_GRANT_LIFETIME, help="The longest lifetime a kernel may ask for a grant."
-    ).tag(config=True)
+    grant_lifetime, grant_max_lifetime = grant_authority.lifetime_settings()
 
     aliases = {  # noqa: RUF012 (traitlets' own declaration)
         "config": "BoxWidgetHub.config_file",
