@@ -142,7 +142,7 @@ def setting(emu: BoxEmulator, tmp: Path) -> Iterator[Setting]:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address=":0",
                 env=workers,
             ) as cluster,
             distributed.Client(cluster) as client,

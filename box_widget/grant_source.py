@@ -7,8 +7,8 @@ authority's base URL as workers reach it (``c.BoxWidgetApp.worker_url`` /
 ``BOX_WIDGET_WORKER_URL``, else the address the kernel reached) with the prefix of its grant
 routes. A worker asks ``<url><prefix>/<connection>/token`` with ``Authorization: Bearer <grant
 secret>`` (``authority.AuthorityTokenSource``, as kernels ask their server and the hub's
-service) and gets access tokens for that one connection, nothing else. Any authority that
-serves those routes may mint grants: the hub's service too.
+service) and gets access tokens for that one connection, nothing else. The hub's service mints
+and serves grants the same way (``hub_client.HubService.mint_grant``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ HOW_TO = (
     "Workers on this machine reach the Jupyter server over loopback; for workers on other "
     "machines, set c.BoxWidgetApp.worker_url (or BOX_WIDGET_WORKER_URL in the server's "
     "environment) to the server's address as they reach it (https), or give the workers the "
-    "vault (the same BOX_WIDGET_HOME and key)."
+    "vault (the same BOX_WIDGET_HOME and key). On a JupyterHub, the hub's box-widget service "
+    "is the authority: set c.BoxWidgetHub.worker_url (or BOX_WIDGET_WORKER_URL in the "
+    "service's environment) to its address as the workers reach it."
 )
 
 
@@ -103,14 +105,17 @@ def mint(
     expires_in: float | None = None,
     downscope: bool | None = None,
     server: Authority | None = None,
+    path: str | None = None,
 ) -> WorkerGrant:
-    """A new worker grant for connection ``name`` from this process's Jupyter server; an
-    ``AuthorityUnreachable`` (no server found, or it did not answer) or the refusal in words.
-    An authority address workers would reach over plain http off this machine is refused."""
+    """A new worker grant for connection ``name`` from this process's Jupyter server (or
+    ``server``, at its mint route ``path``: the hub's service); an ``AuthorityUnreachable`` (no
+    server found, or it did not answer) or the refusal in words. An authority address workers
+    would reach over plain http off this machine is refused."""
     server = server or find_server()
     body: dict[str, Any] = {"scope": scope}
     if expires_in is not None:
         body["expires_in"] = expires_in
     if downscope is not None:
         body["downscope"] = downscope
-    return WorkerGrant.from_answer(server.ask("POST", grants_path(name), body, connection=name))
+    answer = server.ask("POST", path or grants_path(name), body, connection=name)
+    return WorkerGrant.from_answer(answer)

@@ -168,18 +168,23 @@ def _when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
 
+def unknown() -> GrantRefused:
+    """The refusal of a grant the authority does not know."""
+    msg = (
+        "The token authority does not know this worker grant (it was never made here, or "
+        "its record was deleted): this worker cannot use Box. Run the computation again "
+        "from the notebook, which makes a new grant."
+    )
+    return GrantRefused(msg)
+
+
 def check(vault: Vault, secret: str) -> GrantRecord:
     """The live grant ``secret`` is the secret of, or ``GrantRefused`` saying why not (in words
     that name the grant's id, never its secret)."""
     grant_id = id_of(secret)
     record = load(vault, grant_id) if grant_id else None
     if record is None or not hmac.compare_digest(record["secret_sha256"], _digest(secret)):
-        msg = (
-            "The token authority does not know this worker grant (it was never made here, or "
-            "its record was deleted): this worker cannot use Box. Run the computation again "
-            "from the notebook, which makes a new grant."
-        )
-        raise GrantRefused(msg)
+        raise unknown()
     name = record["connection"]
     how = state(record)
     if how == "revoked":

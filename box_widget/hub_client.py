@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from . import grant_source
 from .authority import Authority, AuthorityTokenSource
 from .errors import AuthorityUnreachable
+from .grant_source import WorkerGrant
 from .records import BoxUser, ConnectionSummary, box_user
 
 #: The service's base URL as this process reaches it (ending in ``/``).
@@ -26,6 +28,7 @@ HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"  # noqa: S105 - a variable's name
 #: The service's JSON API, relative to its base URL.
 API = "api"
 CONNECTIONS = f"{API}/connections"
+GRANTS = f"{API}/grants"
 #: What to do when the service cannot be reached or refuses this process.
 HOW_TO = (
     "Your hub's box-widget service keeps your Box connections: check that it runs (ask your "
@@ -138,6 +141,22 @@ class HubService:
         answer = self.authority.ask("GET", f"{CONNECTIONS}/{name}/audit", connection=name)
         events = answer.get("events") or []
         return [event for event in events if isinstance(event, dict)]
+
+    def mint_grant(self, name: str, **options: Any) -> WorkerGrant:
+        """A new worker grant for ``name`` from the service (``options``: ``scope``,
+        ``expires_in``, ``downscope``): its workers ask the service for access tokens."""
+        path = f"{CONNECTIONS}/{name}/grants"
+        return grant_source.mint(name, server=self.authority, path=path, **options)
+
+    def grants(self) -> list[dict[str, Any]]:
+        """This hub user's worker grants (no secret)."""
+        found = self.authority.ask("GET", GRANTS).get("grants") or []
+        return [grant for grant in found if isinstance(grant, dict)]
+
+    def revoke_grant(self, grant_id: str) -> bool:
+        """Revoke one of this hub user's grants; whether it was live (another user's or an
+        unknown one: ``not_found``)."""
+        return bool(self.authority.ask("DELETE", f"{GRANTS}/{grant_id}").get("revoked"))
 
     def token_source(self, name: str) -> HubTokenSource:
         """The token source of a session for ``name``."""

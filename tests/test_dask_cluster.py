@@ -9,7 +9,6 @@ as a terminal the server opened does: ``JUPYTER_SERVER_URL``) and uses the vault
 
 from __future__ import annotations
 
-import itertools
 import pickle
 import subprocess
 import sys
@@ -21,10 +20,19 @@ from typing import Any
 
 import dask.dataframe as dd
 import distributed
-import pandas as pd
 import pytest
-from distributed.diagnostics.plugin import SchedulerPlugin
 from support import emulator_flow
+from support.dask_support import (
+    Transitions,
+    bare_workers,
+    check_bare,
+    check_run,
+    local_cluster,
+    read_one,
+    record_frames,
+    seed,
+    worker_logs,
+)
 from support.jupyter_server import TOKEN, Server, running_server
 from support.secret_scan import emulator_secrets, scan
 
@@ -41,20 +49,7 @@ from box_widget.keys import find_key
 #: pulls), but takes 3 minutes on 2 shared cores; CI runs 120 (bench/ has the 500-file run).
 N_FILES = 120
 LIFETIME = 20
-CITIES = ("Oslo", "Lima", "Pune", "Kobe")
 pytestmark = pytest.mark.timeout(600)
-
-
-class Transitions(SchedulerPlugin):  # type: ignore[misc]
-    """Counts the scheduler's task transitions: tasks finished, tasks failed."""
-
-    def __init__(self) -> None:
-        self.done = 0
-        self.erred = 0
-
-    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
-        self.done += finish == "memory"
-        self.erred += finish == "erred"
 
 
 @dataclass
@@ -77,21 +72,6 @@ class Setup:
         return [e for e in audit.read(self.server.home, "work") if e["event"] == event]
 
 
-def seed(emu: BoxEmulator, count: int) -> pd.DataFrame:
-    """``Readings/2026/f000.csv``...: small CSV files of (city, temp); all their rows."""
-    content, user = emu.state.content, emu.user.id
-    data = content.add_folder(user, "0", "Readings")
-    folder = content.add_folder(user, data.id, "2026")
-    frames = []
-    for i in range(count):
-        frame = pd.DataFrame(
-            {"city": [CITIES[(i + j) % 4] for j in range(20)], "temp": [i + j for j in range(20)]}
-        )
-        content.add_file(user, folder.id, f"f{i:03d}.csv", frame.to_csv(index=False).encode())
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
 @pytest.fixture
 def setup(
     tmp_path: Path, emulator: BoxEmulator, box_env: Path, monkeypatch: pytest.MonkeyPatch
@@ -112,56 +92,16 @@ def setup(
             return minted[-1]
 
         monkeypatch.setattr(workers, "mint", mint)
-        sent: list[bytes] = []
-        real_dumps = distributed.protocol.dumps
-
-        def dumps(*args: Any, **kwargs: Any) -> Any:
-            frames = real_dumps(*args, **kwargs)
-            sent.extend(bytes(f) for f in frames)
-            return frames
-
-        monkeypatch.setattr(distributed.protocol, "dumps", dumps)
-        worker_home, worker_vault = tmp_path / "worker-home", tmp_path / "worker-vault"
-        worker_home.mkdir()
-        worker_vault.mkdir()
-        env = {
-            "HOME": str(worker_home),
-            "BOX_WIDGET_HOME": str(worker_vault),
-            "JUPYTER_SERVER_URL": "",
-            "JUPYTER_RUNTIME_DIR": str(worker_home / "runtime"),
-            "JUPYTER_DATA_DIR": str(worker_home / "data"),
-        }
-        with distributed.LocalCluster(
-            n_workers=4,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            env=env,
-        ) as cluster:
-            plugin = Transitions()
-            cluster.scheduler.add_plugin(plugin)
-            with distributed.Client(cluster) as client:
-                yield Setup(server, emulator, client, cluster, plugin, minted, sent, worker_vault)
-
-
-def worker_environment() -> dict[str, Any]:
-    import os
-
-    from box_widget.vault import default_home
-
-    return {
-        "key": os.environ.get("BOX_WIDGET_KEY"),
-        "home": str(default_home()),
-        "secret": os.environ.get("BOX_CLIENT_SECRET"),
-    }
+        sent = record_frames(monkeypatch)
+        env, worker_vault = bare_workers(tmp_path)
+        with local_cluster(4, env) as (cluster, client, plugin):
+            yield Setup(server, emulator, client, cluster, plugin, minted, sent, worker_vault)
 
 
 def test_a_cluster_reads_and_writes_box_through_three_expiries(setup: Setup) -> None:
     rows = seed(setup.emu, N_FILES)
     expected = rows.groupby("city").temp.mean()
-    for seen in setup.client.run(worker_environment).values():
-        assert seen == {"key": None, "home": str(setup.worker_vault), "secret": None}
+    check_bare(setup.client, setup.worker_vault)
 
     options = {"connection": "work"}
     df = dd.read_csv("box://Readings/2026/*.csv", storage_options=options)
@@ -186,13 +126,9 @@ def test_a_cluster_reads_and_writes_box_through_three_expiries(setup: Setup) -> 
         f"{setup.emu.counters()['refreshes']}; grants {len(setup.grants)}; token pulls "
         f"{len(pulls)}"
     )
-    assert setup.plugin.erred == 0
-    assert setup.plugin.done >= rounds * N_FILES
-    # Exactly one refresh per expiry: at least three, never two within one token's life.
-    assert len(refreshes) >= 3
-    assert setup.emu.counters()["refreshes"] == len(refreshes)
-    gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(refreshes)]
-    assert all(gap >= LIFETIME * 0.8 for gap in gaps), gaps
+    # 0 failed tasks; exactly one refresh per expiry: at least three.
+    box_refreshes = setup.emu.counters()["refreshes"]
+    check_run(setup.plugin, rounds * N_FILES, refreshes, box_refreshes, LIFETIME, 3)
     # Workers asked the authority (with their grants) and never refreshed themselves.
     assert {e["pid"] for e in refreshes} <= {setup.server.proc.pid, __import__("os").getpid()}
     assert pulls and {e["pid"] for e in pulls} == {setup.server.proc.pid}
@@ -204,17 +140,10 @@ def test_a_cluster_reads_and_writes_box_through_three_expiries(setup: Setup) -> 
     sent = b"".join(setup.sent)
     assert all(g.id.encode() in sent for g in setup.grants[:1])
     assert scan(setup.secrets(), texts={"dask messages": sent}) == {}
-    logs = {
-        f"{worker} log": "\n".join(line for _, line in lines)
-        for worker, lines in setup.client.get_worker_logs().items()
-    }
+    logs = worker_logs(setup.client)
     logs["server log"] = setup.server.log.read_text(errors="replace")
     grant_secrets = {g.secret for g in setup.grants}
     assert scan(setup.secrets() | grant_secrets, texts=logs) == {}
-
-
-def read_one(fs: BoxFileSystem) -> bytes:
-    return bytes(fs.cat("Readings/2026/f000.csv"))
 
 
 def test_a_revoked_or_expired_grant_stops_the_next_task(setup: Setup) -> None:

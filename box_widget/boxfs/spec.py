@@ -107,7 +107,7 @@ class BoxFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Paths to Box items, with the listing cache shared per connection."""
         if self._paths is None:
             conn = self.connection
-            key = conn.cache_key if isinstance(conn, WorkerConnection) else workers.home_of(conn)
+            key = conn.cache_key if isinstance(conn, WorkerConnection) else workers.cache_key(conn)
             self._paths = PathResolver(self.session, cache_for(key, conn.name))
         return self._paths
 

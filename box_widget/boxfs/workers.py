@@ -1,7 +1,8 @@
 """``box://`` on workers: what a pickled ``BoxFileSystem`` carries, and how a worker uses it.
 
 Pickling a file system made in a notebook (Dask does, to put it in the task graph) mints one
-worker grant for its connection from the notebook's Jupyter server (``grant_source.mint``),
+worker grant for its connection from the notebook's Jupyter server (``grant_source.mint``), or
+on a hub from the hub's box-widget service (``HubService.mint_grant``),
 once per file system, and carries that grant: the connection's name, the authority's token
 route, the grant's secret, Box's URLs. Never the Client Secret, a refresh or access token, the
 vault's key, nor the Jupyter login token. A worker's file system then gets its access tokens
@@ -23,6 +24,7 @@ from ..endpoints import BoxEndpoints
 from ..errors import AuthorityUnreachable, BoxWidgetError, ConfigurationError
 from ..grant_source import HOW_TO, GrantTokenSource, WorkerGrant, mint
 from ..grants import SCOPES
+from ..hub_client import HubService
 from ..session import BoxSession
 from ..token_source import TokenSource, reopened
 from ..vault import Vault
@@ -61,18 +63,20 @@ def home_of(conn: Any) -> str:
     return "" if getattr(conn, "kept_by_hub", False) else str(conn.vault.home)
 
 
+def cache_key(conn: Any) -> str:
+    """The listing cache's key of a connection (``paths.cache_for``): its vault's folder, or
+    the hub's service that keeps it."""
+    return f"hub:{conn.hub.url}" if getattr(conn, "kept_by_hub", False) else home_of(conn)
+
+
 def carry(name: str, home: str, endpoints: dict[str, str], options: dict[str, Any]) -> Carried:
     """What a file system of connection ``name`` carries when pickled: a new grant from this
-    process's Jupyter server; else (none reachable, or it has no such connection) the vault's
-    folder, unless a grant was asked for explicitly (``options``): then the error."""
-    if not home:  # kept by a hub's service: grants from it are a later step
-        why = "on a hub, grants from the hub's box-widget service are not available yet"
-        if options:
-            msg = f"No worker grant for connection {name!r}: {why}."
-            raise ConfigurationError(msg, connection=name)
-        return Carried(name, home, endpoints, None, why_no_grant=why)
+    process's Jupyter server (on a hub, from the hub's service: ``home`` is ``""``); else
+    (none reachable, or it has no such connection) the vault's folder, unless a grant was asked
+    for explicitly (``options``): then the error."""
     try:
-        grant = mint(name, **options)
+        # kept by the hub's service (no vault here): the service mints; else this server
+        grant = HubService().mint_grant(name, **options) if not home else mint(name, **options)
     except BoxWidgetError as exc:
         if options:
             raise
@@ -110,15 +114,18 @@ class WorkerConnection:
     def _vault_source(self) -> TokenSource:
         home = self.carried.home
         try:
+            if not home:  # a hub-kept connection: there is no vault to share
+                msg = "the connection is kept by the hub's box-widget service, not in a vault"
+                raise ConfigurationError(msg, connection=self.name)
             source = reopened(Vault(home, create=False), self.name)
         except BoxWidgetError as exc:
             msg = (
                 f"No token authority is reachable from this process for connection "
                 f"{self.name!r}. Tried: a worker grant, but the notebook made none "
                 f"({self.carried.why_no_grant or 'no Jupyter server'}); then the vault at "
-                f"{home} on this machine ({exc.what}). Fix: run the notebook under Jupyter "
-                "(its server gives workers a grant), or share the vault with the workers (the "
-                f"same BOX_WIDGET_HOME and key). {HOW_TO}"
+                f"{home or '(none)'} on this machine ({exc.what}). Fix: run the notebook under "
+                "Jupyter (its server gives workers a grant), or share the vault with the workers "
+                f"(the same BOX_WIDGET_HOME and key). {HOW_TO}"
             )
             raise AuthorityUnreachable(
                 msg, tried=("worker grant", f"vault {home}"), connection=self.name

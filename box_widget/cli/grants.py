@@ -1,14 +1,20 @@
 """``box-widget grants``: the worker grants of the vault (Dask and other workers), and revoking
-one. Read from the vault directly (the same folder and key as the Jupyter server's): a grant
-revoked here is refused at its workers' next token request."""
+one. Read from the vault directly (the same folder and key as the Jupyter server's); in hub
+mode (``BOX_WIDGET_HUB_URL``, unless ``--home`` is given) through the hub's box-widget service,
+which keeps the hub user's grants. A grant revoked here is refused at its workers' next token
+request."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .. import audit, grants
+from .. import grant_authority
+from ..hub_client import HubService, hub_url
 from ..vault import Vault, default_home
 
 
@@ -21,16 +27,37 @@ def _when(at: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "-"
 
 
+@dataclass
+class Kept:
+    """Where the grants are kept: their public views, that place in words, and how to revoke
+    one there (whether it was live)."""
+
+    views: list[dict[str, Any]]
+    where: str
+    revoke: Callable[[str], bool]
+
+
+def _kept(args: argparse.Namespace) -> Kept:
+    """The vault's grants; in hub mode (unless ``--home``), the hub service's for this user."""
+    if hub_url() and not args.home:
+        hub = HubService()
+        return Kept(hub.grants(), f"at the hub's box-widget service {hub.url}", hub.revoke_grant)
+    vault = _vault(args, create=False)
+    return Kept(
+        grant_authority.listing(vault),
+        f"in {vault.home}",
+        lambda grant_id: bool(grant_authority.revoke(vault, grant_id, None)),
+    )
+
+
 def show(args: argparse.Namespace) -> int:
     """Print every grant kept, oldest first: id, connection, scope, state, expiry (no secret)."""
-    vault = _vault(args, create=False)
-    found = grants.listing(vault)
-    if not found:
-        print(f"no worker grants in {vault.home}")
+    kept = _kept(args)
+    if not kept.views:
+        print(f"no worker grants {kept.where}")
         return 0
     print(f"{'id':<18}  {'connection':<12}  {'scope':<10}  {'state':<8}  expires / revoked")
-    for record in found:
-        view = grants.public(record)
+    for view in kept.views:
         print(
             f"{view['id']:<18}  {view['connection']:<12}  {view['scope']:<10}  "
             f"{view['state']:<8}  {_when(view['expires_at'])} / {_when(view['revoked_at'])}"
@@ -40,24 +67,21 @@ def show(args: argparse.Namespace) -> int:
 
 def revoke(args: argparse.Namespace) -> int:
     """Revoke grants by id (``all``: every live one); their workers' next request is refused."""
-    vault = _vault(args, create=False)
-    records = {r["id"]: r for r in grants.listing(vault)}
+    kept = _kept(args)
+    views = {v["id"]: v for v in kept.views}
     wanted = (
-        [i for i, r in records.items() if grants.state(r) == "live"]
-        if args.ids == ["all"]
-        else args.ids
+        [i for i, v in views.items() if v["state"] == "live"] if args.ids == ["all"] else args.ids
     )
     status = 0
     for grant_id in wanted:
-        record = records.get(grant_id)
-        if record is None:
-            print(f"no worker grant {grant_id} in {vault.home}")
+        view = views.get(grant_id)
+        if view is None:
+            print(f"no worker grant {grant_id} {kept.where}")
             status = 1
-        elif grants.revoke(vault, grant_id):
-            audit.record(vault.home, record["connection"], "grant-revoked", grant=grant_id)
-            print(f"revoked worker grant {grant_id} (connection {record['connection']!r})")
+        elif kept.revoke(grant_id):
+            print(f"revoked worker grant {grant_id} (connection {view['connection']!r})")
         else:
-            print(f"worker grant {grant_id} was already {grants.state(record)}")
+            print(f"worker grant {grant_id} was already {view['state']}")
     return status
 
 

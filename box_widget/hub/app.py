@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from traitlets import Float, Integer, Unicode, default
 from traitlets.config import Application
 
+from .. import grant_authority
 from .._version import __version__
 from ..endpoints import BoxEndpoints
 from ..files import atomic_write, private_file
@@ -76,6 +77,13 @@ class BoxWidgetHub(Application):
         help="The service's URL prefix (default: $JUPYTERHUB_SERVICE_PREFIX)."
     ).tag(config=True)
 
+    worker_url = Unicode(
+        help="This service's base URL as Dask (and other) workers reach it, put in the worker "
+        "grants kernels mint (e.g. https://hub.example.org/services/box-widget/); default: "
+        "$BOX_WIDGET_WORKER_URL, else the address the kernel reached the service at."
+    ).tag(config=True)
+    grant_lifetime, grant_max_lifetime = grant_authority.lifetime_settings()
+
     aliases = {  # noqa: RUF012 (traitlets' own declaration)
         "config": "BoxWidgetHub.config_file",
         "log-level": "Application.log_level",
@@ -108,6 +116,10 @@ class BoxWidgetHub(Application):
     @default("service_url")
     def _service_url(self) -> str:
         return _env("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
+
+    @default("worker_url")
+    def _worker_url(self) -> str:
+        return _env("BOX_WIDGET_WORKER_URL")
 
     @default("service_prefix")
     def _service_prefix(self) -> str:

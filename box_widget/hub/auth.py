@@ -51,10 +51,18 @@ class HubHandler(QuietRequestLog):
         and host as the proxy forwards them) and ``oauth2/callback`` under its prefix."""
         if self.configured_redirect_uri:
             return self.configured_redirect_uri
+        return self._origin() + str(self.settings["callback_path"])
+
+    def public_base(self) -> str:
+        """This service's base URL as the caller reached it (through the proxy: scheme and
+        host as it forwards them), ending in ``/``."""
+        return self._origin() + str(self.settings["service_prefix"])
+
+    def _origin(self) -> str:
         headers = self.request.headers
         scheme = headers.get("X-Forwarded-Proto", self.request.protocol).split(",")[0].strip()
         host = headers.get("X-Forwarded-Host", self.request.host).split(",")[0].strip()
-        return f"{scheme}://{host}{self.settings['callback_path']}"
+        return f"{scheme}://{host}"
 
 
 class HubBrowserHandler(HubOAuthenticated, HubHandler):

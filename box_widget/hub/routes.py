@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.services.auth import HubAuth, HubOAuth
 from tornado import web
 
-from . import admin, api
+from . import admin, api, grant_routes
 from .auth import OAuthCallbackHandler
 from .callback import CallbackHandler
 from .logs import log_request
@@ -32,6 +32,9 @@ def make_app(config: BoxWidgetHub) -> tuple[web.Application, HubBox]:
         client_secret=config.client_secret,
         endpoints=config.endpoints(),
         vaults=HubVaults(home),
+        worker_url=config.worker_url,
+        grant_lifetime=config.grant_lifetime,
+        grant_max_lifetime=config.grant_max_lifetime,
     )
     prefix = config.service_prefix
     # Separate instances (not JupyterHub's singletons): tokens only for the API, the
@@ -54,6 +57,7 @@ def make_app(config: BoxWidgetHub) -> tuple[web.Application, HubBox]:
         (f"api/connections/{NAME}/complete", api.CompleteHandler, common),
         (f"api/connections/{NAME}/token", api.TokenHandler, common),
         (f"api/connections/{NAME}/audit", api.AuditHandler, common),
+        *((path, handler, common) for path, handler in grant_routes.routes(NAME)),
         ("api/admin/connections", admin.AdminConnectionsHandler, common),
         (f"api/admin/connections/{NAME}/{NAME}", admin.AdminConnectionHandler, common),
     ]
@@ -62,6 +66,7 @@ def make_app(config: BoxWidgetHub) -> tuple[web.Application, HubBox]:
         cookie_secret=config.cookie_secret(box.vaults.home),
         log_function=log_request,
         callback_path=prefix + "oauth2/callback",
+        service_prefix=prefix,
         xsrf_cookies=False,
     )
     return app, box

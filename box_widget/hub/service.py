@@ -9,10 +9,10 @@ handlers run them off the event loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .. import audit, oauth
+from .. import audit, grant_authority, grants, oauth
 from ..authorize import claim_pending_sign_in, params_from_redirect, sign_in_with_box_answer
 from ..endpoints import BoxEndpoints
 from ..errors import (
@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..records import BoxUser, ConnectionRecord, PendingSignIn, Token, signed_out_words
 from ..revoke import revoke_saved
+from ..server.downscoped import DownscopedTokens
 from ..token_api import KINDS, fingerprint
 from ..tokens import VaultTokenSource, expiring
 from ..vault import PENDING_LIFETIME, Vault, check_name
@@ -41,6 +42,12 @@ class HubBox:
     client_secret: str
     endpoints: BoxEndpoints
     vaults: HubVaults
+    #: Worker grants: the service's URL as workers reach it ("": as the kernel reached it),
+    #: a grant's default and longest lifetime, and the downscoped tokens given to workers.
+    worker_url: str = ""
+    grant_lifetime: float = grants.GRANT_LIFETIME
+    grant_max_lifetime: float = grants.MAX_GRANT_LIFETIME
+    downscoped: DownscopedTokens = field(default_factory=DownscopedTokens, repr=False)
 
     def __repr__(self) -> str:
         return f"HubBox(client_id={self.client_id!r}, client_secret='***')"
@@ -138,6 +145,45 @@ class HubBox:
         record = self._record(vault, name)
         self._refresh(vault, name, record, record["token"]["access_token"])
         return True
+
+    # --- worker grants (grant_authority; docs/dask.md) ---------------------------------------
+    def mint_grant(
+        self, hub_user: str, name: str, scope: grants.Scope, expires_in: float, downscope: bool
+    ) -> dict[str, Any]:
+        """A new worker grant for ``hub_user``'s connection ``name`` (the secret shown once)."""
+        vault = self.vaults.for_user(hub_user)
+        self._record(vault, name)  # a connection of this hub user's, usable, or refused
+        return grant_authority.mint(vault, name, scope, expires_in, downscope)
+
+    def grants(self, hub_user: str) -> list[dict[str, Any]]:
+        """``hub_user``'s worker grants (no secret)."""
+        return grant_authority.listing(self.vaults.for_user(hub_user))
+
+    def revoke_grant(self, hub_user: str, grant_id: str) -> bool:
+        """Revoke ``hub_user``'s grant ``grant_id``; whether it was live. Another user's grant
+        is not in this user's vault: ``not_found``, as a missing one."""
+        done = grant_authority.revoke(self.vaults.for_user(hub_user), grant_id, self.downscoped)
+        if done is None:
+            msg = f"You have no worker grant {grant_id!r}."
+            raise refused(msg, "-", kind="not_found")
+        return done
+
+    def grant_token(self, hub_user: str, asked: str, secret: str, failed: Any) -> Token:
+        """An access token for a worker holding grant ``secret`` of ``hub_user``'s connection
+        ``asked`` (no hub login: the grant is the credential)."""
+        vault = self.vaults.existing(hub_user)
+        if vault is None:  # no folder is made for a name a stranger sends
+            raise grants.unknown()
+        grant = grant_authority.check(vault, secret, asked)
+        name = grant["connection"]
+        return grant_authority.token(
+            vault,
+            grant,
+            lambda refused_token: self.token(hub_user, name, refused_token),
+            self.client(),
+            self.downscoped,
+            failed,
+        )
 
     # --- disconnecting ------------------------------------------------------------------------
     def revoke(self, hub_user: str, name: str, **details: str) -> bool:

@@ -56,6 +56,12 @@ class HubVaults:
                 self._vaults[hub_user] = vault
             return vault
 
+    def existing(self, hub_user: str) -> Vault | None:
+        """``hub_user``'s vault if that user has a folder here (none is made), else None."""
+        if not (self.home / "users" / folder_name(hub_user)).is_dir():
+            return None
+        return self.for_user(hub_user)
+
     def users(self) -> list[str]:
         """The hub users who have a vault folder here."""
         folder = self.home / "users"

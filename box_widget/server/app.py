@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Unicode, default
+from traitlets import Unicode, default
 
-from .. import audit, grants
+from .. import audit, grant_authority
 from .._version import __version__
 from ..endpoints import ENV_VARS, BoxEndpoints
 from ..errors import ConfigurationError
@@ -76,12 +76,7 @@ class BoxWidgetApp(ExtensionApp):
         "$BOX_WIDGET_WORKER_URL, else the address the kernel reached (loopback: workers on "
         "this machine only)."
     ).tag(config=True)
-    grant_lifetime = Float(
-        grants.GRANT_LIFETIME, help="Seconds a worker grant lives unless its kernel asks less."
-    ).tag(config=True)
-    grant_max_lifetime = Float(
-        grants.MAX_GRANT_LIFETIME, help="The longest lifetime a kernel may ask for a grant."
-    ).tag(config=True)
+    grant_lifetime, grant_max_lifetime = grant_authority.lifetime_settings()
 
     @default("worker_url")
     def _default_worker_url(self) -> str:
