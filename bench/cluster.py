@@ -191,14 +191,11 @@ def _events(home: Path, event: str) -> list[dict[str, Any]]:
     return [e for e in audit.read(home, NAME) if e["event"] == event]
 
 
-def _section(
-    files: int, seconds: dict[str, list[float]], pulls: list[float], per_life: list[float]
-) -> Section:
-    def rate(key: str) -> Figure:
-        return Figure([files / s for s in seconds[key]], "files/s")
-
-    what = f"{files} files of 20 KB"
-    rows = [
+def transfer_rows(what: str, rate: Callable[[str], Figure]) -> list[Row]:
+    """The rows every transfer comparison has: box:// against the official SDK, sequential
+    and with threads, then the cluster (no peer: boxfs cannot be pickled); ``rate(key)`` is a
+    way's figure."""
+    return [
         Row(
             f"{what}, one process, sequential",
             rate("sequential"),
@@ -219,6 +216,18 @@ def _section(
             peer_text="none: boxfs 0.3.0 cannot be pickled",
             higher_is_better=True,
         ),
+    ]
+
+
+def _section(
+    files: int, seconds: dict[str, list[float]], pulls: list[float], per_life: list[float]
+) -> Section:
+    def rate(key: str) -> Figure:
+        return Figure([files / s for s in seconds[key]], "files/s")
+
+    what = f"{files} files of 20 KB"
+    rows = [
+        *transfer_rows(what, rate),
         Row("… token pulls at the authority", Figure(pulls, "pulls/s"), compare=False),
         Row(
             "… Box refreshes per token lifetime (20 s tokens)",

@@ -36,7 +36,7 @@ from box_widget.emulator import BoxEmulator
 from box_widget.emulator.blobs import BytesBlob, GeneratedBlob
 from box_widget.emulator.content import File
 
-from .cluster import LIFETIME, THREADS, _cat, _timed, setting
+from .cluster import LIFETIME, THREADS, _cat, _timed, setting, transfer_rows
 from .results import Figure, Row, Section, method
 
 LISTED = "Bench/many"
@@ -167,26 +167,7 @@ def _section(
     what = f"{files} files of {size / 1e6:g} MB"
     listed = f"list a folder of {items:,} items (marker pagination)"
     rows = [
-        Row(
-            f"{what}, one process, sequential",
-            rate("sequential"),
-            rate("sdk sequential"),
-            "official SDK, sequential",
-            higher_is_better=True,
-        ),
-        Row(
-            f"{what}, one process, {THREADS} threads",
-            rate("threads"),
-            rate("sdk threads"),
-            f"official SDK, {THREADS} threads",
-            higher_is_better=True,
-        ),
-        Row(
-            f"{what}, 4-worker LocalCluster (workers with grants, no vault)",
-            rate("cluster"),
-            peer_text="none: boxfs 0.3.0 cannot be pickled",
-            higher_is_better=True,
-        ),
+        *transfer_rows(what, rate),
         Row(
             listed,
             Figure([s * 1000 for s in seconds["ls"]], "ms"),

@@ -11,17 +11,11 @@ expired its access token, and this process, pointed at the server as a terminal 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
+from support.jupyter_server import TOKEN, Server, running_server
 from support.kernel_client import execute, kernel_client
 
 from box_widget import BoxConnection, audit
@@ -30,10 +24,8 @@ from box_widget.emulator import BoxEmulator
 from box_widget.emulator.oauth_store import App
 from box_widget.vault import Vault
 
-TOKEN = "jupyter-login-token-for-this-test"
 SECRET = "the-servers-own-secret-" + "s" * 20
 NAME = "work"
-START_TIMEOUT = 90.0
 
 KERNEL_CODE = """
 import json, os
@@ -48,42 +40,6 @@ print(json.dumps({
     "secret_in_environment": any(%r in v for v in os.environ.values()),
 }))
 """
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    port: int
-    runtime: Path
-    home: Path
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    @property
-    def callback(self) -> str:
-        return self.url + "box-widget/oauth2/callback"
-
-    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"token {TOKEN}"}
-        return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
-
-
-def server_env(tmp: Path) -> dict[str, str]:
-    """This environment without BOX_* or Jupyter settings; Jupyter's folders in ``tmp``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOX_", "JUPYTER_", "JPY_"))}
-    for name in ("config", "data", "runtime"):
-        (tmp / name).mkdir(exist_ok=True)
-    env.update(
-        JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        JUPYTER_DATA_DIR=str(tmp / "data"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-        BOX_WIDGET_HOME=str(tmp / "vault"),
-        BOX_WIDGET_KEYRING="0",
-    )
-    return env
 
 
 @pytest.fixture
@@ -102,50 +58,8 @@ def server(tmp_path: Path, emulator: BoxEmulator, box_app: App, port: int) -> It
     """``jupyter server`` with the Box app in its configuration file, the emulator as Box."""
     settings = {"client_id": box_app.client_id, "client_secret": SECRET}
     settings.update(emulator.endpoints.to_dict())
-    lines = [f"c.BoxWidgetApp.{key} = {value!r}" for key, value in settings.items()]
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "jupyter_server_config.py").write_text("\n".join(lines) + "\n")
-    log = tmp_path / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        f"--port={port}",
-        "--ip=127.0.0.1",
-        f"--IdentityProvider.token={TOKEN}",
-        f"--ServerApp.root_dir={tmp_path}",
-        "--allow-root",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, env=server_env(tmp_path), stdout=out, stderr=out)
-    running = Server(proc, port, tmp_path / "runtime", tmp_path / "vault", log)
-    try:
-        wait_until_ready(running)
+    with running_server(tmp_path, port, settings) as running:
         yield running
-    finally:
-        for kernel in running.api("GET", "api/kernels").json() if proc.poll() is None else []:
-            running.api("DELETE", f"api/kernels/{kernel['id']}")
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def wait_until_ready(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert server.proc.poll() is None, server.log.read_text(errors="replace")[-3000:]
-        info = server.runtime / f"jpserver-{server.proc.pid}.json"
-        try:
-            if info.is_file() and server.api("GET", "box-widget/api/status").status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the Jupyter server did not start within {START_TIMEOUT:.0f} s")
 
 
 def run_in_kernel(server: Server, code: str) -> str:

@@ -8,7 +8,6 @@ process, as an administrator starts it, its whole output captured and scanned.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -16,28 +15,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.jupyter_server import TOKEN, server_env
 from support.secret_scan import scan
 
 from box_widget.cli.demo_lab import free_port
 
 SECRET = "Adm1n-provisioned-" + "s" * 24
-TOKEN = "jupyter-login-token-for-this-test"
 START_TIMEOUT = 60.0
-
-
-def server_env(tmp: Path) -> dict[str, str]:
-    """This environment without BOX_* settings, Jupyter's folders in ``tmp``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOX_", "JUPYTER_"))}
-    for name in ("config", "data", "runtime"):
-        (tmp / name).mkdir(exist_ok=True)
-    env.update(
-        JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        JUPYTER_DATA_DIR=str(tmp / "data"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-        BOX_WIDGET_HOME=str(tmp / "vault"),
-        BOX_WIDGET_KEYRING="0",
-    )
-    return env
 
 
 def run_server(tmp: Path, *args: str) -> tuple[str, dict[str, object]]:
