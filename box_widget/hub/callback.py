@@ -19,14 +19,10 @@ from tornado import web
 
 from ..authorize import params_from_redirect, refuse_unknown_state
 from ..errors import AuthorizationError, BoxWidgetError
-from ..server.pages import STALE, callback_page, failure
+from ..server.pages import ADVICE, STALE, callback_page, explain, failure
 from .auth import HubBrowserHandler
 
 log = logging.getLogger(__name__)
-ADVICE = {
-    "reconnect": "Click Generate again in the notebook.",
-    "retry": "Then click Generate again: this sign-in is used up.",
-}
 
 
 class CallbackHandler(HubBrowserHandler):
@@ -53,7 +49,7 @@ class CallbackHandler(HubBrowserHandler):
             )
         except BoxWidgetError as exc:
             status, error, title = failure(exc, CONFIGURATION)
-            detail = f"{exc.what} {ADVICE.get(exc.action or '', '')}".strip()
+            detail = explain(exc)
             self.page(
                 status, ok=False, name=exc.connection, error=error, title=title, detail=detail
             )

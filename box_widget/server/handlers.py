@@ -25,22 +25,12 @@ from ..errors import BoxWidgetError
 from ..protocol import CALLBACK_PATH
 from ..records import BoxUser
 from .hub_mode import hub_status
-from .pages import callback_page, failure
+from .pages import ADVICE, callback_page, explain, failure
 
 if TYPE_CHECKING:
     from .app import BoxWidgetApp
 
 AUTH_RESOURCE = "box_widget"
-#: What to do next, as the callback page says it (see ``errors``): the sign-in is used up.
-ADVICE = {
-    "reconnect": "Click Generate again in the notebook.",
-    "retry": "Then click Generate again: this sign-in is used up.",
-}
-
-
-def explain(exc: BoxWidgetError) -> str:
-    """An error as the callback page says it: what happened, then what to do."""
-    return f"{exc.what} {ADVICE.get(exc.action or '', '')}".strip()
 
 
 class BoxHandlerMixin(ExtensionHandlerMixin):

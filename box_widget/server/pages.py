@@ -14,6 +14,18 @@ from typing import Any
 from ..errors import AuthorizationError, BoxWidgetError, ConfigurationError, VaultWriteError
 from ..protocol import BROADCAST_TYPE, CHANNEL
 
+#: What to do next, as the callback page says it (see ``errors``): the sign-in is used up.
+ADVICE = {
+    "reconnect": "Click Generate again in the notebook.",
+    "retry": "Then click Generate again: this sign-in is used up.",
+}
+
+
+def explain(exc: BoxWidgetError) -> str:
+    """An error as the callback page says it: what happened, then what to do."""
+    return f"{exc.what} {ADVICE.get(exc.action or '', '')}".strip()
+
+
 #: The title of a sign-in whose state is unknown, spent or expired.
 STALE = "This sign-in link is no longer valid."
 
