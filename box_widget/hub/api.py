@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from tornado import web
 
 from .._version import __version__
+from ..errors import BoxWidgetError
 from ..token_api import answer_off_loop, token_answer
 from .auth import HubAPIHandler
 from .service import refused
@@ -31,9 +32,13 @@ class BoxAPIHandler(HubAPIHandler):
         ``token_api.error_answer`` (``token_api.answer_off_loop``)."""
         answer = await answer_off_loop(work, done)
         if answer.error is not None:
-            who = self.hub_model.get("name")
-            log.info("hub user %r: connection %r: %s", who, answer.error.connection, answer.kind)
+            self.log_refusal(answer.kind, answer.error)
         self.answer(answer.body, answer.status)
+
+    def log_refusal(self, kind: str, exc: BoxWidgetError) -> None:
+        """The service's log line of a refused request (words: never token material)."""
+        who = self.hub_model.get("name")
+        log.info("hub user %r: connection %r: %s", who, exc.connection, kind)
 
 
 class StatusHandler(BoxAPIHandler):

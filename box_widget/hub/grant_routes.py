@@ -86,9 +86,13 @@ class GrantTokenHandler(BoxAPIHandler):
         await self.run(lambda: self.box.grant_token(hub_user, name, secret, failed), token_answer)
 
     def fail(self, kind: str, exc: BoxWidgetError) -> None:
-        """The refusal as JSON (no hub user to name in the log: the grant's connection)."""
-        log.info("worker grant: connection %r: %s", exc.connection, kind)
+        """The refusal as JSON."""
+        self.log_refusal(kind, exc)
         self.answer(error_answer(kind, exc), KINDS[kind][1])
+
+    def log_refusal(self, kind: str, exc: BoxWidgetError) -> None:
+        """No hub login here (no hub user to name): the grant's connection."""
+        log.info("worker grant: connection %r: %s", exc.connection, kind)
 
 
 def routes(name: str) -> list[tuple[str, type[web.RequestHandler]]]:
