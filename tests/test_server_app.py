@@ -127,6 +127,12 @@ def listener() -> Iterator[Listener]:
     tap.close()
 
 
+async def ask_token(jp_fetch: Any) -> Any:
+    """The token API's answer for ``NAME``, as a kernel asks (no refused token)."""
+    path = ("box-widget", "api", "connections", NAME, "token")
+    return await jp_fetch(*path, method="POST", body="{}", raise_error=False)
+
+
 async def callback(jp_fetch: Any, location: str) -> tuple[int, str]:
     """The browser follows Box's redirect to the server's callback: status and page."""
     params = dict(parse_qsl(urlsplit(location).query))
@@ -297,16 +303,7 @@ async def test_a_refresh_box_refuses_through_the_server_says_sign_in_again(
     record = Vault(home).load(NAME) or {}
     assert "token" not in record and record["signed_out_at"] > 0
 
-    asked = await jp_fetch(
-        "box-widget",
-        "api",
-        "connections",
-        NAME,
-        "token",
-        method="POST",
-        body="{}",
-        raise_error=False,
-    )
+    asked = await ask_token(jp_fetch)
     answer = json.loads(asked.body)
     assert asked.code == 409 and answer["error"] == "reauthorization_required"
     assert SIGNED_OUT in answer["message"]
@@ -334,16 +331,7 @@ async def test_the_token_api_refuses_a_connection_with_its_own_secret(
     status, page = await callback(jp_fetch, emulator.authorize(own.authorization_url()))
     assert status == 200, page
     assert "app" not in (Vault(home).load(NAME) or {})
-    response = await jp_fetch(
-        "box-widget",
-        "api",
-        "connections",
-        NAME,
-        "token",
-        method="POST",
-        body="{}",
-        raise_error=False,
-    )
+    response = await ask_token(jp_fetch)
     assert response.code == 409
     answer = json.loads(response.body)
     assert answer["error"] == "not_server_app"
