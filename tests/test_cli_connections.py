@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.terminal_signals import as_typed
 
 from box_widget.emulator import BoxEmulator
 
@@ -114,6 +115,7 @@ def test_login_interrupted_exits_130(cli_env: dict[str, str]) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=cli_env,
+        preexec_fn=as_typed(),  # Ctrl-C reaches it, however this test was started
     )
     try:
         assert process.stdout is not None

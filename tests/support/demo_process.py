@@ -26,6 +26,8 @@ import psutil
 import pytest
 import requests
 
+from .terminal_signals import as_typed
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 45.0
@@ -276,9 +278,7 @@ def start_demo(
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
-            preexec_fn=(lambda: [signal.signal(sig, signal.SIG_IGN) for sig in ignore])
-            if ignore
-            else None,
+            preexec_fn=as_typed(ignore),
         )
     demo = DemoProcess(proc, cwd, log)
     threading.Thread(target=demo._read, daemon=True).start()
