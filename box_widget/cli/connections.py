@@ -108,7 +108,8 @@ KEY_SOURCES = {
 }
 
 
-def _expiry(summary: ConnectionSummary) -> str:
+def access_token_words(summary: ConnectionSummary) -> str:
+    """The ACCESS TOKEN column: how long the token lasts, or what to do."""
     if summary.signed_out:
         return SIGNED_OUT
     if not summary.expires_at:
@@ -123,6 +124,16 @@ def _expiry(summary: ConnectionSummary) -> str:
         if summary.kind == "client_credentials"
         else "expired: log in again"
     )
+
+
+#: The columns of ``summary_row``.
+COLUMNS = ["NAME", "BOX LOGIN", "ACCESS TOKEN", "KIND"]
+
+
+def summary_row(summary: ConnectionSummary) -> list[str]:
+    """A connection as the listings show it (``COLUMNS``)."""
+    state = "unreadable" if summary.error else access_token_words(summary)
+    return [summary.name, summary.login or "-", state, summary.kind or "oauth"]
 
 
 def table(rows: list[list[str]]) -> str:
@@ -148,7 +159,7 @@ def list_connections(args: argparse.Namespace) -> int:
     if not names:
         print("No saved connections.")
         return 0
-    rows = [["NAME", "BOX LOGIN", "ACCESS TOKEN", "KIND"]]
+    rows = [COLUMNS]
     unreadable = []
     for name in names:
         try:
@@ -157,7 +168,7 @@ def list_connections(args: argparse.Namespace) -> int:
             rows.append([name, "-", "unreadable (see below)", "-"])
             unreadable.append(exc.what)
             continue
-        rows.append([name, summary.login or "-", _expiry(summary), summary.kind or "oauth"])
+        rows.append(summary_row(summary))
     print(table(rows))
     for problem in unreadable:
         print(f"box-widget: {problem}", file=sys.stderr)
@@ -172,11 +183,7 @@ def _list_hub() -> int:
     if not summaries:
         print("No saved connections.")
         return 0
-    rows = [["NAME", "BOX LOGIN", "ACCESS TOKEN", "KIND"]]
-    for summary in summaries:
-        state = "unreadable" if summary.error else _expiry(summary)
-        rows.append([summary.name, summary.login or "-", state, summary.kind or "oauth"])
-    print(table(rows))
+    print(table([COLUMNS, *(summary_row(summary) for summary in summaries)]))
     return 0
 
 

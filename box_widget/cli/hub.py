@@ -7,7 +7,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -63,20 +62,21 @@ def _call(args: argparse.Namespace, method: str, path: str) -> dict[str, Any]:
 
 
 def listing(args: argparse.Namespace) -> int:
-    """Print every hub user's connections (names, Box logins, expiry; never tokens)."""
+    """Print every hub user's connections (names, Box logins, access-token state; never
+    tokens), in the words of ``box-widget list``."""
+    from ..records import ConnectionSummary
+    from .connections import COLUMNS, summary_row, table
+
     rows = _call(args, "GET", "api/admin/connections")["connections"]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print("no connections")
+        print("No saved connections.")
         return 0
-    for row in rows:
-        user = row.get("user") or {}
-        expires = row.get("expires_at")
-        until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires)) if expires else "-"
-        state = "connected" if row.get("connected") else "sign in again"
-        print(f"{row['hub_user']}\t{row['name']}\t{user.get('login') or '-'}\t{state}\t{until}")
+    lines = [["HUB USER", *COLUMNS]]
+    lines += [[row["hub_user"], *summary_row(ConnectionSummary.from_status(row))] for row in rows]
+    print(table(lines))
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from support.hub import ADMIN_USER, Hub
 from support.hub_flow import api, connect, vault_of
 
 from box_widget.emulator import BoxEmulator
+from box_widget.records import SIGNED_OUT, signed_out
 
 
 def cli(hub: Hub, token: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -75,8 +77,20 @@ def test_the_admin_command_line(hub: Hub, emu: BoxEmulator) -> None:
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert any(r["hub_user"] == "milo" and r["name"] == "notes" for r in rows)
+    # A connection whose refresh token Box refused: the words of `box-widget list`.
+    connect(hub, emu, "nora", "old")
+    vault = vault_of(hub, "nora")
+    record = vault.load("old")
+    assert record is not None
+    vault.save("old", signed_out(record))
     table = cli(hub, admin, "list")
-    assert "milo\tnotes\tada@example.com\tconnected" in table.stdout
+    assert table.returncode == 0, table.stderr
+    header, *lines = [re.split(r"\s{2,}", line) for line in table.stdout.splitlines()]
+    assert header == ["HUB USER", "NAME", "BOX LOGIN", "ACCESS TOKEN", "KIND"]
+    shown = {(cells[0], cells[1]): cells for cells in lines}
+    assert shown["milo", "notes"][2] == "ada@example.com"
+    assert shown["milo", "notes"][3].startswith("expires in ")
+    assert shown["nora", "old"][2:] == ["ada@example.com", SIGNED_OUT, "oauth"]
     revoked = cli(hub, admin, "revoke", "milo", "notes")
     assert revoked.returncode == 0, revoked.stderr
     assert vault_of(hub, "milo").load("notes") is None
