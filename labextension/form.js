@@ -246,7 +246,10 @@ function keyClaimer(root) {
   };
 }
 
-function wireCredentials(model, { clientId, secret }) {
+/** ``secretSent()`` runs once a new secret is on its way to the kernel: the authorize address
+ * the form holds was made for the old one (its sign-in would fail with invalid_client), and the
+ * kernel answers the secret with a new address. */
+function wireCredentials(model, { clientId, secret }, secretSent) {
   onCommit(clientId, () => {
     if (clientId.value.trim() === model.get("client_id")) return;
     model.set("client_id", clientId.value.trim());
@@ -256,6 +259,7 @@ function wireCredentials(model, { clientId, secret }) {
     if (!secret.value) return;
     model.send({ type: PROTOCOL.toKernel.secret, value: secret.value });
     secret.value = "";  // the secret lives in the kernel only
+    secretSent();
   });
 }
 
@@ -391,7 +395,8 @@ function render({ model, el }) {
   const signIn = { heard: false, stopWatching: () => {} };
   const claimKeys = keyClaimer(root);
   window.addEventListener("keydown", claimKeys, true);
-  wireCredentials(model, credentials);
+  // Generate waits ("Preparing…") until the kernel's address for the new secret arrives.
+  wireCredentials(model, credentials, () => { authorizeUrl = ""; sync(); });
   wireRedirect(model, redirect);
   wireGenerate(model, () => authorizeUrl, signIn, token);
   wireHeadless(model, headless);

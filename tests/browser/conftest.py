@@ -71,6 +71,7 @@ from .harness import (
     run_in_kernel,
     screenshot_pages,
     type_into,
+    wait_closed,
     wait_until,
 )
 
@@ -115,6 +116,7 @@ __all__ = [
     "run_in_kernel",
     "screenshot_pages",
     "type_into",
+    "wait_closed",
     "wait_until",
 ]
 

@@ -675,6 +675,15 @@ def consent_in_popup(
             shots.take(popup, "callback-page")
 
 
+def wait_closed(window: Page, opener: Page, timeout: float = STEP_TIMEOUT) -> None:
+    """Wait until ``window`` has closed (at once if it has), letting ``opener`` run meanwhile
+    (Playwright's sync API hears a page close only while it is called)."""
+    deadline = time.monotonic() + timeout / 1000
+    while not window.is_closed():
+        assert time.monotonic() < deadline, f"{window.url} did not close"
+        opener.wait_for_timeout(100)
+
+
 def generate(
     form: Form,
     *,

@@ -35,6 +35,7 @@ from .conftest import (
     generate,
     open_notebook,
     type_into,
+    wait_closed,
     wait_until,
 )
 
@@ -252,19 +253,41 @@ def test_deny_shows_the_declined_message(
     expect(form.hook("status")).to_have_text(CONNECTED_ADA)
 
 
+#: Press Enter in the Client Secret field (the form sends it to the kernel), then, in the same
+#: task, before any answer can arrive: whether Generate is disabled.
+COMMIT_SECRET_THEN_LOOK_JS = """() => {
+  const root = document.querySelector(".box-widget");
+  const secret = root.querySelector('[data-testid="client-secret"]');
+  secret.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+  return root.querySelector('[data-testid="generate"]').disabled;
+}"""
+
+
 def test_wrong_secret_explains_invalid_client(
     context: BrowserContext, lab: JupyterServer, emulator_server: BoxEmulator, shots: Shots
 ) -> None:
     emu = emulator_server
     form = form_at(open_notebook(context, lab, "wrong-secret.ipynb", ONE_FORM))
     form.enter_credentials(emu.app.client_id, "not-the-secret-" + emu.app.client_secret[:6])
-    generate(form, shots=shots)
+    window = generate(form, shots=shots)
     form.expect_state("error")
     status = form.hook("status")
     expect(status).to_contain_text(re.compile(r"Client (ID or Client )?Secret", re.I))
     expect(status).to_contain_text(re.compile(r"wrong|invalid", re.I))
     shots.take(form.root, "error-invalid-client")
     assert lab.vault().load("work") is None
+
+    # The right secret, and Generate at once: the address made for the wrong secret is gone
+    # the moment the new one is sent (Generate waits for the kernel's new address), so this
+    # sign-in connects.
+    expect(form.hook("generate")).to_be_enabled()  # the next (wrong-secret) sign-in, prepared
+    wait_closed(window, form.page)  # the callback page closes itself; Generate reuses it
+    form.hook("client-secret").fill(emu.app.client_secret)
+    disabled_at_once = form.page.evaluate(COMMIT_SECRET_THEN_LOOK_JS)
+    assert disabled_at_once, "Generate still offered the address made for the wrong secret"
+    generate(form)
+    form.expect_state("connected")
+    assert lab.vault().load("work") is not None
 
 
 def test_a_refused_redirect_url_is_named(
