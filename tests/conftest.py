@@ -43,6 +43,22 @@ ENV_VARS = (
 )
 
 
+#: The modules that share tests/hub's one JupyterHub and the Unix users alice and bob.
+HUB_MODULES = ("hub/", "browser/test_hub.py", "browser/test_hub_form.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """For pytest-xdist's ``--dist loadgroup`` (pyproject's options): a module's tests run on
+    one worker, so its module and package fixtures (a Jupyter server, a hub) start once, and
+    the hub's modules all run on the same worker, one after another (alice's and bob's homes
+    are reset by each)."""
+    tests = Path(__file__).parent
+    for item in items:
+        module = item.path.relative_to(tests).as_posix()
+        group = "hub" if module.startswith(HUB_MODULES) else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def require(condition: bool, why: str) -> None:
     """Skip the test when ``condition`` is false on a developer's machine; fail it in CI."""
     if condition:
