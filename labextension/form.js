@@ -246,24 +246,25 @@ function keyClaimer(root) {
   };
 }
 
-/** ``secretSent()`` runs once a new secret is on its way to the kernel: the authorize address
- * the form holds was made for the old one (its sign-in would fail with invalid_client), and the
- * kernel answers the secret with a new address. */
-function wireCredentials(model, { clientId, secret }, secretSent) {
+/** ``stale()`` runs once a new Client ID or secret is on its way to the kernel: the authorize
+ * address the form holds was made for the old ones (a wrong secret's sign-in would fail again
+ * with invalid_client), and the kernel answers each change with a new address. */
+function wireCredentials(model, { clientId, secret }, stale) {
   onCommit(clientId, () => {
     if (clientId.value.trim() === model.get("client_id")) return;
     model.set("client_id", clientId.value.trim());
     model.save_changes();
+    stale();
   });
   onCommit(secret, () => {
     if (!secret.value) return;
     model.send({ type: PROTOCOL.toKernel.secret, value: secret.value });
     secret.value = "";  // the secret lives in the kernel only
-    secretSent();
+    stale();
   });
 }
 
-function wireRedirect(model, { redirect, copy }) {
+function wireRedirect(model, { redirect, copy }, stale) {
   function feedback(text, ms) {
     copy.textContent = text;
     setTimeout(() => { copy.textContent = "Copy"; }, ms);
@@ -283,6 +284,7 @@ function wireRedirect(model, { redirect, copy }) {
     if (redirect.readOnly || redirect.value.trim() === model.get("redirect_uri")) return;
     model.set("redirect_uri", redirect.value.trim());
     model.save_changes();
+    stale();  // as for wireCredentials: the kernel sends the address for the new URL
   });
 }
 
@@ -395,9 +397,10 @@ function render({ model, el }) {
   const signIn = { heard: false, stopWatching: () => {} };
   const claimKeys = keyClaimer(root);
   window.addEventListener("keydown", claimKeys, true);
-  // Generate waits ("Preparing…") until the kernel's address for the new secret arrives.
-  wireCredentials(model, credentials, () => { authorizeUrl = ""; sync(); });
-  wireRedirect(model, redirect);
+  // After an edit, Generate waits ("Preparing…") for the kernel's address for the new values.
+  const stale = () => { authorizeUrl = ""; sync(); };
+  wireCredentials(model, credentials, stale);
+  wireRedirect(model, redirect, stale);
   wireGenerate(model, () => authorizeUrl, signIn, token);
   wireHeadless(model, headless);
   actions.test.addEventListener("click", () => model.send({ type: PROTOCOL.toKernel.test }));
