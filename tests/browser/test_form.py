@@ -247,7 +247,7 @@ def test_deny_shows_the_declined_message(
     expect(form.hook("status")).to_contain_text("Generate")  # what to do next
     shots.take(form.root, "error-declined")
     assert lab.vault().load("work") is None
-    popup.wait_for_event("close")  # the callback page closes itself
+    wait_closed(popup, form.page)  # the callback page closes itself
     generate(form)  # what the message says to do: a fresh sign-in works
     form.expect_state("connected")
     expect(form.hook("status")).to_have_text(CONNECTED_ADA)

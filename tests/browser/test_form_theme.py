@@ -18,6 +18,7 @@ from .conftest import (
     expect,
     form_at,
     open_notebook,
+    wait_closed,
 )
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def test_every_state_is_distinct_and_readable(
         ratios = check_state(form, "error", theme, shots, looks)
         assert "generate" in ratios
 
-        popup.wait_for_event("close")  # the callback page closes itself; Generate reopens it
+        wait_closed(popup, page)  # the callback page closes itself; Generate reopens it
         form.enter_credentials(emu.app.client_id, emu.app.client_secret)
         with context.expect_page() as opened:
             form.hook("generate").click()
